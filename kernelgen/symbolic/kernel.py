@@ -1,0 +1,425 @@
+"""Immutable symbolic kernels k(x, y; theta) with named positive hyperparameters."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cached_property
+from numbers import Real
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import sympy as sp
+
+from .hyperparameters import Hyperparameter, coerce_bounds
+from .parsing import parse_kernel_string
+
+if TYPE_CHECKING:
+    from .prepared import PreparedKernel
+
+
+def x_symbols(dim: int) -> tuple[sp.Symbol, ...]:
+    return tuple(sp.Symbol(f"x{i}") for i in range(dim))
+
+
+def y_symbols(dim: int) -> tuple[sp.Symbol, ...]:
+    return tuple(sp.Symbol(f"y{i}") for i in range(dim))
+
+
+class Kernel:
+    """A covariance function k(x, y; theta) as a SymPy expression.
+
+    Inputs are ``x0..x{d-1}`` (first argument) and ``y0..y{d-1}`` (second); every other free
+    symbol is a strictly positive hyperparameter.
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        The kernel expression.
+    x, y : sequence of sympy.Symbol
+        Symbols of the first and second input, same length ``d``. They are renamed to the
+        canonical ``x0..``, ``y0..``.
+    hyperparameters : mapping or sequence, optional
+        ``{name: value}``, ``{name: Hyperparameter}`` or a sequence of :class:`Hyperparameter`.
+        Every other free symbol of ``expr`` is an error. When omitted, all other free symbols
+        are hyperparameters with value 1.0, in alphabetical order.
+    name : str, optional
+        Short label used in generated file names and ``repr``.
+
+    Notes
+    -----
+    Algebra: ``k1 + k2``, ``k1 * k2``, ``c * k``, ``k + c`` and ``k ** p`` build new kernels.
+    Operands are independent: a hyperparameter name used by both keeps its name on the left and
+    is renamed ``<name>_2`` (or ``_3``, ... the first free suffix) on the right. To *share* a
+    hyperparameter, write the composite as one expression (string or SymPy).
+    """
+
+    def __init__(
+        self,
+        expr: sp.Expr | str,
+        x: Sequence[sp.Symbol] | None = None,
+        y: Sequence[sp.Symbol] | None = None,
+        hyperparameters: Mapping[str, float | Hyperparameter] | Sequence[Hyperparameter] | None = None,
+        *,
+        name: str | None = None,
+    ) -> None:
+        if isinstance(expr, str):
+            raise TypeError("Kernel(expr) takes a SymPy expression; use Kernel.from_string(text, dim)")
+        expr = sp.sympify(expr)
+        if x is None or y is None:
+            raise TypeError("Kernel(expr, x=..., y=...) needs the input symbols of both arguments")
+        x, y = tuple(x), tuple(y)
+        if len(x) != len(y) or not x:
+            raise ValueError(f"x and y must be non-empty and of equal length, got {len(x)} and {len(y)}")
+        if len(set(x + y)) != 2 * len(x) or not all(isinstance(s, sp.Symbol) for s in x + y):
+            raise ValueError("x and y must be distinct SymPy Symbols")
+        dim = len(x)
+        inputs = set(x) | set(y)
+        others = sorted((s for s in expr.free_symbols if s not in inputs), key=lambda s: s.name)
+        specs = _read_hyperparameters(hyperparameters, [s.name for s in others])
+        unknown = [s.name for s in others if s.name not in specs]
+        if unknown:
+            raise ValueError(
+                f"expr has symbols {unknown} that are neither inputs nor listed hyperparameters"
+            )
+        missing = [n for n in specs if n not in {s.name for s in others}]
+        if missing:
+            raise ValueError(f"hyperparameters {missing} do not appear in the kernel expression")
+        canon = {old: new for old, new in zip(x, x_symbols(dim))}
+        canon.update({old: new for old, new in zip(y, y_symbols(dim))})
+        canon.update({s: sp.Symbol(s.name, positive=True) for s in others})
+        expr = expr.xreplace(canon)
+        if expr.has(sp.I) or expr.has(sp.zoo) or expr.has(sp.nan) or expr.has(sp.oo):
+            raise ValueError(f"kernel expression {expr} is not real and finite")
+        self._expr: sp.Expr = expr
+        self._dim = dim
+        self._hyperparameters: tuple[Hyperparameter, ...] = tuple(specs.values())
+        self._name = name or "kernel"
+        if not self._name.replace("_", "").isalnum():
+            raise ValueError(f"name must be alphanumeric with underscores, got {self._name!r}")
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_string(cls, text: str, dim: int, name: str | None = None, **values: Any) -> Kernel:
+        """Parse ``text`` (no Python is executed) into a kernel over ``dim`` inputs.
+
+        ``x0..x{dim-1}`` and ``y0..y{dim-1}`` are the inputs; every other name is a positive
+        hyperparameter in order of first appearance, with value 1.0 unless given in ``values``
+        (a number or a :class:`Hyperparameter`). ``^`` means power.
+
+        Examples
+        --------
+        >>> k = Kernel.from_string("s * exp(-(x0 - y0)**2 / (2 * l**2))", dim=1, l=0.3)
+        >>> k.hyperparameter_names
+        ('s', 'l')
+        """
+        expr, x, y, names = parse_kernel_string(text, dim)
+        unknown = [n for n in values if n not in names]
+        if unknown:
+            raise ValueError(f"values given for {unknown}, which are not symbols of {text!r}")
+        specs = {n: values.get(n, 1.0) for n in names}
+        return cls(expr, x, y, specs, name=name)
+
+    def _replace(self, expr: sp.Expr | None = None, hyperparameters: Iterable[Hyperparameter] | None = None,
+                 name: str | None = None) -> Kernel:
+        new = object.__new__(Kernel)
+        new._expr = self._expr if expr is None else expr
+        new._dim = self._dim
+        new._hyperparameters = self._hyperparameters if hyperparameters is None else tuple(hyperparameters)
+        new._name = name or self._name
+        return new
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def expr(self) -> sp.Expr:
+        """The SymPy expression in canonical symbols ``x0.., y0..`` and hyperparameters."""
+        return self._expr
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def x(self) -> tuple[sp.Symbol, ...]:
+        return x_symbols(self._dim)
+
+    @property
+    def y(self) -> tuple[sp.Symbol, ...]:
+        return y_symbols(self._dim)
+
+    @property
+    def hyperparameters(self) -> tuple[Hyperparameter, ...]:
+        """All hyperparameters (free and fixed) in the kernel's canonical order."""
+        return self._hyperparameters
+
+    @property
+    def all_hyperparameter_names(self) -> tuple[str, ...]:
+        """Names of all hyperparameters, fixed ones included (the order of generated code)."""
+        return tuple(h.name for h in self._hyperparameters)
+
+    @property
+    def hyperparameter_names(self) -> tuple[str, ...]:
+        """Names of the free hyperparameters: the order of ``theta``, ``bounds`` and gradients."""
+        return tuple(h.name for h in self._hyperparameters if not h.fixed)
+
+    @property
+    def values(self) -> dict[str, float]:
+        """``{name: value}`` for all hyperparameters."""
+        return {h.name: h.value for h in self._hyperparameters}
+
+    @property
+    def parameter_vector(self) -> np.ndarray:
+        """Values of all hyperparameters as float64, in ``all_hyperparameter_names`` order."""
+        return np.array([h.value for h in self._hyperparameters], dtype=np.float64)
+
+    @property
+    def theta(self) -> np.ndarray:
+        """Log of the free hyperparameters, in ``hyperparameter_names`` order."""
+        return np.log([h.value for h in self._hyperparameters if not h.fixed]).astype(np.float64)
+
+    @property
+    def bounds(self) -> np.ndarray:
+        """Log-bounds of the free hyperparameters, shape ``(p, 2)``."""
+        rows = [h.bounds for h in self._hyperparameters if not h.fixed]
+        return np.log(np.array(rows, dtype=np.float64).reshape(-1, 2))
+
+    @property
+    def free_mask(self) -> np.ndarray:
+        """Boolean mask over ``all_hyperparameter_names`` selecting the free ones."""
+        return np.array([not h.fixed for h in self._hyperparameters], dtype=bool)
+
+    def hyperparameter(self, name: str) -> Hyperparameter:
+        for h in self._hyperparameters:
+            if h.name == name:
+                return h
+        raise KeyError(f"no hyperparameter {name!r}; the kernel has {self.all_hyperparameter_names}")
+
+    def symbol(self, name: str) -> sp.Symbol:
+        """The positive SymPy symbol of hyperparameter ``name``."""
+        self.hyperparameter(name)
+        return sp.Symbol(name, positive=True)
+
+    # ------------------------------------------------------------------ functional updates
+    def with_values(self, **values: float) -> Kernel:
+        """A copy with some hyperparameter values replaced."""
+        self._check_names(values)
+        return self._replace(hyperparameters=[
+            h.with_value(values[h.name]) if h.name in values else h for h in self._hyperparameters
+        ])
+
+    def with_theta(self, theta: Sequence[float]) -> Kernel:
+        """A copy whose free hyperparameters are ``exp(theta)``."""
+        theta = np.asarray(theta, dtype=np.float64)
+        names = self.hyperparameter_names
+        if theta.shape != (len(names),):
+            raise ValueError(f"theta must have shape ({len(names)},), got {theta.shape}")
+        if not np.all(np.isfinite(theta)):
+            raise ValueError("theta must be finite")
+        return self.with_values(**dict(zip(names, np.exp(theta).tolist())))
+
+    def with_bounds(self, **bounds: object) -> Kernel:
+        """A copy with new bounds: ``(low, high)`` frees a hyperparameter, ``"fixed"`` fixes it."""
+        self._check_names(bounds)
+        updated = []
+        for h in self._hyperparameters:
+            if h.name in bounds:
+                pair, fixed = coerce_bounds(h.name, bounds[h.name])
+                h = Hyperparameter(h.name, h.value, pair if not fixed else h.bounds, fixed)
+            updated.append(h)
+        return self._replace(hyperparameters=updated)
+
+    def fix(self, *names: str) -> Kernel:
+        """A copy with the named hyperparameters fixed at their current values."""
+        return self.with_bounds(**{n: "fixed" for n in names})
+
+    def rename(self, **mapping: str) -> Kernel:
+        """A copy with hyperparameters renamed, ``old=new``."""
+        self._check_names(mapping)
+        targets = [mapping.get(n, n) for n in self.all_hyperparameter_names]
+        if len(set(targets)) != len(targets):
+            raise ValueError(f"renaming {mapping} makes two hyperparameters share a name")
+        subs = {sp.Symbol(o, positive=True): sp.Symbol(n, positive=True) for o, n in mapping.items()}
+        return self._replace(
+            expr=self._expr.xreplace(subs),
+            hyperparameters=[h.renamed(mapping.get(h.name, h.name)) for h in self._hyperparameters],
+        )
+
+    def _check_names(self, given: Mapping[str, object]) -> None:
+        unknown = [n for n in given if n not in self.all_hyperparameter_names]
+        if unknown:
+            raise ValueError(f"unknown hyperparameters {unknown}; the kernel has {self.all_hyperparameter_names}")
+
+    # ------------------------------------------------------------------ algebra
+    def _combine(self, other: Kernel, op: Any, name: str) -> Kernel:
+        if other.dim != self.dim:
+            raise ValueError(f"cannot combine kernels of dimension {self.dim} and {other.dim}")
+        taken = set(self.all_hyperparameter_names)
+        renames = {}
+        for n in other.all_hyperparameter_names:
+            if n in taken:
+                suffix = 2
+                while f"{n}_{suffix}" in taken or f"{n}_{suffix}" in other.all_hyperparameter_names:
+                    suffix += 1
+                renames[n] = f"{n}_{suffix}"
+                taken.add(renames[n])
+        other = other.rename(**renames) if renames else other
+        return self._replace(
+            expr=op(self._expr, other._expr),
+            hyperparameters=self._hyperparameters + other._hyperparameters,
+            name=name,
+        )
+
+    def __add__(self, other: object) -> Kernel:
+        if isinstance(other, Kernel):
+            return self._combine(other, sp.Add, "sum")
+        if isinstance(other, Real):
+            if other == 0:
+                return self
+            _check_scalar(other, "added")
+            return self._replace(expr=self._expr + _exact(other))
+        return NotImplemented
+
+    __radd__ = __add__
+
+    def __mul__(self, other: object) -> Kernel:
+        if isinstance(other, Kernel):
+            return self._combine(other, sp.Mul, "product")
+        if isinstance(other, Real):
+            _check_scalar(other, "a factor", strictly_positive=True)
+            return self._replace(expr=_exact(other) * self._expr)
+        return NotImplemented
+
+    __rmul__ = __mul__
+
+    def __pow__(self, power: object) -> Kernel:
+        if not isinstance(power, Real) or not math.isfinite(float(power)) or float(power) <= 0:
+            raise ValueError(f"kernel ** p needs a positive finite number p, got {power!r}")
+        return self._replace(expr=self._expr ** _exact(power))
+
+    # ------------------------------------------------------------------ identity
+    @cached_property
+    def signature(self) -> str:
+        """Canonical text of expression, dimension and hyperparameter order (hash input)."""
+        return f"dim={self._dim};params={self.all_hyperparameter_names};expr={sp.srepr(self._expr)}"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Kernel)
+            and self.signature == other.signature
+            and self._hyperparameters == other._hyperparameters
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.signature, self._hyperparameters))
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{h.name}={h.value:.4g}{' (fixed)' if h.fixed else ''}" for h in self._hyperparameters)
+        return f"Kernel({self._name}, dim={self._dim}: {self._expr}; {values})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (self._expr, self._dim, self._hyperparameters, self._name))
+
+    def latex(self) -> str:
+        return sp.latex(self._expr)
+
+    # ------------------------------------------------------------------ derivatives and evaluation
+    @cached_property
+    def prepared(self) -> PreparedKernel:
+        """The kernel rewritten for differentiation (differences, radii); cached per object."""
+        from .prepared import PreparedKernel
+
+        return PreparedKernel.of(self)
+
+    @property
+    def is_stationary(self) -> bool:
+        return self.prepared.stationary
+
+    @property
+    def smoothness(self) -> float:
+        """Highest total input-derivative order that exists at coincident points (inf if smooth)."""
+        return self.prepared.smoothness
+
+    def derivative_expr(self, dx: Sequence[int] = (), dy: Sequence[int] = (), wrt: str | None = None) -> sp.Expr:
+        """The derivative as a SymPy expression of the original inputs (for display and checks).
+
+        ``wrt`` names a hyperparameter: the result is then ``theta * d/dtheta`` of it.
+        """
+        return self.prepared.display_expr(dx, dy, wrt)
+
+    def __call__(
+        self,
+        X1: np.ndarray,
+        X2: np.ndarray | None = None,
+        dx: Sequence[int] = (),
+        dy: Sequence[int] = (),
+        eval_gradient: bool = False,
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Evaluate the derivative ``d^dx/dx d^dy/dy k`` between the rows of ``X1`` and ``X2``.
+
+        Parameters
+        ----------
+        X1 : ndarray of shape (n, d)
+        X2 : ndarray of shape (m, d), optional
+            Defaults to ``X1``.
+        dx, dy : tuple of int
+            SymPy ``diff`` convention: ``dx=(0, 0, 2)`` is d^3 / dx0^2 dx2 on the first input.
+        eval_gradient : bool
+            Also return the derivative with respect to the log of each free hyperparameter.
+
+        Returns
+        -------
+        K : ndarray of shape (n, m)
+        K_gradient : ndarray of shape (n, m, p)
+            Only with ``eval_gradient=True``; ``p = len(hyperparameter_names)``.
+        """
+        from ..runtime import evaluate
+
+        return evaluate(self, X1, X2, dx, dy, eval_gradient)
+
+    def diag(self, X: np.ndarray, dx: Sequence[int] = (), dy: Sequence[int] = ()) -> np.ndarray:
+        """``k(x_i, x_i)`` (or its derivative) for each row, shape (n,)."""
+        from ..runtime import evaluate_diag
+
+        return evaluate_diag(self, X, dx, dy)
+
+
+def _rebuild(expr: sp.Expr, dim: int, hyperparameters: tuple[Hyperparameter, ...], name: str) -> Kernel:
+    kernel = object.__new__(Kernel)
+    kernel._expr = expr
+    kernel._dim = dim
+    kernel._hyperparameters = hyperparameters
+    kernel._name = name
+    return kernel
+
+
+def _exact(value: Real) -> sp.Expr:
+    return sp.Integer(int(value)) if float(value).is_integer() else sp.Rational(repr(float(value)))
+
+
+def _check_scalar(value: Real, role: str, strictly_positive: bool = False) -> None:
+    v = float(value)
+    if not math.isfinite(v) or v < 0 or (strictly_positive and v == 0):
+        raise ValueError(f"a scalar {role} to a kernel must be {'positive' if strictly_positive else 'non-negative'} and finite, got {value!r}")
+
+
+def _read_hyperparameters(
+    given: Mapping[str, float | Hyperparameter] | Sequence[Hyperparameter] | None, default_names: list[str]
+) -> dict[str, Hyperparameter]:
+    if given is None:
+        return {n: Hyperparameter(n) for n in default_names}
+    specs: dict[str, Hyperparameter] = {}
+    items = given.items() if isinstance(given, Mapping) else ((h.name, h) for h in given)
+    for name, spec in items:
+        if isinstance(spec, Hyperparameter):
+            if spec.name != name:
+                spec = spec.renamed(name)
+        else:
+            spec = Hyperparameter(name, float(spec))
+        if name in specs:
+            raise ValueError(f"hyperparameter {name!r} listed twice")
+        specs[name] = spec
+    return specs

@@ -1,0 +1,444 @@
+"""A kernel rewritten for exact differentiation, with coincident points handled exactly.
+
+Pipeline (one object per kernel expression, cached):
+
+1. *Differences.* Every stationary subtree is rewritten in ``t_i = x_i - y_i``; what depends on
+   the inputs otherwise keeps bare ``x_i``, ``y_i``. Then ``d/dx_i = d/dx_i|bare + d/dt_i`` and
+   ``d/dy_i = d/dy_i|bare - d/dt_i``; a fully stationary kernel never differentiates twice.
+2. *Radii.* ``sqrt(Q)`` and ``|u|`` of expressions that vanish at ``t = 0`` (distances) become
+   positive symbols ``R_j``; the quadratic form ``Q_j`` also becomes ``R_j**2`` wherever it shows up
+   in a sum. ``dR/dt_i = (dQ/dt_i) / (2 R)``. Expanding after every derivative cancels the
+   ``1/R`` terms algebraically, so the general branch stays accurate as ``r -> 0``.
+3. *Coincident values.* At ``R_j = 0`` the derivative is read off the Taylor polynomial of the
+   kernel in a scale ``s`` (``t -> s t``, ``R -> s R``): even powers of ``R`` are polynomials
+   (``R**2 = Q``), an odd power at order ``n`` means no derivative of total order ``n`` exists.
+   A derivative request needs the covariance of the derivative process to exist, i.e. smoothness
+   ``>= 2 * max(len(dx), len(dy))``; otherwise :class:`NotDifferentiableError` is raised.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import sympy as sp
+
+if TYPE_CHECKING:
+    from .kernel import Kernel
+
+#: Highest order explored when looking for the first odd power of a radius.
+SMOOTHNESS_SEARCH_LIMIT = 10
+
+
+class NotDifferentiableError(ValueError):
+    """A requested derivative does not exist at coincident points for this kernel."""
+
+
+def expand(e: sp.Expr) -> sp.Expr:
+    # power_exp=False keeps exp(a + b) whole; products are distributed so 1/R terms cancel.
+    return sp.expand(e, deep=True, mul=True, multinomial=True, power_exp=False, power_base=False, log=False)
+
+
+def difference_symbols(dim: int) -> tuple[sp.Symbol, ...]:
+    return tuple(sp.Symbol(f"_d{i}") for i in range(dim))
+
+
+@dataclass(frozen=True)
+class Radius:
+    """A distance ``R = sqrt(Q(t))``: the symbol, its quadratic form and the differences it uses."""
+
+    symbol: sp.Symbol
+    quadratic: sp.Expr
+    indices: frozenset[int]
+
+
+@dataclass(frozen=True)
+class Branch:
+    """Where a set of radii vanish (``radii`` indices into ``PreparedKernel.radii``)."""
+
+    radii: tuple[int, ...]
+    indices: frozenset[int]
+
+
+def normalize_request(dx: Sequence[int], dy: Sequence[int], dim: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Validate a SymPy-style derivative request and sort it (partials commute)."""
+    out = []
+    for label, d in (("dx", dx), ("dy", dy)):
+        if isinstance(d, (int, np.integer)):
+            d = (int(d),)
+        try:
+            items = tuple(d)
+        except TypeError:
+            raise ValueError(f"{label} must be a tuple of input indices, got {d!r}") from None
+        for i in items:
+            if not isinstance(i, (int, np.integer)) or isinstance(i, bool) or not 0 <= int(i) < dim:
+                raise ValueError(f"{label} entries must be integers in [0, {dim}), got {d!r}")
+        out.append(tuple(sorted(int(i) for i in items)))
+    return out[0], out[1]
+
+
+class PreparedKernel:
+    """Differentiation engine for one kernel expression (hyperparameter values do not matter)."""
+
+    _cache: dict[str, PreparedKernel] = {}
+    _cache_lock = threading.Lock()
+
+    @classmethod
+    def of(cls, kernel: Kernel) -> PreparedKernel:
+        key = kernel.signature
+        with cls._cache_lock:
+            found = cls._cache.get(key)
+        if found is None:
+            found = cls(kernel)
+            with cls._cache_lock:
+                found = cls._cache.setdefault(key, found)
+        return found
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.name = kernel.name
+        self.dim = kernel.dim
+        self.x = kernel.x
+        self.y = kernel.y
+        self.t = difference_symbols(self.dim)
+        self.params = tuple(sp.Symbol(n, positive=True) for n in kernel.all_hyperparameter_names)
+        self.source = kernel.expr
+        self._lock = threading.RLock()
+        form = _to_differences(kernel.expr, self.x, self.y, self.t)
+        form, self.radii = _substitute_radii(form, self.t)
+        self.form = expand(form) if self.radii else form
+        bare = set(self.x) | set(self.y)
+        self.stationary = not (self.form.free_symbols & bare)
+        self.branches = _branches(self.radii)
+        self._derivatives: dict[tuple[tuple[int, ...], tuple[int, ...]], sp.Expr] = {}
+        self._taylor: dict[tuple[int, ...], list[sp.Expr]] = {}
+        self._smooth: dict[tuple[int, ...], int] = {}
+        self.symmetric = _is_symmetric(kernel)
+
+    # ------------------------------------------------------------------ smoothness
+    @property
+    def smoothness(self) -> float:
+        """Highest total order of input derivatives that exists where all radii vanish."""
+        if not self.radii:
+            return math.inf
+        return min(self._smoothness(b) for b in self.branches)
+
+    def _smoothness(self, branch: Branch) -> float:
+        with self._lock:
+            if branch.radii in self._smooth:
+                return self._smooth[branch.radii]
+            flipped = self.form.xreplace({self.radii[j].symbol: -self.radii[j].symbol for j in branch.radii})
+            if expand(flipped - self.form) == 0:
+                order: float = math.inf  # even in every radius: analytic in t
+            else:
+                order = math.inf
+                for n in range(SMOOTHNESS_SEARCH_LIMIT + 1):
+                    if not self._taylor_term(branch, n)[1]:
+                        order = n - 1
+                        break
+            self._smooth[branch.radii] = order  # type: ignore[assignment]
+            return order
+
+    def check_request(self, dx: tuple[int, ...], dy: tuple[int, ...]) -> None:
+        """Raise :class:`NotDifferentiableError` unless cov(d^dx f, d^dy f) exists everywhere."""
+        needed = 2 * max(len(dx), len(dy))
+        for branch in self.branches:
+            have = self._smoothness(branch)
+            if have < needed:
+                per_argument = int(have // 2)
+                raise NotDifferentiableError(
+                    f"kernel {self.name!r} ({self.source}) is not differentiable to order "
+                    f"dx={dx}, dy={dy} at coincident points: derivatives of total order > {int(have)} "
+                    f"do not exist there, so at most {per_argument} derivative(s) per argument are "
+                    "supported (the derivative process must have a covariance)"
+                )
+
+    # ------------------------------------------------------------------ general branch
+    def d_input(self, e: sp.Expr, i: int, first: bool) -> sp.Expr:
+        """Derivative with respect to input component ``i`` of the first (or second) argument."""
+        sign = 1 if first else -1
+        bare = self.x[i] if first else self.y[i]
+        out = e.diff(bare) + sign * e.diff(self.t[i])
+        for radius in self.radii:
+            if i in radius.indices:
+                dq = radius.quadratic.diff(self.t[i])
+                out += sign * e.diff(radius.symbol) * dq / (2 * radius.symbol)
+        return expand(out)
+
+    def d_log(self, e: sp.Expr, param: sp.Symbol) -> sp.Expr:
+        """``theta * d/dtheta`` of ``e`` (the derivative with respect to ``log theta``)."""
+        out = e.diff(param)
+        for radius in self.radii:
+            dq = radius.quadratic.diff(param)
+            if dq != 0:
+                out += e.diff(radius.symbol) * dq / (2 * radius.symbol)
+        return expand(param * out)
+
+    def derivative(self, dx: tuple[int, ...], dy: tuple[int, ...]) -> sp.Expr:
+        """``d^dx/dx d^dy/dy k`` in the prepared variables (valid where no radius vanishes)."""
+        with self._lock:
+            return self._derivative(tuple(sorted(dx)), tuple(sorted(dy)))
+
+    def _derivative(self, dx: tuple[int, ...], dy: tuple[int, ...]) -> sp.Expr:
+        if self.stationary and dy:
+            # d/dy = -d/dx: one memo entry per multiset of x-derivatives.
+            base = self._derivative(tuple(sorted(dx + dy)), ())
+            return base if len(dy) % 2 == 0 else -base
+        key = (dx, dy)
+        if key not in self._derivatives:
+            if not dx and not dy:
+                value = self.form
+            elif dy:
+                value = self.d_input(self._derivative(dx, dy[:-1]), dy[-1], first=False)
+            else:
+                value = self.d_input(self._derivative(dx[:-1], ()), dx[-1], first=True)
+            self._derivatives[key] = value
+        return self._derivatives[key]
+
+    # ------------------------------------------------------------------ coincident branches
+    def _scaled(self, branch: Branch) -> tuple[sp.Expr, sp.Symbol]:
+        s = sp.Symbol("_s")
+        subs: dict[sp.Expr, sp.Expr] = {self.t[i]: s * self.t[i] for i in branch.indices}
+        for j, radius in enumerate(self.radii):
+            if j in branch.radii:
+                subs[radius.symbol] = s * radius.symbol
+            elif radius.indices & branch.indices:
+                subs[radius.symbol] = sp.sqrt(radius.quadratic.xreplace(
+                    {self.t[i]: s * self.t[i] for i in branch.indices}))
+        return self.form.xreplace(subs), s
+
+    def _taylor_term(self, branch: Branch, n: int) -> tuple[sp.Expr, bool]:
+        """Order-``n`` Taylor term in the scale ``s`` with ``R**2 -> Q``; flag False if an odd power of R remains."""
+        with self._lock:
+            terms = self._taylor.setdefault(branch.radii, [])
+            while len(terms) <= n:
+                if not terms:
+                    scaled, s = self._scaled(branch)
+                    self._taylor_state = getattr(self, "_taylor_state", {})
+                    self._taylor_state[branch.radii] = scaled
+                scaled = self._taylor_state[branch.radii]
+                s = sp.Symbol("_s")
+                k = len(terms)
+                term = expand(scaled.subs(s, 0) / math.factorial(k))
+                self._taylor_state[branch.radii] = scaled.diff(s)
+                terms.append(term)
+            term = terms[n]
+        return _reduce_radii(term, [self.radii[j] for j in branch.radii])
+
+    def coincident(self, dx: tuple[int, ...], dy: tuple[int, ...], branch: Branch) -> sp.Expr:
+        """The exact limit of ``d^dx/dx d^dy/dy k`` where the radii of ``branch`` vanish."""
+        order = len(dx) + len(dy)
+        poly = sp.Integer(0)
+        for n in range(order + 1):
+            term, ok = self._taylor_term(branch, n)
+            if not ok:
+                raise NotDifferentiableError(
+                    f"kernel {self.name!r}: derivative dx={dx}, dy={dy} does not exist at coincident points"
+                )
+            poly += term
+        for i in dx:
+            poly = poly.diff(self.x[i]) + poly.diff(self.t[i])
+        for i in dy:
+            poly = poly.diff(self.y[i]) - poly.diff(self.t[i])
+        value = poly.xreplace({self.t[i]: sp.Integer(0) for i in branch.indices})
+        # Radii not vanishing here were spelled out as sqrt(Q); give them their symbols back.
+        back = {}
+        for j, radius in enumerate(self.radii):
+            if j not in branch.radii and radius.indices & branch.indices:
+                reduced = radius.quadratic.xreplace({self.t[i]: sp.Integer(0) for i in branch.indices})
+                back[sp.sqrt(reduced)] = radius.symbol
+        return expand(value.subs(back) if back else value)
+
+    # ------------------------------------------------------------------ display
+    def to_inputs(self, e: sp.Expr) -> sp.Expr:
+        """Rewrite a prepared expression back in the original inputs (for display)."""
+        e = e.xreplace({r.symbol: sp.sqrt(r.quadratic) for r in self.radii})
+        return e.xreplace({t: xi - yi for t, xi, yi in zip(self.t, self.x, self.y)})
+
+    def display_expr(self, dx: Sequence[int], dy: Sequence[int], wrt: str | None = None) -> sp.Expr:
+        dx, dy = normalize_request(dx, dy, self.dim)
+        self.check_request(dx, dy)
+        e = self.derivative(dx, dy)
+        if wrt is not None:
+            names = [p.name for p in self.params]
+            if wrt not in names:
+                raise ValueError(f"wrt={wrt!r} is not a hyperparameter of the kernel ({names})")
+            e = self.d_log(e, sp.Symbol(wrt, positive=True))
+        return sp.simplify(self.to_inputs(sp.factor_terms(e)))
+
+
+# ---------------------------------------------------------------------- helpers
+def _to_differences(expr: sp.Expr, x: Sequence[sp.Symbol], y: Sequence[sp.Symbol],
+                    t: Sequence[sp.Symbol]) -> sp.Expr:
+    inputs = set(x) | set(y)
+    shift = {xi: ti + yi for xi, ti, yi in zip(x, t, y)}
+    ys = set(y)
+
+    def rewrite(e: sp.Expr) -> sp.Expr:
+        if not (e.free_symbols & inputs):
+            return e
+        shifted = e.xreplace(shift)
+        if not (shifted.free_symbols & ys):
+            return shifted
+        if e.is_Atom:
+            return e
+        return e.func(*(rewrite(a) for a in e.args))
+
+    return rewrite(expr)
+
+
+def _polynomial_in(e: sp.Expr, t: Sequence[sp.Symbol]) -> bool:
+    return e.is_polynomial(*t) and bool(e.free_symbols & set(t))
+
+
+def _diagonal_quadratic(q: sp.Expr, t: Sequence[sp.Symbol]) -> frozenset[int] | None:
+    """Indices of ``q = sum c_i t_i**2`` with positive ``c_i``; None if it is not of that form."""
+    poly = sp.Poly(q, *t)
+    indices = set()
+    for monom, coeff in poly.terms():
+        nonzero = [i for i, m in enumerate(monom) if m]
+        if len(nonzero) != 1 or monom[nonzero[0]] != 2 or not coeff.is_positive:
+            return None
+        indices.add(nonzero[0])
+    return frozenset(indices) if indices else None
+
+
+def _substitute_radii(form: sp.Expr, t: Sequence[sp.Symbol]) -> tuple[sp.Expr, tuple[Radius, ...]]:
+    radii: list[Radius] = []
+    zero = {ti: 0 for ti in t}
+
+    def radius_for(q: sp.Expr) -> tuple[sp.Expr, Radius] | None:
+        q = sp.expand(q)
+        indices = _diagonal_quadratic(q, t)
+        if indices is None:
+            return None
+        for r in radii:
+            ratio = sp.cancel(q / r.quadratic)
+            if not (ratio.free_symbols & set(t)):
+                return ratio, r
+        r = Radius(sp.Symbol(f"_r{len(radii)}", positive=True), q, indices)
+        radii.append(r)
+        return sp.Integer(1), r
+
+    def vanishing_polynomial(b: sp.Expr) -> bool:
+        return _polynomial_in(b, t) and sp.expand(b.xreplace(zero)) == 0
+
+    def rewrite(e: sp.Expr) -> sp.Expr:
+        if e.is_Atom or not (e.free_symbols & set(t)):
+            return e
+        if isinstance(e, sp.Abs) and vanishing_polynomial(e.args[0]):
+            found = radius_for(e.args[0] ** 2)
+            if found is not None:
+                ratio, r = found
+                return sp.sqrt(ratio) * r.symbol
+        if isinstance(e, sp.Pow) and e.exp.is_Rational and e.exp.q == 2 and vanishing_polynomial(e.base):
+            found = radius_for(e.base)
+            if found is not None:
+                ratio, r = found
+                return (sp.sqrt(ratio) * r.symbol) ** (2 * e.exp)
+        return e.func(*(rewrite(a) for a in e.args))
+
+    form = rewrite(form)
+    if radii:
+        form = _quadratics_to_radii(form, radii, t)
+    return form, tuple(radii)
+
+
+def _quadratics_to_radii(form: sp.Expr, radii: list[Radius], t: Sequence[sp.Symbol]) -> sp.Expr:
+    """Write every occurrence of a multiple of ``Q_j`` inside a sum as ``c * R_j**2``."""
+    tset = set(t)
+
+    def rewrite(e: sp.Expr) -> sp.Expr:
+        if e.is_Atom or not (e.free_symbols & tset):
+            return e
+        e = e.func(*(rewrite(a) for a in e.args))
+        candidates = [e] if not isinstance(e, sp.Add) else [e]
+        for cand in candidates:
+            if not (isinstance(cand, (sp.Add, sp.Mul, sp.Pow))):
+                continue
+            if not cand.is_polynomial(*t):
+                if isinstance(cand, sp.Add):
+                    poly_terms = [a for a in cand.args if a.is_polynomial(*t)]
+                    others = [a for a in cand.args if not a.is_polynomial(*t)]
+                    if poly_terms:
+                        reduced = _reduce_polynomial(sp.Add(*poly_terms), radii, t)
+                        return sp.Add(reduced, *others)
+                continue
+            return _reduce_polynomial(cand, radii, t)
+        return e
+
+    return rewrite(form)
+
+
+def _reduce_polynomial(p: sp.Expr, radii: list[Radius], t: Sequence[sp.Symbol]) -> sp.Expr:
+    expanded = sp.expand(p)
+    if not (expanded.free_symbols & set(t)):
+        return p
+    terms = sp.Add.make_args(expanded)
+    quadratic = [a for a in terms if sp.Poly(a, *t).is_homogeneous and sp.Poly(a, *t).total_degree() == 2]
+    if not quadratic:
+        return p
+    h = sp.Add(*quadratic)
+    for r in radii:
+        ratio = sp.cancel(h / r.quadratic)
+        if not (ratio.free_symbols & set(t)):
+            rest = sp.Add(*(a for a in terms if a not in quadratic))
+            return rest + ratio * r.symbol**2
+    return p
+
+
+def _reduce_radii(term: sp.Expr, radii: Sequence[Radius]) -> tuple[sp.Expr, bool]:
+    """Replace ``R**(2m)`` by ``Q**m``; report False if an odd power of a radius survives."""
+    if not radii:
+        return term, True
+    symbols = [r.symbol for r in radii]
+    if not (term.free_symbols & set(symbols)):
+        return term, True
+    poly = sp.Poly(term, *symbols)
+    out = sp.Integer(0)
+    ok = True
+    for monom, coeff in poly.terms():
+        if any(m % 2 for m in monom):
+            if sp.expand(coeff) != 0:
+                ok = False
+            continue
+        factor = sp.Mul(*(r.quadratic ** (m // 2) for r, m in zip(radii, monom)))
+        out += coeff * factor
+    return expand(out), ok
+
+
+def _branches(radii: Sequence[Radius]) -> tuple[Branch, ...]:
+    """Distinct closed sets of radii that can vanish together, most specific first."""
+    found: dict[tuple[int, ...], Branch] = {}
+    n = len(radii)
+    for size in range(1, n + 1):
+        for subset in itertools.combinations(range(n), size):
+            indices = frozenset().union(*(radii[j].indices for j in subset))
+            closed = tuple(j for j in range(n) if radii[j].indices <= indices)
+            found.setdefault(closed, Branch(closed, indices))
+    return tuple(sorted(found.values(), key=lambda b: (-len(b.indices), b.radii)))
+
+
+def _is_symmetric(kernel: Kernel) -> bool:
+    swap = {**dict(zip(kernel.x, kernel.y)), **dict(zip(kernel.y, kernel.x))}
+    difference = kernel.expr.xreplace(swap) - kernel.expr
+    if difference == 0 or sp.expand(difference) == 0:
+        return True
+    # Numerical check at random points and hyperparameters; the symbolic test is incomplete.
+    rng = np.random.default_rng(0)
+    f = sp.lambdify(list(kernel.x) + list(kernel.y) + [sp.Symbol(n, positive=True) for n in kernel.all_hyperparameter_names],
+                    difference, modules="math")
+    g = sp.lambdify(list(kernel.x) + list(kernel.y) + [sp.Symbol(n, positive=True) for n in kernel.all_hyperparameter_names],
+                    kernel.expr, modules="math")
+    for _ in range(5):
+        args = list(rng.uniform(-1, 1, 2 * kernel.dim)) + list(rng.uniform(0.5, 2, len(kernel.all_hyperparameter_names)))
+        try:
+            if abs(f(*args)) > 1e-10 * max(1.0, abs(g(*args))):
+                return False
+        except (ValueError, ZeroDivisionError, OverflowError):
+            return False
+    return True
