@@ -113,8 +113,8 @@ def _parameter_symbols(
     inputs: set[sympy.Symbol],
     params: Mapping[str, ScalarLike],
     dlog: str | None,
-) -> tuple[sympy.Symbol, ...]:
-    """Return the hyperparameter symbols of ``expr`` (plus ``dlog``), sorted by name.
+) -> tuple[tuple[str, ...], tuple[sympy.Symbol, ...]]:
+    """Return the hyperparameter names and symbols of ``expr`` (plus ``dlog``).
 
     Parameters
     ----------
@@ -129,8 +129,10 @@ def _parameter_symbols(
 
     Returns
     -------
-    tuple of sympy.Symbol
-        One symbol per hyperparameter name.
+    names : tuple of str
+        Hyperparameter names, sorted.
+    symbols : tuple of sympy.Symbol
+        The matching symbols (a ``Dummy`` for a ``dlog`` name absent from ``expr``).
 
     Raises
     ------
@@ -150,7 +152,8 @@ def _parameter_symbols(
             raise ValueError(f"dlog={dlog!r} is not a key of params")
         # A hyperparameter the kernel does not depend on: a dummy argument, derivative 0.
         by_name.setdefault(dlog, sympy.Dummy(dlog))
-    return tuple(by_name[name] for name in sorted(by_name))
+    names = tuple(sorted(by_name))
+    return names, tuple(by_name[name] for name in names)
 
 
 def _check_indices(indices: Sequence[int], d: int, label: str) -> list[int]:
@@ -223,15 +226,14 @@ def mp_derivative(
     d = len(x_syms)
     if len(y_syms) != d or len(x) != d or len(y) != d:
         raise ValueError(
-            f"dimension mismatch: {len(x_syms)} x_syms, {len(y_syms)} y_syms, "
-            f"{len(x)} x values, {len(y)} y values"
+            f"dimension mismatch: {len(x_syms)} x_syms, {len(y_syms)} y_syms, {len(x)} x values, {len(y)} y values"
         )
     if dps < 15:
         raise ValueError("dps must be at least 15")
     dx_idx = _check_indices(dx, d, "dx")
     dy_idx = _check_indices(dy, d, "dy")
     expr = sympy.sympify(expr)
-    param_syms = _parameter_symbols(expr, set(x_syms) | set(y_syms), params, dlog)
+    param_names, param_syms = _parameter_symbols(expr, set(x_syms) | set(y_syms), params, dlog)
     func = _lambdified(expr, x_syms + y_syms + param_syms)
 
     # Differentiation orders per positional argument of ``func``.
@@ -242,14 +244,14 @@ def mp_derivative(
         orders[d + j] = orders.get(d + j, 0) + 1
     theta_pos = None
     if dlog is not None:
-        theta_pos = 2 * d + [str(s) for s in param_syms].index(dlog)
+        theta_pos = 2 * d + param_names.index(dlog)
         orders[theta_pos] = 1
     active = sorted(orders)
 
     with mpmath.workdps(dps):
         base = [_to_mpf(v) for v in x]
         base += [_to_mpf(v) for v in y]
-        base += [_to_mpf(params[str(s)]) for s in param_syms]
+        base += [_to_mpf(params[name]) for name in param_names]
         if not active:
             return +func(*base)
 
@@ -310,8 +312,6 @@ def mp_derivative_matrix(
     out = np.empty((A.shape[0], B.shape[0]), dtype=np.float64)
     for a in range(A.shape[0]):
         for b in range(B.shape[0]):
-            value = mp_derivative(
-                expr, x_syms, y_syms, params, A[a], B[b], dx=dx, dy=dy, dlog=dlog, dps=dps
-            )
+            value = mp_derivative(expr, x_syms, y_syms, params, A[a], B[b], dx=dx, dy=dy, dlog=dlog, dps=dps)
             out[a, b] = float(value)
     return out

@@ -48,7 +48,8 @@ def parse_kernel_string(
     if not isinstance(dim, int) or dim < 1:
         raise ValueError(f"dim must be a positive integer, got {dim!r}")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        # '^' means power; replaced in the text because Python's XOR binds looser than '-' and '/'.
+        tree = ast.parse(text.strip().replace("^", "**"), mode="eval")
     except SyntaxError as exc:
         raise KernelParseError(f"cannot parse kernel string {text!r}: {exc.msg}") from None
     builder = _Builder(dim, text)
@@ -81,7 +82,7 @@ class _Builder:
                 return left * right
             if op is ast.Div:
                 return left / right
-            if op in (ast.Pow, ast.BitXor):
+            if op is ast.Pow:
                 return left**right
             raise self.refuse(f"operator {op.__name__}")
         if isinstance(node, ast.UnaryOp):

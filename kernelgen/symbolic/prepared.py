@@ -151,7 +151,7 @@ class PreparedKernel:
             if have < needed:
                 per_argument = int(have // 2)
                 raise NotDifferentiableError(
-                    f"kernel {self.name!r} ({self.source}) is not differentiable to order "
+                    f"kernel {self.name!r} is not differentiable to order "
                     f"dx={dx}, dy={dy} at coincident points: derivatives of total order > {int(have)} "
                     f"do not exist there, so at most {per_argument} derivative(s) per argument are "
                     "supported (the derivative process must have a covariance)"
