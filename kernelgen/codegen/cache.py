@@ -30,7 +30,11 @@ _thread_lock = threading.Lock()
 
 
 def builtin_dir() -> Path:
-    return Path(str(resources.files("kernelgen.generated")))
+    """Committed modules: package data when installed, the repository's generated/ in a source tree."""
+    try:
+        return Path(str(resources.files("kernelgen.generated")))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parents[2] / "generated"
 
 
 def cache_dir() -> Path:

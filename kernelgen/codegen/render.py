@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 import sympy
@@ -12,14 +14,25 @@ import sympy
 from .. import __version__
 from .ir import GeneratedModule
 
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
 TEMPLATE = "module.py.jinja"
 TEMPLATE_FILES = ("module.py.jinja", "fills.py.jinja")
 CHECKSUM_PREFIX = "# kernelgen-sha256: "
 
 
+def template_root() -> Traversable:
+    """The templates: package data when installed, the repository's templates/ in a source tree."""
+    try:
+        return resources.files("kernelgen.templates")
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parents[2] / "templates"
+
+
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
-    root = resources.files("kernelgen.templates")
+    root = template_root()
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(lambda name: (root / name).read_text(encoding="utf-8")),
         undefined=jinja2.StrictUndefined,
@@ -33,7 +46,7 @@ def _environment() -> jinja2.Environment:
 @lru_cache(maxsize=1)
 def template_version() -> str:
     """Short hash of the template texts: part of every cache key and header."""
-    root = resources.files("kernelgen.templates")
+    root = template_root()
     digest = hashlib.sha256()
     for name in TEMPLATE_FILES:
         digest.update((root / name).read_bytes())
