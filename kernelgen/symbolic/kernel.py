@@ -403,7 +403,8 @@ def _exact(value: Real) -> sp.Expr:
 def _check_scalar(value: Real, role: str, strictly_positive: bool = False) -> None:
     v = float(value)
     if not math.isfinite(v) or v < 0 or (strictly_positive and v == 0):
-        raise ValueError(f"a scalar {role} to a kernel must be {'positive' if strictly_positive else 'non-negative'} and finite, got {value!r}")
+        sign = "positive" if strictly_positive else "non-negative"
+        raise ValueError(f"a scalar {role} to a kernel must be {sign} and finite, got {value!r}")
 
 
 def _read_hyperparameters(

@@ -115,7 +115,7 @@ class PreparedKernel:
         self.stationary = not (self.form.free_symbols & bare)
         self.branches = _branches(self.radii)
         self._derivatives: dict[tuple[tuple[int, ...], tuple[int, ...]], sp.Expr] = {}
-        self._taylor: dict[tuple[int, ...], list[sp.Expr]] = {}
+        self._taylor: dict[tuple[int, ...], tuple[list[sp.Expr], list[tuple[sp.Expr, sp.Symbol]]]] = {}
         self._smooth: dict[tuple[int, ...], int] = {}
         self.symmetric = _is_symmetric(kernel)
 
@@ -212,20 +212,19 @@ class PreparedKernel:
         return self.form.xreplace(subs), s
 
     def _taylor_term(self, branch: Branch, n: int) -> tuple[sp.Expr, bool]:
-        """Order-``n`` Taylor term in the scale ``s`` with ``R**2 -> Q``; flag False if an odd power of R remains."""
+        """Order-``n`` Taylor term in the scale ``s``, with ``R**2 -> Q``.
+
+        The flag is False when an odd power of a vanishing radius survives: no derivative of
+        total order ``n`` exists there.
+        """
         with self._lock:
-            terms = self._taylor.setdefault(branch.radii, [])
+            terms, state = self._taylor.setdefault(branch.radii, ([], [self._scaled(branch)]))
+            scaled, s = state[0]
             while len(terms) <= n:
-                if not terms:
-                    scaled, s = self._scaled(branch)
-                    self._taylor_state = getattr(self, "_taylor_state", {})
-                    self._taylor_state[branch.radii] = scaled
-                scaled = self._taylor_state[branch.radii]
-                s = sp.Symbol("_s")
-                k = len(terms)
-                term = expand(scaled.subs(s, 0) / math.factorial(k))
-                self._taylor_state[branch.radii] = scaled.diff(s)
-                terms.append(term)
+                # d^k/ds^k at s = 0 divided by k!; the running derivative is kept for order k + 1.
+                terms.append(expand(scaled.subs(s, 0) / math.factorial(len(terms))))
+                scaled = scaled.diff(s)
+                state[0] = (scaled, s)
             term = terms[n]
         return _reduce_radii(term, [self.radii[j] for j in branch.radii])
 
@@ -349,26 +348,24 @@ def _substitute_radii(form: sp.Expr, t: Sequence[sp.Symbol]) -> tuple[sp.Expr, t
 
 
 def _quadratics_to_radii(form: sp.Expr, radii: list[Radius], t: Sequence[sp.Symbol]) -> sp.Expr:
-    """Write every occurrence of a multiple of ``Q_j`` inside a sum as ``c * R_j**2``."""
+    """Write every multiple of a quadratic form ``Q_j`` inside a polynomial as ``c * R_j**2``.
+
+    Without this, ``Q / R**3`` and ``1 / R`` would be different terms that only cancel in floating
+    point; with it they cancel in the algebra.
+    """
     tset = set(t)
 
     def rewrite(e: sp.Expr) -> sp.Expr:
         if e.is_Atom or not (e.free_symbols & tset):
             return e
         e = e.func(*(rewrite(a) for a in e.args))
-        candidates = [e] if not isinstance(e, sp.Add) else [e]
-        for cand in candidates:
-            if not (isinstance(cand, (sp.Add, sp.Mul, sp.Pow))):
-                continue
-            if not cand.is_polynomial(*t):
-                if isinstance(cand, sp.Add):
-                    poly_terms = [a for a in cand.args if a.is_polynomial(*t)]
-                    others = [a for a in cand.args if not a.is_polynomial(*t)]
-                    if poly_terms:
-                        reduced = _reduce_polynomial(sp.Add(*poly_terms), radii, t)
-                        return sp.Add(reduced, *others)
-                continue
-            return _reduce_polynomial(cand, radii, t)
+        if e.is_polynomial(*t):
+            return _reduce_polynomial(e, radii, t)
+        if isinstance(e, sp.Add):
+            polynomial = [a for a in e.args if a.is_polynomial(*t)]
+            if polynomial:
+                rest = [a for a in e.args if not a.is_polynomial(*t)]
+                return sp.Add(_reduce_polynomial(sp.Add(*polynomial), radii, t), *rest)
         return e
 
     return rewrite(form)
@@ -428,16 +425,17 @@ def _is_symmetric(kernel: Kernel) -> bool:
     difference = kernel.expr.xreplace(swap) - kernel.expr
     if difference == 0 or sp.expand(difference) == 0:
         return True
-    # Numerical check at random points and hyperparameters; the symbolic test is incomplete.
+    # The symbolic test is incomplete (trigonometric identities, ...): check numerically at
+    # random points and hyperparameters before giving up on symmetry.
+    params = [sp.Symbol(n, positive=True) for n in kernel.all_hyperparameter_names]
+    args = list(kernel.x) + list(kernel.y) + params
+    f = sp.lambdify(args, difference, modules="math")
+    g = sp.lambdify(args, kernel.expr, modules="math")
     rng = np.random.default_rng(0)
-    f = sp.lambdify(list(kernel.x) + list(kernel.y) + [sp.Symbol(n, positive=True) for n in kernel.all_hyperparameter_names],
-                    difference, modules="math")
-    g = sp.lambdify(list(kernel.x) + list(kernel.y) + [sp.Symbol(n, positive=True) for n in kernel.all_hyperparameter_names],
-                    kernel.expr, modules="math")
     for _ in range(5):
-        args = list(rng.uniform(-1, 1, 2 * kernel.dim)) + list(rng.uniform(0.5, 2, len(kernel.all_hyperparameter_names)))
+        values = list(rng.uniform(-1, 1, 2 * kernel.dim)) + list(rng.uniform(0.5, 2, len(params)))
         try:
-            if abs(f(*args)) > 1e-10 * max(1.0, abs(g(*args))):
+            if abs(f(*values)) > 1e-10 * max(1.0, abs(g(*values))):
                 return False
         except (ValueError, ZeroDivisionError, OverflowError):
             return False
