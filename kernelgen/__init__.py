@@ -5,9 +5,10 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from . import kernels  # noqa: E402
+from .gp import GaussianProcess  # noqa: E402
 from .symbolic.hyperparameters import Hyperparameter  # noqa: E402
 from .symbolic.kernel import Kernel  # noqa: E402
 from .symbolic.parsing import KernelParseError  # noqa: E402
 from .symbolic.prepared import NotDifferentiableError  # noqa: E402
 
-__all__ = ["Hyperparameter", "Kernel", "KernelParseError", "NotDifferentiableError", "kernels", "__version__"]
+__all__ = ["GaussianProcess", "Hyperparameter", "Kernel", "KernelParseError", "NotDifferentiableError", "kernels", "__version__"]
