@@ -320,6 +320,12 @@ class Kernel:
         values = ", ".join(f"{h.name}={h.value:.4g}{' (fixed)' if h.fixed else ''}" for h in self._hyperparameters)
         return f"Kernel({self._name}, dim={self._dim}: {self._expr}; {values})"
 
+    def __copy__(self) -> Kernel:
+        return self  # immutable: scikit-learn's clone deep-copies parameters, which need not rebuild us
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Kernel:
+        return self
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (self._expr, self._dim, self._hyperparameters, self._name))
 
