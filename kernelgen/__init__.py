@@ -11,4 +11,7 @@ from .symbolic.kernel import Kernel  # noqa: E402
 from .symbolic.parsing import KernelParseError  # noqa: E402
 from .symbolic.prepared import NotDifferentiableError  # noqa: E402
 
-__all__ = ["GaussianProcess", "Hyperparameter", "Kernel", "KernelParseError", "NotDifferentiableError", "kernels", "__version__"]
+__all__ = [
+    "GaussianProcess", "Hyperparameter", "Kernel", "KernelParseError", "NotDifferentiableError", "kernels",
+    "__version__",
+]

@@ -1,0 +1,396 @@
+"""GaussianProcess: a scikit-learn style regressor that predicts f and any of its derivatives."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from scipy.optimize import minimize
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import kernels
+from .posterior import Deriv, TrainingProblem, TrainingState, normalize_derivs, predict_derivatives
+from .runtime import as_points
+from .symbolic.kernel import Kernel
+
+__all__ = ["GaussianProcess"]
+
+
+class GaussianProcess(RegressorMixin, BaseEstimator):
+    """Gaussian-process regression with posteriors of the latent f and its derivatives.
+
+    Parameters
+    ----------
+    kernel : Kernel, optional
+        Prior covariance of the latent f. Defaults to ``kernels.rbf(n_features)`` (unit variance
+        and length scale) at fit time. Fixed hyperparameters stay fixed while fitting.
+    noise : float, default=1e-2
+        Initial (or, with ``noise_bounds="fixed"``, fixed) variance of the Gaussian observation
+        noise, shared by all observations, derivative observations included.
+    noise_bounds : (float, float) or "fixed", default=(1e-8, 1e5)
+        Bounds of the noise variance during fitting.
+    normalize_y : bool, default=False
+        Standardize the targets using the mean and standard deviation of the value (order-0)
+        observations. Derivative observations are scaled by the standard deviation only; all
+        predictions are transformed back (derivatives are not shifted by the mean).
+    optimizer : "L-BFGS-B", callable or None, default="L-BFGS-B"
+        Maximizes the log marginal likelihood over ``theta`` within the log bounds. A callable is
+        called as ``optimizer(obj_func, initial_theta, bounds)`` and returns
+        ``(theta_opt, func_min)``, as in scikit-learn; ``obj_func(theta)`` returns
+        ``(-lml, -gradient)``. ``None`` keeps the initial hyperparameters.
+    n_restarts : int, default=0
+        Extra optimizer runs from log-uniform draws within the bounds.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the restart draws.
+
+    Attributes
+    ----------
+    kernel_ : Kernel
+        The kernel at the fitted hyperparameter values.
+    noise_ : float
+        Fitted noise variance.
+    X_train_ : ndarray of shape (n_samples, n_features)
+    y_train_ : ndarray of shape (n_samples,)
+    deriv_ : tuple of tuple of int
+        Derivative measured by each observation.
+    alpha_ : ndarray of shape (n_samples,)
+        ``(K + noise I)^-1 y`` in normalized units.
+    L_ : ndarray of shape (n_samples, n_samples)
+        Lower Cholesky factor of ``K + noise I`` (plus any jitter).
+    log_marginal_likelihood_value_ : float
+    theta_ : ndarray
+        Fitted ``theta`` (see :meth:`log_marginal_likelihood`).
+    n_features_in_ : int
+
+    Notes
+    -----
+    ``theta`` is the log of the kernel's free hyperparameters in ``kernel.hyperparameter_names``
+    order followed by the log noise variance (omitted when ``noise_bounds="fixed"``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kernelgen import GaussianProcess, kernels
+    >>> X = np.linspace(0, 1, 30)[:, None]
+    >>> gp = GaussianProcess(kernels.rbf(1, length_scale=0.2)).fit(X, np.sin(2 * np.pi * X[:, 0]))
+    >>> mean, std = gp.predict(X, deriv=(0,), return_std=True)  # df/dx and its standard deviation
+    """
+
+    def __init__(self, kernel: Kernel | None = None, noise: float = 1e-2,
+                 noise_bounds: tuple[float, float] | str = (1e-8, 1e5), normalize_y: bool = False,
+                 optimizer: str | Callable[..., Any] | None = "L-BFGS-B", n_restarts: int = 0,
+                 random_state: int | np.random.RandomState | None = None) -> None:
+        self.kernel = kernel
+        self.noise = noise
+        self.noise_bounds = noise_bounds
+        self.normalize_y = normalize_y
+        self.optimizer = optimizer
+        self.n_restarts = n_restarts
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ parameters
+    def _check_params(self, dim: int) -> Kernel:
+        kernel = kernels.rbf(dim) if self.kernel is None else self.kernel
+        if not isinstance(kernel, Kernel):
+            raise ValueError(f"kernel must be a kernelgen Kernel, got {type(kernel).__name__}")
+        if kernel.dim != dim:
+            raise ValueError(f"kernel has dimension {kernel.dim} but X has {dim} features")
+        noise = self.noise
+        if not isinstance(noise, numbers.Real) or not np.isfinite(noise) or noise < 0:
+            raise ValueError(f"noise must be a non-negative finite number, got {noise!r}")
+        if not self._noise_fixed():
+            self._noise_log_bounds()  # validates
+            if noise <= 0:
+                raise ValueError("noise must be positive when it is fitted (set noise_bounds='fixed' for 0)")
+        if self.optimizer is not None and self.optimizer != "L-BFGS-B" and not callable(self.optimizer):
+            raise ValueError(f"optimizer must be 'L-BFGS-B', a callable or None, got {self.optimizer!r}")
+        if not isinstance(self.n_restarts, numbers.Integral) or self.n_restarts < 0:
+            raise ValueError(f"n_restarts must be a non-negative integer, got {self.n_restarts!r}")
+        return kernel
+
+    def _noise_fixed(self) -> bool:
+        if isinstance(self.noise_bounds, str):
+            if self.noise_bounds != "fixed":
+                raise ValueError(f"noise_bounds must be a (low, high) pair or 'fixed', got {self.noise_bounds!r}")
+            return True
+        return False
+
+    def _noise_log_bounds(self) -> tuple[float, float]:
+        try:
+            low, high = (float(b) for b in self.noise_bounds)  # type: ignore[union-attr]
+        except (TypeError, ValueError):
+            raise ValueError(f"noise_bounds must be a (low, high) pair or 'fixed', got {self.noise_bounds!r}") from None
+        if not (0 < low <= high < np.inf):
+            raise ValueError(f"noise_bounds must satisfy 0 < low <= high < inf, got {self.noise_bounds!r}")
+        return float(np.log(low)), float(np.log(high))
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X: Any, y: Any, deriv: Sequence[Sequence[int]] | None = None) -> GaussianProcess:
+        """Fit the hyperparameters by maximizing the log marginal likelihood, then condition.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Observed values; ``y[i]`` measures the derivative ``deriv[i]`` of f at ``X[i]``.
+        deriv : sequence of tuple of int, optional
+            Per observation, the derivative it measures (``()`` = f, ``(0,)`` = df/dx0, ``(0, 1)``
+            = d2f/dx0dx1). Default: all ``()``. Any derivative whose covariance the kernel has is
+            allowed (``NotDifferentiableError`` otherwise).
+
+        Returns
+        -------
+        self : GaussianProcess
+        """
+        X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
+        X = np.ascontiguousarray(X)
+        y = np.asarray(y, dtype=np.float64)
+        n, dim = X.shape
+        kernel = self._check_params(dim)
+        if deriv is None:
+            derivs: tuple[Deriv, ...] = ((),) * n
+        else:
+            if isinstance(deriv, np.ndarray) and deriv.ndim == 1 and deriv.dtype != object:
+                deriv = [tuple(np.atleast_1d(d)) for d in deriv]
+            if len(deriv) != n:
+                raise ValueError(f"deriv must have one entry per observation ({n}), got {len(deriv)}")
+            derivs = normalize_derivs(deriv, dim, "deriv")
+        observed = tuple(sorted(set(derivs), key=lambda d: (len(d), d)))
+        lookup = {d: i for i, d in enumerate(observed)}
+        obs_index = np.array([lookup[d] for d in derivs], dtype=np.int64)
+
+        value_rows = obs_index == lookup.get((), -1)
+        if self.normalize_y and np.any(value_rows):
+            y_mean = float(np.mean(y[value_rows]))
+            y_std = float(np.std(y[value_rows])) if np.sum(value_rows) > 1 else 1.0
+            if not np.isfinite(y_std) or y_std == 0.0:
+                y_std = 1.0
+        elif self.normalize_y:
+            y_mean, y_std = 0.0, float(np.std(y)) or 1.0
+        else:
+            y_mean, y_std = 0.0, 1.0
+        y_model = (y - np.where(value_rows, y_mean, 0.0)) / y_std
+
+        problem = TrainingProblem(kernel, X, y_model, observed, obs_index)
+        noise_fixed = self._noise_fixed()
+        theta0 = kernel.theta if noise_fixed else np.append(kernel.theta, np.log(self.noise))
+        bounds = kernel.bounds if noise_fixed else np.vstack([kernel.bounds, [self._noise_log_bounds()]])
+        self._problem_cache: TrainingProblem | None = problem
+        self._problem_args = (kernel, X, y_model, observed, obs_index)
+        self._noise_fixed_ = noise_fixed
+
+        if self.optimizer is not None and theta0.size:
+            def obj(theta: np.ndarray) -> tuple[float, np.ndarray]:
+                try:
+                    lml, grad = self._lml(theta, eval_gradient=True, warn=False)
+                except np.linalg.LinAlgError:
+                    return np.inf, np.zeros_like(theta)
+                return -lml, -grad
+
+            rng = check_random_state(self.random_state)
+            starts = [theta0] + [rng.uniform(bounds[:, 0], bounds[:, 1]) for _ in range(self.n_restarts)]
+            results = [self._optimize(obj, start, bounds) for start in starts]
+            theta_opt, f_min = min(results, key=lambda r: r[1])
+            if not np.isfinite(f_min):
+                raise np.linalg.LinAlgError("the log marginal likelihood could not be evaluated at any optimum")
+        else:
+            theta_opt = theta0
+        self.theta_ = np.asarray(theta_opt, dtype=np.float64)
+        kernel_theta = self.theta_ if noise_fixed else self.theta_[:-1]
+        self.kernel_ = kernel.with_theta(kernel_theta) if kernel_theta.size else kernel
+        self.noise_ = float(self.noise) if noise_fixed else float(np.exp(self.theta_[-1]))
+        self._state: TrainingState = problem.state(self.kernel_, self.noise_, y_mean, y_std)
+        self.log_marginal_likelihood_value_ = self._lml(self.theta_, eval_gradient=False, warn=False)[0]
+        self.X_train_ = X
+        self.y_train_ = y
+        self.deriv_ = derivs
+        self.alpha_ = self._state.alpha
+        self.L_ = self._state.L
+        self._y_train_mean, self._y_train_std = y_mean, y_std
+        return self
+
+    def _optimize(self, obj: Callable[[np.ndarray], tuple[float, np.ndarray]], theta0: np.ndarray,
+                  bounds: np.ndarray) -> tuple[np.ndarray, float]:
+        if self.optimizer == "L-BFGS-B":
+            res = minimize(obj, theta0, method="L-BFGS-B", jac=True, bounds=bounds)
+            if not res.success:
+                warnings.warn(f"L-BFGS-B did not converge: {res.message} (status {res.status}); consider "
+                              "more restarts or other bounds", ConvergenceWarning, stacklevel=3)
+            return np.asarray(res.x), float(res.fun)
+        theta, f = self.optimizer(obj, theta0, bounds)  # type: ignore[misc]
+        return np.asarray(theta, dtype=np.float64), float(f)
+
+    @property
+    def _problem(self) -> TrainingProblem:
+        # Compiled modules do not pickle: rebuilt (from the disk cache) on first use after loading.
+        if getattr(self, "_problem_cache", None) is None:
+            self._problem_cache = TrainingProblem(*self._problem_args)
+        return self._problem_cache  # type: ignore[return-value]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state = dict(state)
+        state["_problem_cache"] = None
+        return state
+
+    def _lml(self, theta: np.ndarray, eval_gradient: bool, warn: bool = True) -> tuple[float, np.ndarray]:
+        problem = self._problem
+        theta = np.asarray(theta, dtype=np.float64)
+        p = int(np.sum(problem.kernel.free_mask))
+        expected = p + (0 if self._noise_fixed_ else 1)
+        if theta.shape != (expected,):
+            raise ValueError(f"theta must have shape ({expected},), got {theta.shape}")
+        if not np.all(np.isfinite(theta)):
+            raise ValueError("theta must be finite")
+        params = problem.params(theta[:p])
+        noise = float(self.noise) if self._noise_fixed_ else float(np.exp(theta[p]))
+        lml, g_kernel, g_noise = problem.log_marginal_likelihood(params, noise, eval_gradient=eval_gradient,
+                                                                 warn=warn)
+        if not eval_gradient:
+            return lml, np.empty(0)
+        grad = g_kernel if self._noise_fixed_ else np.append(g_kernel, g_noise)
+        return lml, grad
+
+    def log_marginal_likelihood(self, theta: Any = None,
+                                eval_gradient: bool = False) -> float | tuple[float, np.ndarray]:
+        """Log marginal likelihood of the training data.
+
+        Parameters
+        ----------
+        theta : array-like of shape (p,), optional
+            Log of the kernel's free hyperparameters (``kernel.hyperparameter_names`` order)
+            followed by the log noise variance (unless the noise is fixed). Default: the fitted
+            ``theta_``.
+        eval_gradient : bool, default=False
+            Also return the gradient with respect to ``theta``.
+
+        Returns
+        -------
+        lml : float
+        gradient : ndarray of shape (p,)
+            Only with ``eval_gradient=True``: a fused contraction of ``alpha alpha^T - K^-1`` with
+            generated ``dK/dlog(theta)`` code (never an (n, n, p) tensor).
+        """
+        check_is_fitted(self)
+        theta = self.theta_ if theta is None else theta
+        lml, grad = self._lml(theta, eval_gradient)
+        return (lml, grad) if eval_gradient else lml
+
+    # ------------------------------------------------------------------ prediction
+    def predict_joint(self, X: Any, derivs: Sequence[Sequence[int]], cov: str = "none",
+                      chunk_size: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Posterior mean and joint covariance of several derivatives of f at once.
+
+        Parameters
+        ----------
+        X : array-like of shape (m, n_features)
+        derivs : sequence of tuple of int
+            ``q`` derivatives, e.g. ``[(), (0,), (1,)]`` for f with its 2-D gradient.
+        cov : {"none", "diag", "point", "full"}, default="none"
+            ``"diag"``: variances (m, q); ``"point"``: joint covariance of the q outputs at each
+            point (m, q, q); ``"full"``: all m * q outputs jointly (m q, m q), row ``i * q + a`` =
+            ``derivs[a]`` at ``X[i]``.
+        chunk_size : int, optional
+            Test points per chunk for the covariance (default: ~128 MiB of temporaries).
+
+        Returns
+        -------
+        mean : ndarray of shape (m, q)
+        cov : ndarray or None
+        """
+        check_is_fitted(self)
+        X = self._check_X(X)
+        return predict_derivatives(self._state, X, derivs, cov=cov, chunk_size=chunk_size)  # type: ignore[arg-type]
+
+    def _check_X(self, X: Any) -> np.ndarray:
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return as_points(X, self.n_features_in_, "X")
+
+    def predict(self, X: Any, deriv: Sequence[int] = (), return_std: bool = False,
+                return_cov: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Posterior mean of the derivative ``deriv`` of f at ``X`` (f itself by default).
+
+        Parameters
+        ----------
+        X : array-like of shape (m, n_features)
+        deriv : tuple of int, default=()
+            E.g. ``(0,)`` for df/dx0.
+        return_std : bool, default=False
+            Also return the posterior standard deviation, shape (m,).
+        return_cov : bool, default=False
+            Also return the posterior covariance, shape (m, m).
+
+        Returns
+        -------
+        mean : ndarray of shape (m,)
+        std or cov : ndarray
+            Of the latent f (noise not included).
+        """
+        if return_std and return_cov:
+            raise ValueError("at most one of return_std and return_cov can be requested")
+        mode = "diag" if return_std else "full" if return_cov else "none"
+        mean, cov = self.predict_joint(X, [deriv], cov=mode)
+        if return_std:
+            return mean[:, 0], np.sqrt(np.clip(cov[:, 0], 0.0, None))  # type: ignore[index]
+        if return_cov:
+            return mean[:, 0], cov  # type: ignore[return-value]
+        return mean[:, 0]
+
+    def predict_gradient(self, X: Any, return_std: bool = False,
+                         return_cov: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Posterior mean of the gradient of f.
+
+        Returns
+        -------
+        mean : ndarray of shape (m, d)
+        std : ndarray of shape (m, d)
+            With ``return_std``.
+        cov : ndarray of shape (m, d, d)
+            With ``return_cov``: joint covariance of the gradient components at each point.
+        """
+        if return_std and return_cov:
+            raise ValueError("at most one of return_std and return_cov can be requested")
+        d = self._fitted_dim()
+        derivs = [(i,) for i in range(d)]
+        mode = "diag" if return_std else "point" if return_cov else "none"
+        mean, cov = self.predict_joint(X, derivs, cov=mode)
+        if return_std:
+            return mean, np.sqrt(np.clip(cov, 0.0, None))  # type: ignore[arg-type]
+        return (mean, cov) if return_cov else mean  # type: ignore[return-value]
+
+    def predict_hessian(self, X: Any, return_var: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Posterior mean of the Hessian of f (needs a kernel with 4 derivatives at 0).
+
+        Returns
+        -------
+        mean : ndarray of shape (m, d, d)
+        var : ndarray of shape (m, d, d)
+            With ``return_var``: posterior variance of each entry.
+        """
+        d = self._fitted_dim()
+        pairs = [(i, j) for i in range(d) for j in range(i, d)]
+        mean, var = self.predict_joint(X, pairs, cov="diag" if return_var else "none")
+        m = mean.shape[0]
+        H = np.empty((m, d, d))
+        V = np.empty((m, d, d))
+        for k, (i, j) in enumerate(pairs):
+            H[:, i, j] = H[:, j, i] = mean[:, k]
+            if var is not None:
+                V[:, i, j] = V[:, j, i] = np.clip(var[:, k], 0.0, None)
+        return (H, V) if return_var else H
+
+    def _fitted_dim(self) -> int:
+        check_is_fitted(self)
+        return int(self.n_features_in_)
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.target_tags.single_output = True
+        tags.target_tags.multi_output = False
+        return tags
