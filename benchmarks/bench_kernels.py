@@ -63,8 +63,9 @@ def main() -> None:
                 _, _, warm = generate_and_load(kernel, order, cache)
             print(f"{name:14s} {order:2d} {n_out:8d} {cold:8.2f} {warm:8.2f}")
 
-    import kernelgen
     from sklearn.gaussian_process.kernels import RBF, ConstantKernel, Matern
+
+    import kernelgen
 
     X = np.random.default_rng(0).uniform(size=(n, 3))
     cases = {

@@ -23,12 +23,14 @@ REPO = Path(__file__).resolve().parents[1]
 def test_golden_generated_directory() -> None:
     """Regenerating every committed built-in module gives byte-identical files, and nothing stale."""
     expected = expected_files()
-    committed = {p.name: p.read_text(encoding="utf-8") for p in builtin_dir().glob("*.py") if p.name != "__init__.py"}
+    committed = {
+        p.name: p.read_text(encoding="utf-8") for p in builtin_dir().glob("*.py") if p.name != "__init__.py"
+    }
     stale = sorted(set(committed) - set(expected))
     missing = sorted(set(expected) - set(committed))
     assert not stale and not missing, f"run `python -m kernelgen.builtin --update` (stale {stale}, missing {missing})"
     changed = [name for name, text in expected.items() if committed[name] != text]
-    assert not changed, f"generated/ differs from the generator for {changed}; run `python -m kernelgen.builtin --update`"
+    assert not changed, f"generated/ differs from the generator for {changed}; run python -m kernelgen.builtin --update"
 
 
 def test_generation_is_deterministic_across_processes(tmp_path: Path) -> None:
@@ -37,7 +39,8 @@ def test_generation_is_deterministic_across_processes(tmp_path: Path) -> None:
         from kernelgen import Kernel
         from kernelgen.codegen.ir import BatchSpec
         from kernelgen.codegen.cache import source_text
-        k = Kernel.from_string("a*(1 + sqrt((x0-y0)**2/l**2 + (x1-y1)**2/m**2))*exp(-sqrt((x0-y0)**2/l**2 + (x1-y1)**2/m**2)) * (1 + x0*y0)", dim=2)
+        r = "sqrt((x0-y0)**2/l**2 + (x1-y1)**2/m**2)"
+        k = Kernel.from_string(f"a*(1 + {r})*exp(-{r}) * (1 + x0*y0)", dim=2)
         sys.stdout.write(source_text(BatchSpec.make(k, [((), ()), ((0,), (1,))], gradient=True)))
     """)
     env = dict(os.environ, PYTHONHASHSEED="random")
@@ -65,7 +68,8 @@ def test_file_name_carries_content_hash() -> None:
 
 
 def _kernel() -> Kernel:
-    return Kernel.from_string("c*(1 + sqrt((x0-y0)**2 + (x1-y1)**2)/l)*exp(-sqrt((x0-y0)**2 + (x1-y1)**2)/l) + x0*y1 + x1*y0", dim=2, name="concurrency")
+    r = "sqrt((x0-y0)**2 + (x1-y1)**2)/l"
+    return Kernel.from_string(f"c*(1 + {r})*exp(-{r}) + x0*y1 + x1*y0", dim=2, name="concurrency")
 
 
 def test_truncated_module_is_regenerated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
