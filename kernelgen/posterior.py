@@ -325,8 +325,8 @@ def predict_derivatives(state: TrainingState, X: object, derivs: Sequence[Sequen
         Test points per chunk for the covariance. By default chosen so the temporaries of a chunk
         fit in ``memory_budget`` bytes.
     memory_budget : int
-        Bytes for the per-chunk temporaries (the cross-covariance block as generated, its
-        reordered copy and the triangular solve): ``chunk * n * (n_out + 2 q) * 8`` bytes.
+        Bytes for the per-chunk temporaries (the cross-covariance block, solved in place, and
+        the products formed from it): at most ``chunk * n * 2 q * 8`` bytes.
 
     Returns
     -------
@@ -337,9 +337,10 @@ def predict_derivatives(state: TrainingState, X: object, derivs: Sequence[Sequen
     Notes
     -----
     Means are matrix-free: ``sum_j k_{a, b_j}(x, x_j) alpha_j`` is accumulated by the generated
-    ``matvec_selected`` without an (m, n) matrix. Variances need ``v = L^-1 k_*`` per output;
-    they are computed per chunk, so the peak extra memory is ``memory_budget`` plus the outputs
-    (``"diag"``: ``8 m q`` bytes, ``"point"``: ``8 m q^2``) and the (n, n) factor already held.
+    ``matvec_multi`` without an (m, n) matrix, all q outputs from one evaluation per pair.
+    Variances need ``v = L^-1 k_*`` per output; they are computed per chunk, so the peak extra
+    memory is ``memory_budget`` plus the outputs (``"diag"``: ``8 m q`` bytes, ``"point"``:
+    ``8 m q^2``) and the (n, n) factor already held.
     ``"full"`` keeps ``L^-1 K_*`` for all outputs (``8 n m q`` bytes) and the result
     (``8 (m q)^2`` bytes).
 
@@ -365,43 +366,30 @@ def predict_derivatives(state: TrainingState, X: object, derivs: Sequence[Sequen
             covariance *= state.y_std ** 2
         return mean, covariance
 
+    # One module serves means and covariances: every (requested, observed) derivative pair.
+    cross = compiled(kernel, [(a, b) for a in derivs for b in state.observed])
+    ctab = _table(cross, derivs, state.observed)  # (q, n_observed_types)
     if cov == "none":
         if m == 0:
             return finish(np.empty((0, q)), None)
-        # One module per derivative: matvec_selected evaluates every output of its module for
-        # each pair, so a module holding only derivs[k] does the least work per pair.
-        mean = np.empty((m, q))
-        sel1 = np.zeros(m, dtype=np.int64)
-        for k, a in enumerate(derivs):
-            single = compiled(kernel, [(a, b) for b in state.observed])
-            table = _table(single, [a], state.observed)
-            mean[:, k] = single.matvec_selected(Xt, state.X, params, sel1, state.obs_index, table,
-                                                state.alpha)[:, 0]
+        # Fused: each pair is evaluated once for all q outputs, no (m, n) matrix is formed.
+        mean = cross.matvec_multi(Xt, state.X, params, state.obs_index, ctab, state.alpha)[:, :, 0]
         return finish(mean, None)
 
-    cross = compiled(kernel, [(a, b) for a in derivs for b in state.observed])
-    ctab = _table(cross, derivs, state.observed)
     if cov == "diag":
         prior_req = [(a, a) for a in derivs]
     else:
         prior_req = [(a, b) for a in derivs for b in derivs]
     prior = compiled(kernel, prior_req)
-    n_out = cross.n_outputs
     if chunk_size is None:
-        chunk_size = max(1, int(memory_budget // max(1, n * (n_out + 2 * q) * 8)))
-    gather = None if (state.observed == ((),) and n_out == q) else ctab[:, state.obs_index]  # (q, n)
+        chunk_size = max(1, int(memory_budget // max(1, n * 2 * q * 8)))
 
     def solved(Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(mean (c, q), V (c, q, n)) with V[i, a] = L^-1 k_{a}(X_c[i], X_train)."""
         c = Xc.shape[0]
-        F = cross.fill(Xc, state.X, params)  # (c, n, n_out)
-        if gather is None:
-            Kc = np.ascontiguousarray(F.transpose(0, 2, 1))  # (c, q, n)
-        else:
-            Kc = np.ascontiguousarray(F[:, np.arange(n)[None, :], gather])  # (c, q, n)
-        del F
-        Kc = Kc.reshape(c * q, n)
+        Kc = cross.fill_multi(Xc, state.X, params, state.obs_index, ctab).reshape(c * q, n)
         mean = (Kc @ state.alpha).reshape(c, q)
+        # Kc.T is Fortran-ordered: the triangular solve works in place, no copy.
         V = solve_triangular(state.L, Kc.T, lower=True, check_finite=False, overwrite_b=True)
         return mean, V.T.reshape(c, q, n)
 

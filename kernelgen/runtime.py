@@ -77,13 +77,25 @@ class CompiledBatch:
         self.module.fill_selected(X1, X2, params, sel1, sel2, table, out)
         return out
 
-    def matvec_selected(self, X1: np.ndarray, X2: np.ndarray, params: np.ndarray, sel1: np.ndarray,
-                        sel2: np.ndarray, table: np.ndarray, A: np.ndarray) -> np.ndarray:
+    def fill_multi(self, X1: np.ndarray, X2: np.ndarray, params: np.ndarray, sel2: np.ndarray,
+                   table: np.ndarray) -> np.ndarray:
+        """(n1, q, n2) with [i, a, j] = output ``table[a, sel2[j]]`` at (X1[i], X2[j])."""
+        out = np.empty((X1.shape[0], table.shape[0], X2.shape[0]))
+        self.module.fill_multi(X1, X2, params, sel2, table, out)
+        return out
+
+    def matvec_multi(self, X1: np.ndarray, X2: np.ndarray, params: np.ndarray, sel2: np.ndarray,
+                     table: np.ndarray, A: np.ndarray) -> np.ndarray:
+        """(n1, q, c) with [i, a, c] = sum_j output ``table[a, sel2[j]]`` at (X1[i], X2[j]) * A[j, c].
+
+        Matrix-free: every pair is evaluated once for all q outputs and nothing of size
+        (n1, n2) is stored.
+        """
         A = np.ascontiguousarray(A, dtype=np.float64)
         if A.ndim == 1:
             A = A[:, None]
-        out = np.empty((X1.shape[0], A.shape[1]))
-        self.module.matvec_selected(X1, X2, params, sel1, sel2, table, A, out)
+        out = np.empty((X1.shape[0], table.shape[0], A.shape[1]))
+        self.module.matvec_multi(X1, X2, params, sel2, table, A, out)
         return out
 
     def contract_selected(self, X: np.ndarray, params: np.ndarray, sel: np.ndarray, table: np.ndarray,
