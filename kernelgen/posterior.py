@@ -28,7 +28,7 @@ from typing import Literal
 import numpy as np
 from scipy.linalg import lapack, solve_triangular
 
-from .runtime import CompiledBatch, as_points, compiled
+from .runtime import CompiledBatch, as_points, blas_threads_for, compiled
 from .symbolic.kernel import Kernel
 from .symbolic.prepared import normalize_request
 
@@ -241,6 +241,11 @@ class TrainingProblem:
         evaluates each unordered pair once and stores nothing of size (n, n, p). ``K^-1`` is
         formed in place over the Cholesky factor (``dpotri``).
         """
+        with blas_threads_for(self.n):
+            return self._log_marginal_likelihood(params, noise, eval_gradient, warn)
+
+    def _log_marginal_likelihood(self, params: np.ndarray, noise: float, eval_gradient: bool,
+                                 warn: bool) -> tuple[float, np.ndarray, float]:
         A, _ = self.cholesky(params, noise, warn=warn)
         n = self.n
         alpha, info = lapack.dpotrs(A, self.y, lower=1)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from types import ModuleType
 
+import numba
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from .codegen.cache import load, module_name
 from .codegen.ir import BatchSpec, Output
@@ -15,6 +18,35 @@ from .symbolic.prepared import normalize_request
 
 _batches: dict[str, CompiledBatch] = {}
 _lock = threading.Lock()
+
+#: Calls evaluating fewer pairs than this run on one numba thread: waking the others costs more
+#: than it saves, and on a busy machine a parallel region waits for a descheduled thread.
+SERIAL_PAIRS = 250_000
+
+#: Below this many training points the marginal likelihood runs LAPACK single-threaded.
+SMALL_PROBLEM = 2048
+_blas_controller: ThreadpoolController | None = None
+
+
+@contextmanager
+def blas_threads_for(n: int) -> Iterator[None]:
+    """Single-threaded BLAS while a size-``n`` problem alternates BLAS calls with numba fills.
+
+    numba's OpenMP threads and OpenBLAS's threads both spin after a parallel region; when the two
+    alternate every few milliseconds (an optimizer loop on a few hundred points) they steal each
+    other's cores and a 200-point fit becomes ten times slower on two cores. Large factorizations
+    keep every BLAS thread.
+    """
+    global _blas_controller
+    if n >= SMALL_PROBLEM:
+        yield
+        return
+    if _blas_controller is None:
+        import scipy.linalg  # noqa: F401  (load SciPy's BLAS so the controller sees it)
+
+        _blas_controller = ThreadpoolController()
+    with _blas_controller.limit(limits=1, user_api="blas"):
+        yield
 
 
 def as_points(X: object, dim: int, name: str) -> np.ndarray:
@@ -30,6 +62,20 @@ def as_points(X: object, dim: int, name: str) -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or inf")
     return np.ascontiguousarray(arr)
+
+
+@contextmanager
+def numba_threads_for(pairs: int) -> Iterator[None]:
+    """One numba thread for calls that evaluate fewer than :data:`SERIAL_PAIRS` pairs."""
+    if pairs >= SERIAL_PAIRS:
+        yield
+        return
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
 
 
 class CompiledBatch:
@@ -57,31 +103,36 @@ class CompiledBatch:
         """All outputs for all pairs, shape (n1, n2, n_outputs). Inputs must be validated."""
         if X2 is None:
             out = np.empty((X1.shape[0], X1.shape[0], self.n_outputs))
-            if self.spec.symmetric:
-                self.module.fill_symmetric(X1, params, out)
-            else:
-                self.module.fill(X1, X1, params, out)
+            with numba_threads_for(X1.shape[0] ** 2 // 2):
+                if self.spec.symmetric:
+                    self.module.fill_symmetric(X1, params, out)
+                else:
+                    self.module.fill(X1, X1, params, out)
             return out
         out = np.empty((X1.shape[0], X2.shape[0], self.n_outputs))
-        self.module.fill(X1, X2, params, out)
+        with numba_threads_for(X1.shape[0] * X2.shape[0]):
+            self.module.fill(X1, X2, params, out)
         return out
 
     def diag(self, X: np.ndarray, params: np.ndarray) -> np.ndarray:
         out = np.empty((X.shape[0], self.n_outputs))
-        self.module.diag(X, params, out)
+        with numba_threads_for(X.shape[0]):
+            self.module.diag(X, params, out)
         return out
 
     def fill_selected(self, X1: np.ndarray, X2: np.ndarray, params: np.ndarray, sel1: np.ndarray,
                       sel2: np.ndarray, table: np.ndarray) -> np.ndarray:
         out = np.empty((X1.shape[0], X2.shape[0]))
-        self.module.fill_selected(X1, X2, params, sel1, sel2, table, out)
+        with numba_threads_for(X1.shape[0] * X2.shape[0]):
+            self.module.fill_selected(X1, X2, params, sel1, sel2, table, out)
         return out
 
     def fill_multi(self, X1: np.ndarray, X2: np.ndarray, params: np.ndarray, sel2: np.ndarray,
                    table: np.ndarray) -> np.ndarray:
         """(n1, q, n2) with [i, a, j] = output ``table[a, sel2[j]]`` at (X1[i], X2[j])."""
         out = np.empty((X1.shape[0], table.shape[0], X2.shape[0]))
-        self.module.fill_multi(X1, X2, params, sel2, table, out)
+        with numba_threads_for(X1.shape[0] * X2.shape[0]):
+            self.module.fill_multi(X1, X2, params, sel2, table, out)
         return out
 
     def matvec_multi(self, X1: np.ndarray, X2: np.ndarray, params: np.ndarray, sel2: np.ndarray,
@@ -95,7 +146,8 @@ class CompiledBatch:
         if A.ndim == 1:
             A = A[:, None]
         out = np.empty((X1.shape[0], table.shape[0], A.shape[1]))
-        self.module.matvec_multi(X1, X2, params, sel2, table, A, out)
+        with numba_threads_for(X1.shape[0] * X2.shape[0]):
+            self.module.matvec_multi(X1, X2, params, sel2, table, A, out)
         return out
 
     def contract_selected(self, X: np.ndarray, params: np.ndarray, sel: np.ndarray, table: np.ndarray,
@@ -103,7 +155,8 @@ class CompiledBatch:
         if not self.spec.kernel.prepared.symmetric:
             raise ValueError("contract_selected needs a symmetric kernel")
         out = np.empty(table.shape[2])
-        self.module.contract_selected(X, params, sel, table, np.ascontiguousarray(W), out)
+        with numba_threads_for(X.shape[0] ** 2 // 2):
+            self.module.contract_selected(X, params, sel, table, np.ascontiguousarray(W), out)
         return out
 
 
