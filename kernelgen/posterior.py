@@ -73,11 +73,12 @@ class TrainingState:
         Distinct derivative types of the observations, e.g. ``((),)`` for plain values.
     obs_index : ndarray of shape (n,), int64
         Index into ``observed`` for each training row.
-    alpha : ndarray of shape (n,)
-        ``(K + noise I)^-1 (y - offset)`` in the model's (normalized) units.
+    alpha : ndarray of shape (n,) or (n, t)
+        ``(K + noise I)^-1 (y - offset)`` in the model's (normalized) units; one column per
+        target for multi-target fits (means then gain a trailing target axis).
     L : ndarray of shape (n, n)
         Lower Cholesky factor of ``K + (noise + jitter) I`` (upper triangle zero).
-    y_mean, y_std : float
+    y_mean, y_std : float or ndarray of shape (t,)
         ``normalize_y`` statistics, ``(0.0, 1.0)`` when not normalized.
     """
 
@@ -87,8 +88,8 @@ class TrainingState:
     obs_index: np.ndarray
     alpha: np.ndarray
     L: np.ndarray
-    y_mean: float = 0.0
-    y_std: float = 1.0
+    y_mean: float | np.ndarray = 0.0
+    y_std: float | np.ndarray = 1.0
 
 
 def normalize_derivs(derivs: Sequence[Sequence[int]], dim: int, name: str = "deriv") -> tuple[Deriv, ...]:
@@ -304,7 +305,7 @@ class TrainingProblem:
         if info != 0:  # pragma: no cover
             raise RuntimeError(f"dpotrs failed with info={info}")
         _zero_upper(A)
-        return TrainingState(kernel, self.X, self.observed, self.obs_index, alpha, A, float(y_mean), float(y_std))
+        return TrainingState(kernel, self.X, self.observed, self.obs_index, alpha, A, y_mean, y_std)
 
 
 # ---------------------------------------------------------------------- prediction
@@ -335,9 +336,10 @@ def predict_derivatives(state: TrainingState, X: object, derivs: Sequence[Sequen
 
     Returns
     -------
-    mean : ndarray of shape (m, q)
+    mean : ndarray of shape (m, q), or (m, q, t) when ``state.alpha`` has t columns
     cov : ndarray or None
-        As described for ``cov``; ``None`` for ``"none"``.
+        As described for ``cov``, with a trailing target axis (t,) when ``state.y_std`` is an
+        array; ``None`` for ``"none"``.
 
     Notes
     -----
@@ -364,11 +366,19 @@ def predict_derivatives(state: TrainingState, X: object, derivs: Sequence[Sequen
     params = kernel.parameter_vector
     order0 = np.array([len(a) == 0 for a in derivs])
 
+    alpha = state.alpha if state.alpha.ndim == 2 else state.alpha[:, None]  # (n, t)
+    y_mean = np.asarray(state.y_mean, dtype=np.float64)
+    y_std = np.asarray(state.y_std, dtype=np.float64)
+
     def finish(mean: np.ndarray, covariance: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
-        mean *= state.y_std
-        mean[:, order0] += state.y_mean
+        """Undo normalize_y: mean (m, q, t) is scaled (order 0 also shifted), covariances scaled."""
+        mean *= y_std
+        mean[:, order0] += y_mean
+        if state.alpha.ndim == 1:
+            mean = mean[:, :, 0]
         if covariance is not None:
-            covariance *= state.y_std ** 2
+            # The covariance does not depend on the targets except through their scale.
+            covariance = covariance * y_std**2 if y_std.ndim == 0 else covariance[..., None] * y_std**2
         return mean, covariance
 
     # One module serves means and covariances: every (requested, observed) derivative pair.
@@ -376,9 +386,9 @@ def predict_derivatives(state: TrainingState, X: object, derivs: Sequence[Sequen
     ctab = _table(cross, derivs, state.observed)  # (q, n_observed_types)
     if cov == "none":
         if m == 0:
-            return finish(np.empty((0, q)), None)
+            return finish(np.empty((0, q, alpha.shape[1])), None)
         # Fused: each pair is evaluated once for all q outputs, no (m, n) matrix is formed.
-        mean = cross.matvec_multi(Xt, state.X, params, state.obs_index, ctab, state.alpha)[:, :, 0]
+        mean = cross.matvec_multi(Xt, state.X, params, state.obs_index, ctab, alpha)
         return finish(mean, None)
 
     if cov == "diag":
@@ -390,15 +400,15 @@ def predict_derivatives(state: TrainingState, X: object, derivs: Sequence[Sequen
         chunk_size = max(1, int(memory_budget // max(1, n * 2 * q * 8)))
 
     def solved(Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(mean (c, q), V (c, q, n)) with V[i, a] = L^-1 k_{a}(X_c[i], X_train)."""
+        """(mean (c, q, t), V (c, q, n)) with V[i, a] = L^-1 k_{a}(X_c[i], X_train)."""
         c = Xc.shape[0]
         Kc = cross.fill_multi(Xc, state.X, params, state.obs_index, ctab).reshape(c * q, n)
-        mean = (Kc @ state.alpha).reshape(c, q)
+        mean = (Kc @ alpha).reshape(c, q, alpha.shape[1])
         # Kc.T is Fortran-ordered: the triangular solve works in place, no copy.
         V = solve_triangular(state.L, Kc.T, lower=True, check_finite=False, overwrite_b=True)
         return mean, V.T.reshape(c, q, n)
 
-    mean = np.empty((m, q))
+    mean = np.empty((m, q, alpha.shape[1]))
     if cov == "full":
         Vall = np.empty((m, q, n))
         for s in range(0, m, chunk_size):

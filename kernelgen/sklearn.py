@@ -37,11 +37,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.linalg import solve_triangular
 from sklearn.exceptions import NotFittedError
 from sklearn.gaussian_process import kernels as skk
 
 from . import kernels as lib
+from .posterior import TrainingState, predict_derivatives
 from .runtime import as_points, compiled
 from .symbolic.hyperparameters import DEFAULT_BOUNDS
 from .symbolic.hyperparameters import Hyperparameter as KGHyperparameter
@@ -536,7 +536,11 @@ def parameter_map(kernel: skk.Kernel, dim: int | None = None) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------- predictions from a fitted GPR
-def _fitted_state(gpr: Any) -> tuple[Kernel, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _training_state(gpr: Any) -> TrainingState:
+    """The fitted state of a ``GaussianProcessRegressor`` as a :class:`~kernelgen.posterior.TrainingState`.
+
+    ``L_`` keeps the white noise (``WhiteKernel`` and ``alpha``); the latent kernel does not.
+    """
     for attr in ("X_train_", "alpha_", "L_", "kernel_"):
         if not hasattr(gpr, attr):
             raise NotFittedError(f"{type(gpr).__name__} is not fitted (missing {attr}); call fit first")
@@ -546,10 +550,18 @@ def _fitted_state(gpr: Any) -> tuple[Kernel, np.ndarray, np.ndarray, np.ndarray,
     conv = to_kernelgen(gpr.kernel_, X_train.shape[1])
     if conv.latent is None:
         raise UnsupportedKernelError("the fitted kernel is pure WhiteKernel noise: the latent f has no covariance")
+    alpha = np.asarray(gpr.alpha_, dtype=np.float64)
     y_mean = np.asarray(getattr(gpr, "_y_train_mean", 0.0), dtype=np.float64)
     y_std = np.asarray(getattr(gpr, "_y_train_std", 1.0), dtype=np.float64)
-    return conv.latent, np.ascontiguousarray(X_train), np.asarray(gpr.alpha_, dtype=np.float64), \
-        np.asarray(gpr.L_, dtype=np.float64), y_mean, y_std
+    if alpha.ndim == 2 and alpha.shape[1] == 1:  # one target given as a column: predict squeezes it
+        alpha = alpha[:, 0]
+    if alpha.ndim == 1:  # one target: scikit-learn may still store its statistics with shape (1,)
+        y_mean, y_std = y_mean.reshape(-1)[0], y_std.reshape(-1)[0]
+    return TrainingState(
+        kernel=conv.latent, X=np.ascontiguousarray(X_train), observed=((),),
+        obs_index=np.zeros(X_train.shape[0], dtype=np.int64), alpha=np.ascontiguousarray(alpha),
+        L=np.asarray(gpr.L_, dtype=np.float64), y_mean=y_mean, y_std=y_std,
+    )
 
 
 def predict_derivative(gpr: Any, X: np.ndarray, deriv: Sequence[int] = (0,), return_std: bool = False,
@@ -591,33 +603,19 @@ def predict_derivative(gpr: Any, X: np.ndarray, deriv: Sequence[int] = (0,), ret
     """
     if return_std and return_cov:
         raise RuntimeError("At most one of return_std or return_cov can be requested.")
-    kernel, X_train, alpha, L, y_mean, y_std = _fitted_state(gpr)
-    dx = normalize_request(deriv, (), kernel.dim)[0]
-    Xs = as_points(X, kernel.dim, "X")
-    params = kernel.parameter_vector
-    want_var = return_std or return_cov
-    requests = [(dx, ()), (dx, dx)] if want_var else [(dx, ())]
-    batch = compiled(kernel, requests)
-    Kd = batch.fill(Xs, X_train, params)[:, :, batch.index(dx, ())]
-    mean = Kd @ alpha
-    mean = y_std * mean + (y_mean if not dx else 0.0)
-    if mean.ndim > 1 and mean.shape[1] == 1:
-        mean = np.squeeze(mean, axis=1)
-    if not want_var:
+    state = _training_state(gpr)
+    dx = normalize_request(deriv, (), state.kernel.dim)[0]
+    mode = "full" if return_cov else "diag" if return_std else "none"
+    mean, cov = predict_derivatives(state, X, [dx], cov=mode)
+    mean = mean[:, 0]
+    if cov is None:
         return mean
-    V = solve_triangular(L, Kd.T, lower=True, check_finite=False)
     if return_cov:
-        prior = batch.fill(Xs, None, params)[:, :, batch.index(dx, dx)]
-        cov = prior - V.T @ V
-        cov = np.outer(cov, y_std ** 2).reshape(*cov.shape, -1)
-        return mean, (np.squeeze(cov, axis=2) if cov.shape[2] == 1 else cov)
-    var = batch.diag(Xs, params)[:, batch.index(dx, dx)] - np.einsum("ij,ij->j", V, V)
+        return mean, cov
+    var = cov[:, 0]
     if np.any(var < 0):
         warnings.warn("Predicted variances smaller than 0. Setting those variances to 0.", stacklevel=2)
         var = np.maximum(var, 0.0)
-    var = np.outer(var, y_std ** 2).reshape(*var.shape, -1)
-    if var.shape[1] == 1:
-        var = np.squeeze(var, axis=1)
     return mean, np.sqrt(var)
 
 
@@ -639,29 +637,7 @@ def predict_gradient(gpr: Any, X: np.ndarray, return_cov: bool = False
     cov : ndarray of shape (n_samples, n_features, n_features) (``..., n_targets`` for several)
         Only with ``return_cov``; ``cov[i]`` is the covariance of the gradient at ``X[i]``.
     """
-    kernel, X_train, alpha, L, _, y_std = _fitted_state(gpr)
-    d = kernel.dim
-    Xs = as_points(X, d, "X")
-    params = kernel.parameter_vector
-    firsts = [((i,), ()) for i in range(d)]
-    seconds = [((i,), (j,)) for i in range(d) for j in range(i, d)]
-    batch = compiled(kernel, firsts + seconds if return_cov else firsts)
-    out = batch.fill(Xs, X_train, params)
-    Kd = np.stack([out[:, :, batch.index((i,), ())] for i in range(d)], axis=1)  # (m, d, n)
-    a = alpha if alpha.ndim == 2 else alpha[:, None]
-    mean = np.einsum("mdn,nt->mdt", Kd, a) * y_std.reshape(1, 1, -1)
-    if alpha.ndim == 1 or mean.shape[2] == 1:
-        mean = mean[:, :, 0]
-    if not return_cov:
-        return mean
-    m = Xs.shape[0]
-    diag = batch.diag(Xs, params)
-    V = solve_triangular(L, Kd.transpose(2, 0, 1).reshape(X_train.shape[0], m * d), lower=True, check_finite=False)
-    V = V.reshape(-1, m, d)
-    cov = np.empty((m, d, d))
-    for i in range(d):
-        for j in range(i, d):
-            c = diag[:, batch.index((i,), (j,))] - np.einsum("nm,nm->m", V[:, :, i], V[:, :, j])
-            cov[:, i, j] = cov[:, j, i] = c
-    cov = cov[..., None] * (y_std ** 2).reshape(1, 1, 1, -1)
-    return mean, (cov[..., 0] if cov.shape[3] == 1 else cov)
+    state = _training_state(gpr)
+    d = state.kernel.dim
+    mean, cov = predict_derivatives(state, X, [(i,) for i in range(d)], cov="point" if return_cov else "none")
+    return mean if cov is None else (mean, cov)
