@@ -101,6 +101,7 @@ class GeneratedModule:
     symmetric: bool
     inputs: tuple[tuple[str, str], ...]
     radii: tuple[tuple[str, str], ...]
+    bases: tuple[tuple[str, str], ...]
     blocks: tuple[Block, ...]
     n_ops: int
     kernel_text: str
@@ -116,6 +117,9 @@ def _names(prepared: PreparedKernel) -> dict[sp.Symbol, str]:
         names[prepared.t[i]] = f"_d{i}"
     for r in prepared.radii:
         names[r.symbol] = r.symbol.name
+    for b in prepared.bases:
+        names[b.symbol] = b.symbol.name
+        names[b.shift_symbol] = b.shift_symbol.name
     for p in prepared.params:
         names[p] = f"_p_{p.name}"
     return names
@@ -156,11 +160,15 @@ def build(spec: BatchSpec) -> GeneratedModule:
         block, n = _block(exprs, names, _condition(prepared, branch))
         blocks.append(block)
         total += n
-    block, n = _block(expressions(prepared.derivative), names, None)
+    general = [prepared.finalize(e) for e in expressions(prepared.derivative)]
+    block, n = _block(general, names, None)
     blocks.append(block)
     total += n
 
     radii = tuple((r.symbol.name, print_expr(sp.sqrt(r.quadratic), names)) for r in prepared.radii)
+    bases: list[tuple[str, str]] = []
+    for b in prepared.bases:
+        bases += [(b.shift_symbol.name, print_expr(b.shift, names)), (b.symbol.name, f"1.0 + {b.shift_symbol.name}")]
     inputs = []
     for i in range(prepared.dim):
         inputs += [(f"_x{i}", f"x[{i}]"), (f"_y{i}", f"y[{i}]"), (f"_d{i}", f"_x{i} - _y{i}")]
@@ -172,6 +180,7 @@ def build(spec: BatchSpec) -> GeneratedModule:
         symmetric=spec.symmetric,
         inputs=tuple(inputs),
         radii=radii,
+        bases=tuple(bases),
         blocks=tuple(blocks),
         n_ops=total,
         kernel_text=str(spec.kernel.expr),

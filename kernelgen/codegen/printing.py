@@ -65,6 +65,9 @@ class NumbaPrinter(PythonCodePrinter):
 
     _print_Heaviside = _print_DiracDelta
 
+    def _print_log1p_ratio(self, expr: sp.Expr) -> str:
+        return f"_log1p_ratio({self._print(expr.args[0])})"
+
     def _print_sign(self, expr: sp.Expr) -> str:
         arg = self._print(expr.args[0])
         return f"(0.0 if {arg} == 0.0 else math.copysign(1.0, {arg}))"

@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -55,6 +55,31 @@ class Radius:
     symbol: sp.Symbol
     quadratic: sp.Expr
     indices: frozenset[int]
+
+
+@dataclass(frozen=True)
+class Base:
+    """A power base ``u = 1 + z`` with a non-integer exponent, kept as a symbol.
+
+    As a symbol ``u`` stays one factor: ``expand`` cannot multiply it into denominators (which made
+    rational-quadratic derivatives grow a hundredfold per order), and ``log(u)`` from a derivative
+    in the exponent can be rewritten without cancellation (see :class:`log1p_ratio`).
+    """
+
+    symbol: sp.Symbol
+    shift_symbol: sp.Symbol
+    shift: sp.Expr
+
+
+class log1p_ratio(sp.Function):  # noqa: N801  (printed as a helper of the same name)
+    """``log(1 + z) - z / (1 + z)``, about ``z**2 / 2`` near 0; generated code sums its series there.
+
+    A log-hyperparameter derivative through an exponent (rational quadratic's ``alpha``) is
+    ``-log(1 + z) + z / (1 + z)`` times smooth factors; written with this function the two parts
+    cancel in the algebra instead of in floating point.
+    """
+
+    nargs = 1
 
 
 @dataclass(frozen=True)
@@ -110,7 +135,9 @@ class PreparedKernel:
         self._lock = threading.RLock()
         form = _to_differences(kernel.expr, self.x, self.y, self.t)
         form, self.radii = _substitute_radii(form, self.t)
-        self.form = expand(form) if self.radii else form
+        form, self.bases = _substitute_bases(form, set(self.t) | {r.symbol for r in self.radii}
+                                             | set(self.x) | set(self.y))
+        self.form = expand(form) if self.radii or self.bases else form
         bare = set(self.x) | set(self.y)
         self.stationary = not (self.form.free_symbols & bare)
         self.branches = _branches(self.radii)
@@ -158,25 +185,47 @@ class PreparedKernel:
                 )
 
     # ------------------------------------------------------------------ general branch
+    def _chain(self, e: sp.Expr, direct: Callable[[sp.Expr], sp.Expr],
+               d_quadratic: Callable[[Radius], sp.Expr]) -> sp.Expr:
+        """Total derivative: ``direct`` on the explicit variables plus the radius and base terms."""
+        out = direct(e)
+        for radius in self.radii:
+            dq = d_quadratic(radius)
+            if dq != 0 and e.has(radius.symbol):
+                out += e.diff(radius.symbol) * dq / (2 * radius.symbol)
+        for base in self.bases:
+            if e.has(base.symbol):
+                dz = self._chain(base.shift, direct, d_quadratic)
+                if dz != 0:
+                    out += e.diff(base.symbol) * dz
+        return out
+
     def d_input(self, e: sp.Expr, i: int, first: bool) -> sp.Expr:
         """Derivative with respect to input component ``i`` of the first (or second) argument."""
         sign = 1 if first else -1
         bare = self.x[i] if first else self.y[i]
-        out = e.diff(bare) + sign * e.diff(self.t[i])
-        for radius in self.radii:
-            if i in radius.indices:
-                dq = radius.quadratic.diff(self.t[i])
-                out += sign * e.diff(radius.symbol) * dq / (2 * radius.symbol)
-        return expand(out)
+        return expand(self._chain(
+            e,
+            lambda f: f.diff(bare) + sign * f.diff(self.t[i]),
+            lambda r: sign * r.quadratic.diff(self.t[i]) if i in r.indices else sp.Integer(0),
+        ))
 
     def d_log(self, e: sp.Expr, param: sp.Symbol) -> sp.Expr:
         """``theta * d/dtheta`` of ``e`` (the derivative with respect to ``log theta``)."""
-        out = e.diff(param)
-        for radius in self.radii:
-            dq = radius.quadratic.diff(param)
-            if dq != 0:
-                out += e.diff(radius.symbol) * dq / (2 * radius.symbol)
-        return expand(param * out)
+        return expand(param * self._chain(e, lambda f: f.diff(param), lambda r: r.quadratic.diff(param)))
+
+    def finalize(self, e: sp.Expr) -> sp.Expr:
+        """Last rewrite before printing: ``log(u) -> z/u + log1p_ratio(z)`` so the z/u parts cancel."""
+        if not self.bases or not e.has(sp.log):
+            return e
+        subs = {sp.log(b.symbol): b.shift / b.symbol + log1p_ratio(b.shift_symbol) for b in self.bases}
+        return expand(e.xreplace(subs))
+
+    def explicit(self, e: sp.Expr) -> sp.Expr:
+        """``e`` with every base symbol replaced by ``1 + z`` (innermost last)."""
+        for base in reversed(self.bases):
+            e = e.xreplace({base.symbol: 1 + base.shift})
+        return e
 
     def derivative(self, dx: tuple[int, ...], dy: tuple[int, ...]) -> sp.Expr:
         """``d^dx/dx d^dy/dy k`` in the prepared variables (valid where no radius vanishes)."""
@@ -209,7 +258,7 @@ class PreparedKernel:
             elif radius.indices & branch.indices:
                 subs[radius.symbol] = sp.sqrt(radius.quadratic.xreplace(
                     {self.t[i]: s * self.t[i] for i in branch.indices}))
-        return self.form.xreplace(subs), s
+        return self.explicit(self.form).xreplace(subs), s
 
     def _taylor_term(self, branch: Branch, n: int) -> tuple[sp.Expr, bool]:
         """Order-``n`` Taylor term in the scale ``s``, with ``R**2 -> Q``.
@@ -255,7 +304,7 @@ class PreparedKernel:
     # ------------------------------------------------------------------ display
     def to_inputs(self, e: sp.Expr) -> sp.Expr:
         """Rewrite a prepared expression back in the original inputs (for display)."""
-        e = e.xreplace({r.symbol: sp.sqrt(r.quadratic) for r in self.radii})
+        e = self.explicit(e).xreplace({r.symbol: sp.sqrt(r.quadratic) for r in self.radii})
         return e.xreplace({t: xi - yi for t, xi, yi in zip(self.t, self.x, self.y)})
 
     def display_expr(self, dx: Sequence[int], dy: Sequence[int], wrt: str | None = None) -> sp.Expr:
@@ -345,6 +394,29 @@ def _substitute_radii(form: sp.Expr, t: Sequence[sp.Symbol]) -> tuple[sp.Expr, t
     if radii:
         form = _quadratics_to_radii(form, radii, t)
     return form, tuple(radii)
+
+
+def _substitute_bases(form: sp.Expr, variables: set[sp.Symbol]) -> tuple[sp.Expr, tuple[Base, ...]]:
+    """Replace each base ``B`` of a non-integer power that depends on ``variables`` by a symbol."""
+    bases: list[Base] = []
+
+    def rewrite(e: sp.Expr) -> sp.Expr:
+        if e.is_Atom or not (e.free_symbols & variables):
+            return e
+        e = e.func(*(rewrite(a) for a in e.args))
+        if isinstance(e, sp.Pow) and not e.exp.is_Integer and isinstance(e.base, sp.Add) \
+                and e.base.free_symbols & variables:
+            shift = sp.expand(e.base - 1)
+            for b in bases:
+                if sp.expand(b.shift - shift) == 0:
+                    return b.symbol**e.exp
+            k = len(bases)
+            base = Base(sp.Symbol(f"_u{k}", positive=True), sp.Symbol(f"_z{k}"), shift)
+            bases.append(base)
+            return base.symbol**e.exp
+        return e
+
+    return rewrite(form), tuple(bases)
 
 
 def _quadratics_to_radii(form: sp.Expr, radii: list[Radius], t: Sequence[sp.Symbol]) -> sp.Expr:
