@@ -99,7 +99,6 @@ class GeneratedModule:
     parameter_locals: tuple[str, ...]
     outputs: tuple[Output, ...]
     symmetric: bool
-    inputs: tuple[tuple[str, str], ...]
     radii: tuple[tuple[str, str], ...]
     bases: tuple[tuple[str, str], ...]
     blocks: tuple[Block, ...]
@@ -142,25 +141,17 @@ def build(spec: BatchSpec) -> GeneratedModule:
     for dx, dy in spec.requests:
         prepared.check_request(dx, dy)
     names = _names(prepared)
-    params = {p.name: p for p in prepared.params}
 
-    def expressions(value_of) -> list[sp.Expr]:  # type: ignore[no-untyped-def]
-        exprs = []
-        for dx, dy in spec.requests:
-            base = value_of(dx, dy)
-            exprs.append(base)
-            if spec.gradient:
-                exprs.extend(prepared.d_log(base, params[n]) for n in params)
-        return exprs
+    def expressions(branch: Branch | None) -> list[sp.Expr]:
+        return [prepared.output(o.dx, o.dy, o.param, branch) for o in spec.outputs]
 
     blocks = []
     total = 0
     for branch in prepared.branches:
-        exprs = expressions(lambda dx, dy, b=branch: prepared.coincident(dx, dy, b))
-        block, n = _block(exprs, names, _condition(prepared, branch))
+        block, n = _block(expressions(branch), names, _condition(prepared, branch))
         blocks.append(block)
         total += n
-    general = [prepared.finalize(e) for e in expressions(prepared.derivative)]
+    general = [prepared.finalize(e) for e in expressions(None)]
     block, n = _block(general, names, None)
     blocks.append(block)
     total += n
@@ -169,16 +160,12 @@ def build(spec: BatchSpec) -> GeneratedModule:
     bases: list[tuple[str, str]] = []
     for b in prepared.bases:
         bases += [(b.shift_symbol.name, print_expr(b.shift, names)), (b.symbol.name, f"1.0 + {b.shift_symbol.name}")]
-    inputs = []
-    for i in range(prepared.dim):
-        inputs += [(f"_x{i}", f"x[{i}]"), (f"_y{i}", f"y[{i}]"), (f"_d{i}", f"_x{i} - _y{i}")]
     return GeneratedModule(
         dim=prepared.dim,
-        parameters=tuple(params),
+        parameters=tuple(p.name for p in prepared.params),
         parameter_locals=tuple(names[p] for p in prepared.params),
         outputs=spec.outputs,
         symmetric=spec.symmetric,
-        inputs=tuple(inputs),
         radii=radii,
         bases=tuple(bases),
         blocks=tuple(blocks),

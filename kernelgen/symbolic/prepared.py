@@ -140,9 +140,18 @@ class PreparedKernel:
         self.form = expand(form) if self.radii or self.bases else form
         bare = set(self.x) | set(self.y)
         self.stationary = not (self.form.free_symbols & bare)
+        # Derivatives are linear: the stationary terms (d/dy = -d/dx, memoized per multiset) and
+        # the rest (e.g. "+ linear") are differentiated apart.
+        terms = sp.Add.make_args(self.form)
+        stationary_part = sp.Add(*(a for a in terms if not (a.free_symbols & bare)))
+        other_part = sp.Add(*(a for a in terms if a.free_symbols & bare))
+        self.parts: tuple[tuple[sp.Expr, bool], ...] = tuple(
+            (part, flag) for part, flag in ((stationary_part, True), (other_part, False)) if part != 0
+        ) or ((self.form, True),)
         self.branches = _branches(self.radii)
-        self._derivatives: dict[tuple[tuple[int, ...], tuple[int, ...]], sp.Expr] = {}
-        self._taylor: dict[tuple[int, ...], tuple[list[sp.Expr], list[tuple[sp.Expr, sp.Symbol]]]] = {}
+        self._derivatives: dict[tuple[int, tuple[int, ...], tuple[int, ...]], sp.Expr] = {}
+        self._outputs: dict[tuple[object, ...], sp.Expr] = {}
+        self._taylor: dict[tuple[object, ...], tuple[list[sp.Expr], list[tuple[sp.Expr, sp.Symbol]]]] = {}
         self._smooth: dict[tuple[int, ...], int] = {}
         self.symmetric = _is_symmetric(kernel)
 
@@ -227,29 +236,54 @@ class PreparedKernel:
             e = e.xreplace({base.symbol: 1 + base.shift})
         return e
 
+    def output(self, dx: tuple[int, ...], dy: tuple[int, ...], param: str | None = None,
+               branch: Branch | None = None) -> sp.Expr:
+        """One generated output: ``d^dx/dx d^dy/dy k`` (times ``theta d/dtheta`` for ``param``).
+
+        ``branch=None`` gives the general expression, otherwise the exact limit where that
+        branch's radii vanish. Memoized per part and, for stationary parts, per multiset of
+        x-derivatives, so the many (dx, dy) splits of one multiset cost one derivation.
+        """
+        dx, dy = tuple(sorted(dx)), tuple(sorted(dy))
+        return sp.Add(*(self._part_output(k, dx, dy, param, branch) for k in range(len(self.parts))))
+
+    def _part_output(self, k: int, dx: tuple[int, ...], dy: tuple[int, ...], param: str | None,
+                     branch: Branch | None) -> sp.Expr:
+        sign = 1
+        if self.parts[k][1] and dy:
+            dx, dy, sign = tuple(sorted(dx + dy)), (), (-1) ** len(dy)
+        key = (k, dx, dy, param, None if branch is None else branch.radii)
+        with self._lock:
+            value = self._outputs.get(key)
+            if value is None:
+                if param is not None:
+                    inner = self._part_output(k, dx, dy, None, branch)
+                    value = self.d_log(inner, sp.Symbol(param, positive=True))
+                elif branch is None:
+                    value = self._derivative(k, dx, dy)
+                else:
+                    value = self._coincident(k, dx, dy, branch)
+                self._outputs[key] = value
+        return value if sign == 1 else -value
+
     def derivative(self, dx: tuple[int, ...], dy: tuple[int, ...]) -> sp.Expr:
         """``d^dx/dx d^dy/dy k`` in the prepared variables (valid where no radius vanishes)."""
-        with self._lock:
-            return self._derivative(tuple(sorted(dx)), tuple(sorted(dy)))
+        return self.output(dx, dy)
 
-    def _derivative(self, dx: tuple[int, ...], dy: tuple[int, ...]) -> sp.Expr:
-        if self.stationary and dy:
-            # d/dy = -d/dx: one memo entry per multiset of x-derivatives.
-            base = self._derivative(tuple(sorted(dx + dy)), ())
-            return base if len(dy) % 2 == 0 else -base
-        key = (dx, dy)
+    def _derivative(self, k: int, dx: tuple[int, ...], dy: tuple[int, ...]) -> sp.Expr:
+        key = (k, dx, dy)
         if key not in self._derivatives:
             if not dx and not dy:
-                value = self.form
+                value = self.parts[k][0]
             elif dy:
-                value = self.d_input(self._derivative(dx, dy[:-1]), dy[-1], first=False)
+                value = self.d_input(self._part_output(k, dx, dy[:-1], None, None), dy[-1], first=False)
             else:
-                value = self.d_input(self._derivative(dx[:-1], ()), dx[-1], first=True)
+                value = self.d_input(self._part_output(k, dx[:-1], (), None, None), dx[-1], first=True)
             self._derivatives[key] = value
         return self._derivatives[key]
 
     # ------------------------------------------------------------------ coincident branches
-    def _scaled(self, branch: Branch) -> tuple[sp.Expr, sp.Symbol]:
+    def _scaled(self, branch: Branch, form: sp.Expr) -> tuple[sp.Expr, sp.Symbol]:
         s = sp.Symbol("_s")
         subs: dict[sp.Expr, sp.Expr] = {self.t[i]: s * self.t[i] for i in branch.indices}
         for j, radius in enumerate(self.radii):
@@ -258,16 +292,20 @@ class PreparedKernel:
             elif radius.indices & branch.indices:
                 subs[radius.symbol] = sp.sqrt(radius.quadratic.xreplace(
                     {self.t[i]: s * self.t[i] for i in branch.indices}))
-        return self.explicit(self.form).xreplace(subs), s
+        return self.explicit(form).xreplace(subs), s
 
-    def _taylor_term(self, branch: Branch, n: int) -> tuple[sp.Expr, bool]:
+    def _taylor_term(self, branch: Branch, n: int, part: int | None = None) -> tuple[sp.Expr, bool]:
         """Order-``n`` Taylor term in the scale ``s``, with ``R**2 -> Q``.
 
         The flag is False when an odd power of a vanishing radius survives: no derivative of
         total order ``n`` exists there.
         """
         with self._lock:
-            terms, state = self._taylor.setdefault(branch.radii, ([], [self._scaled(branch)]))
+            key = (branch.radii, part)
+            if key not in self._taylor:
+                form = self.form if part is None else self.parts[part][0]
+                self._taylor[key] = ([], [self._scaled(branch, form)])
+            terms, state = self._taylor[key]
             scaled, s = state[0]
             while len(terms) <= n:
                 # d^k/ds^k at s = 0 divided by k!; the running derivative is kept for order k + 1.
@@ -279,10 +317,13 @@ class PreparedKernel:
 
     def coincident(self, dx: tuple[int, ...], dy: tuple[int, ...], branch: Branch) -> sp.Expr:
         """The exact limit of ``d^dx/dx d^dy/dy k`` where the radii of ``branch`` vanish."""
+        return self.output(dx, dy, None, branch)
+
+    def _coincident(self, k: int, dx: tuple[int, ...], dy: tuple[int, ...], branch: Branch) -> sp.Expr:
         order = len(dx) + len(dy)
         poly = sp.Integer(0)
         for n in range(order + 1):
-            term, ok = self._taylor_term(branch, n)
+            term, ok = self._taylor_term(branch, n, k)
             if not ok:
                 raise NotDifferentiableError(
                     f"kernel {self.name!r}: derivative dx={dx}, dy={dy} does not exist at coincident points"
