@@ -29,6 +29,7 @@ LIBRARY: dict[str, Callable[[int], Kernel]] = {
     "matern52_ard": lambda d: kernels.matern(d, 2.5, ard=True),
     "rational_quadratic": lambda d: kernels.rational_quadratic(d),
     "periodic": lambda d: kernels.periodic(d),
+    "exp_sine_squared": lambda d: kernels.exp_sine_squared(d),
     "linear": lambda d: kernels.linear(d),
     "dot_product": lambda d: kernels.dot_product(d),
     "polynomial": lambda d: kernels.polynomial(d),

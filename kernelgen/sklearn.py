@@ -389,9 +389,10 @@ def _leaf(node: skk.Kernel, dim: int, path: str, taken: set[str]) -> tuple[Kerne
         k = Kernel(k.expr, k.x, k.y, [k.hyperparameter("alpha"), k.hyperparameter("length_scale")], name=k.name)
         sk_names = ["alpha", "length_scale"]
     elif isinstance(node, skk.ExpSineSquared):
-        k = lib.periodic(dim, _scalar(node.length_scale, "length_scale"), _scalar(node.periodicity, "periodicity"),
-                         None, length_scale_bounds=_sk_bounds(node, "length_scale")[0],
-                         period_bounds=_sk_bounds(node, "periodicity")[0]).rename(period="periodicity")
+        k = lib.exp_sine_squared(
+            dim, _scalar(node.length_scale, "length_scale"), _scalar(node.periodicity, "periodicity"), None,
+            length_scale_bounds=_sk_bounds(node, "length_scale")[0], period_bounds=_sk_bounds(node, "periodicity")[0],
+        ).rename(period="periodicity")
         sk_names = ["length_scale", "periodicity"]
     elif isinstance(node, skk.DotProduct):
         k = lib.dot_product(dim, _scalar(node.sigma_0, "sigma_0"), sigma_0_bounds=_sk_bounds(node, "sigma_0")[0])
