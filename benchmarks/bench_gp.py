@@ -13,13 +13,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
 import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import machine  # noqa: E402
 
 SF2, ELL, NOISE = 1.3, (0.3, 0.5, 0.7), 1e-2
 
@@ -185,26 +187,6 @@ def run_child(name: str, kwargs: dict, blas_threads: int) -> dict:
         out = CASES[name](**kwargs)
     out["peak_rss_MiB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out
-
-
-def machine() -> str:
-    import numba
-    import scipy
-    import sklearn
-
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    load = " ".join(f"{v:.2f}" for v in os.getloadavg())
-    return (f"CPU {cpu}; {os.cpu_count()} cores; load average {load} at start; "
-            f"Python {platform.python_version()}; numpy {np.__version__}; "
-            f"scipy {scipy.__version__}; numba {numba.__version__}; scikit-learn {sklearn.__version__}")
 
 
 def main() -> None:

@@ -22,12 +22,15 @@ def machine() -> str:
     except OSError:
         pass
     import numba
+    import scipy
     import sklearn
     import sympy
 
+    load = " ".join(f"{v:.2f}" for v in os.getloadavg())
     return (
-        f"{cpu}; {os.cpu_count()} cores; Python {platform.python_version()}; numpy {np.__version__}; "
-        f"numba {numba.__version__}; scikit-learn {sklearn.__version__}; sympy {sympy.__version__}"
+        f"{cpu}; {os.cpu_count()} cores; load average {load} at start; Python {platform.python_version()}; "
+        f"numpy {np.__version__}; scipy {scipy.__version__}; numba {numba.__version__}; "
+        f"scikit-learn {sklearn.__version__}; sympy {sympy.__version__}"
     )
 
 
