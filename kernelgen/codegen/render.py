@@ -54,7 +54,8 @@ def template_version() -> str:
 
 
 def versions_text() -> str:
-    # numba's version changes compiled artefacts, not text; it is named in the header only.
+    # numba's version changes compiled artefacts, not text, so it is not part of the key (numba
+    # invalidates its own cache).
     return f"kernelgen={__version__}, sympy={sympy.__version__}, templates={template_version()}"
 
 
