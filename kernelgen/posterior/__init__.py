@@ -24,7 +24,7 @@ covariance mode).
 from __future__ import annotations
 
 from .cholesky import JITTER_LEVELS, JitterWarning
-from .likelihood import IN_PLACE_THRESHOLD, TrainingProblem
+from .likelihood import TrainingProblem
 from .predict import (
     DEFAULT_MEMORY_BUDGET,
     CovMode,
@@ -37,7 +37,6 @@ from .state import Deriv, TrainingState
 
 __all__ = [
     "DEFAULT_MEMORY_BUDGET",
-    "IN_PLACE_THRESHOLD",
     "JITTER_LEVELS",
     "CovMode",
     "Deriv",
