@@ -51,8 +51,7 @@ class Request:
     dy: Index = ()
 
     @classmethod
-    def make(cls, dx: object = (), dy: object = (), dim: int = 1,
-             names: tuple[str, str] = ("dx", "dy")) -> Request:
+    def make(cls, dx: object, dy: object, dim: int, names: tuple[str, str] = ("dx", "dy")) -> Request:
         """Validate and sort a user's ``dx``, ``dy`` for inputs of dimension ``dim``.
 
         ``names`` are the argument names used in error messages (e.g. ``("deriv", "deriv")``).

@@ -13,7 +13,7 @@ from kernelgen.symbolic.request import Output, Request, as_requests, multi_index
 def test_make_sorts_and_accepts_ints() -> None:
     assert Request.make((2, 0, 0), 1, dim=3) == Request((0, 0, 2), (1,))
     assert Request.make(np.int64(1), (), dim=2) == Request((1,), ())
-    assert Request.make(dim=1) == Request()
+    assert Request.make((), (), dim=1) == Request()
 
 
 @pytest.mark.parametrize("bad", [(2,), (-1,), ("a",), (0.5,), (True,), object()])
