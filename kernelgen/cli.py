@@ -1,56 +1,55 @@
-"""The ``kernelgen`` command: demo, generate, show, verify."""
+"""The ``kernelgen`` command: every sub-command (demo, generate, show, verify) is built here.
+
+Heavy parts (scikit-learn for ``verify``, the GP for ``demo``) are imported when their command
+runs, so ``kernelgen --help`` stays quick. ``--debug`` shows the traceback of an error instead of
+the one-line message.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import inspect
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-import sympy as sp
+from .symbolic.errors import KernelParseError, NotDifferentiableError
+from .symbolic.library import LIBRARY, from_name_or_text
+from .symbolic.request import requests_up_to
 
-from .builtin import LIBRARY
-from .symbolic.kernel import Kernel
-from .symbolic.parsing import KernelParseError
-from .symbolic.prepared import NotDifferentiableError
+__all__ = ["build_parser", "main"]
 
-
-def _kernel(text: str, dim: int) -> Kernel:
-    """A library name (``rbf``, ``matern52``, ...) or an expression string."""
-    if text in LIBRARY:
-        return LIBRARY[text](dim)
-    return Kernel.from_string(text, dim)
+#: Errors a command reports as one line (exit status 2) unless ``--debug`` is given.
+USER_ERRORS = (KernelParseError, NotDifferentiableError, ValueError, TypeError, ImportError, AttributeError,
+               KeyError)
 
 
-def _all_requests(kernel: Kernel, max_order: int) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
-    """Every (dx, dy) of total order <= max_order the kernel supports, sorted multisets."""
-    from itertools import combinations_with_replacement
-
-    per_argument = kernel.smoothness // 2
-    out = []
-    for nx in range(max_order + 1):
-        for ny in range(max_order + 1 - nx):
-            if max(nx, ny) > per_argument:
-                continue
-            for dx in combinations_with_replacement(range(kernel.dim), nx):
-                for dy in combinations_with_replacement(range(kernel.dim), ny):
-                    out.append((dx, dy))
-    return out
-
-
+# ---------------------------------------------------------------------- commands
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from .codegen.cache import ensure_source
+    from .codegen import builtins
     from .codegen.ir import BatchSpec
+    from .codegen.store import ensure_source
 
-    kernel = _kernel(args.expr, args.dim)
-    requests = _all_requests(kernel, args.max_order)
+    out = Path(args.out) if args.out else None
+    if args.builtins:
+        paths = builtins.update(out)
+        print(f"{len(paths)} modules in {paths[0].parent if paths else out}")
+        return 0
+    if args.expr is None or args.dim is None:
+        raise ValueError("generate needs EXPR and --dim (or --builtins)")
+    kernel = from_name_or_text(args.expr, args.dim)
+    requests = requests_up_to(kernel.dim, args.max_order, kernel.smoothness // 2)
     spec = BatchSpec.make(kernel, requests, gradient=not args.no_gradient)
-    path = ensure_source(spec, Path(args.out) if args.out else None)
-    print(path)
+    print(ensure_source(spec, out))
     return 0
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    kernel = _kernel(args.expr, args.dim)
+    import sympy as sp
+
+    kernel = from_name_or_text(args.expr, args.dim)
     expr = kernel.derivative_expr(tuple(args.dx), tuple(args.dy), wrt=args.wrt)
     print(sp.latex(expr) if args.latex else sp.pretty(expr, use_unicode=False) if args.pretty else str(expr))
     return 0
@@ -63,34 +62,96 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_verify(args: argparse.Namespace, rest: list[str]) -> int:
-    from .verify import main_verify
+def _load(spec: str) -> Any:
+    """``module:attribute`` from the current directory or the path."""
+    if ":" not in spec:
+        raise ValueError(f"expected module:attribute, got {spec!r}")
+    module, attr = spec.split(":", 1)
+    sys.path.insert(0, ".")
+    try:
+        obj: Any = importlib.import_module(module)
+    finally:
+        sys.path.pop(0)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
 
-    return main_verify(rest)
+
+def _instantiate(obj: Any) -> Any:
+    """An instance from an object, a class (default constructor) or a zero-argument factory."""
+    from sklearn.gaussian_process.kernels import Kernel as SkKernel
+
+    from .symbolic.kernel import Kernel
+
+    if isinstance(obj, (SkKernel, Kernel)):
+        return obj
+    if inspect.isclass(obj) or callable(obj):
+        return obj()
+    raise TypeError(f"{obj!r} is not a kernel, kernel class or factory")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="kernelgen",
-        description="Symbolic GP kernels, generated numba derivative code, GP derivative predictions.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
+def _reference(spec: str, dim: int) -> Any:
+    """A ``module:attribute`` kernel, a library name or an expression string."""
+    return _instantiate(_load(spec)) if ":" in spec else from_name_or_text(spec, dim)
 
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    """0 when everything checked passes, 1 on a mismatch, 2 on errors."""
+    from . import verify
+
+    args.tol = verify.DEFAULT_TOL if args.tol is None else args.tol
+    if args.sklearn:
+        reports = [(label, verify.sklearn_kernel(k, dim=args.dim or 2, tol=args.tol, seed=args.seed))
+                   for label, k in verify.sklearn_kernels(args.dim or 2).items()]
+    elif args.kernel:
+        k = _instantiate(_load(args.kernel))
+        reports = [(args.kernel, verify.sklearn_kernel(k, dim=args.dim, tol=args.tol, seed=args.seed))]
+    else:
+        if not args.reference:
+            args.parser.error("--function needs --reference")
+        func = _load(args.function)
+        ref = _reference(args.reference, args.dim or 1)
+        if args.param:
+            rep = verify.hyperparameter_derivative(ref, func, args.param, log=not args.linear, dim=args.dim,
+                                                   tol=args.tol, seed=args.seed)
+        else:
+            dx = tuple(args.dx if args.dx is not None else [0])
+            rep = verify.input_derivative(ref, func, dx, tuple(args.dy), dim=args.dim, tol=args.tol, seed=args.seed)
+        reports = [(args.function, rep)]
+    if args.quiet or args.sklearn:
+        print(verify.summary(reports, args.tol))
+    else:
+        for _, rep in reports:
+            print(rep.table())
+    return 0 if all(rep.passed for _, rep in reports) else 1
+
+
+# ---------------------------------------------------------------------- parser
+def _add_demo(sub: Any) -> None:
     demo = sub.add_parser("demo", help="the seed example: derivative of a GP fit of sin(2 pi x) with error bars")
     demo.add_argument("--out", default=".", help="directory for the PNG plot (default: .)")
     demo.add_argument("--n", type=int, default=200, help="number of noisy samples (default: 200)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     demo.add_argument("--no-plot", action="store_true", help="skip the PNG plot")
+    demo.set_defaults(run=_cmd_demo)
 
+
+def _add_generate(sub: Any) -> None:
     gen = sub.add_parser("generate", help="write the generated module for a kernel and print its path")
-    gen.add_argument("expr", help="kernel expression in x0.., y0.. and hyperparameters, or a library name "
-                     f"({', '.join(LIBRARY)})")
-    gen.add_argument("--dim", type=int, required=True, help="input dimension d")
+    gen.add_argument("expr", nargs="?", help="kernel expression in x0.., y0.. and hyperparameters, or a library "
+                     f"name ({', '.join(LIBRARY)})")
+    gen.add_argument("--dim", type=int, help="input dimension d")
     gen.add_argument("--max-order", type=int, default=2,
                      help="all (dx, dy) pairs of total order <= N the kernel supports (default: 2)")
     gen.add_argument("--no-gradient", action="store_true", help="leave out log-hyperparameter gradients")
-    gen.add_argument("--out", default=None, help="directory (default: the kernelgen cache directory)")
+    gen.add_argument("--out", default=None, help="directory (default: the kernelgen cache directory; with "
+                     "--builtins the package's generated/)")
+    gen.add_argument("--builtins", action="store_true",
+                     help="rewrite the committed modules of the built-in kernels (generated/) instead")
+    gen.set_defaults(run=_cmd_generate)
 
+
+def _add_show(sub: Any) -> None:
     show = sub.add_parser("show", help="print the formula of a derivative, to compare with a hand derivation")
     show.add_argument("expr", help="kernel expression or library name")
     show.add_argument("--dim", type=int, required=True, help="input dimension d")
@@ -100,21 +161,55 @@ def build_parser() -> argparse.ArgumentParser:
     fmt = show.add_mutually_exclusive_group()
     fmt.add_argument("--latex", action="store_true", help="print LaTeX")
     fmt.add_argument("--pretty", action="store_true", help="print 2-D ASCII art")
+    show.set_defaults(run=_cmd_show)
 
-    sub.add_parser("verify", help="check hand-derived kernel gradients (see 'kernelgen verify --help')",
-                   add_help=False)
+
+def _add_verify(sub: Any) -> None:
+    verify = sub.add_parser(
+        "verify", help="check hand-derived kernel gradients against kernelgen's symbolic derivatives",
+        description="Check hand-derived kernel gradients against kernelgen's symbolic derivatives. Gradients "
+                    "follow scikit-learn's eval_gradient: dK/dlog(theta), in kernel.theta order.")
+    what = verify.add_mutually_exclusive_group(required=True)
+    what.add_argument("--sklearn", action="store_true", help="check every convertible scikit-learn kernel")
+    what.add_argument("--kernel", metavar="MODULE:ATTR",
+                      help="a scikit-learn kernel instance, class or zero-argument factory (e.g. a subclass with a "
+                           "hand-written gradient)")
+    what.add_argument("--function", metavar="MODULE:ATTR",
+                      help="a callable f(X, Y) -> (n, m) claimed to be a derivative of --reference")
+    verify.add_argument("--reference", metavar="KERNEL",
+                        help="for --function: MODULE:ATTR (kernelgen or scikit-learn kernel), a library name or an "
+                             "expression string")
+    verify.add_argument("--dx", type=int, nargs="*", default=None, help="for --function: input indices, 1st argument")
+    verify.add_argument("--dy", type=int, nargs="*", default=[], help="for --function: input indices, 2nd argument")
+    verify.add_argument("--param", help="for --function: hyperparameter name (claimed dk/dlog(param))")
+    verify.add_argument("--linear", action="store_true", help="with --param: the claim is dk/dparam instead")
+    verify.add_argument("--dim", type=int, default=None, help="input dimension (default 2 for --sklearn)")
+    verify.add_argument("--seed", type=int, default=0)
+    verify.add_argument("--tol", type=float, default=None, help="relative tolerance (default: verify.DEFAULT_TOL)")
+    verify.add_argument("--quiet", action="store_true", help="summary lines only")
+    verify.set_defaults(run=_cmd_verify, parser=verify)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kernelgen",
+        description="Symbolic GP kernels, generated numba derivative code, GP derivative predictions.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    sub = parser.add_subparsers(dest="command", required=True)
+    builders: tuple[Callable[[Any], None], ...] = (_add_demo, _add_generate, _add_show, _add_verify)
+    for add in builders:
+        add(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["verify"]:
-        return _cmd_verify(argparse.Namespace(), argv[1:])
     args = build_parser().parse_args(argv)
-    handlers = {"demo": _cmd_demo, "generate": _cmd_generate, "show": _cmd_show}
     try:
-        return handlers[args.command](args)
-    except (KernelParseError, NotDifferentiableError, ValueError) as exc:
+        return args.run(args)
+    except USER_ERRORS as exc:
+        if args.debug:
+            raise
         print(f"kernelgen {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from . import kernels
 from .gp import GaussianProcess
+from .symbolic.library import rbf
 
 __all__ = ["run_demo"]
 
@@ -48,7 +48,7 @@ def run_demo(out_dir: str = ".", n: int = 200, seed: int = 0, plot: bool = True,
     rng = np.random.default_rng(seed)
     X = np.sort(rng.uniform(0.0, 1.0, n))[:, None]
     y = np.sin(2 * np.pi * X[:, 0]) + noise_std * rng.standard_normal(n)
-    gp = GaussianProcess(kernels.rbf(1, length_scale=0.5), noise=0.1, n_restarts=2, random_state=seed)
+    gp = GaussianProcess(rbf(1, length_scale=0.5), noise=0.1, n_restarts=2, random_state=seed)
     t0 = time.perf_counter()
     gp.fit(X, y)
     fit_seconds = time.perf_counter() - t0

@@ -14,10 +14,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import kernels
-from .posterior import Deriv, TrainingProblem, TrainingState, normalize_derivs, predict_derivatives
+from .posterior import Deriv, TrainingProblem, TrainingState, check_cov, normalize_derivs, posterior_moments
 from .runtime import as_points
+from .symbolic.hyperparameters import parse_bounds
 from .symbolic.kernel import Kernel
+from .symbolic.library import rbf
+from .symbolic.request import multi_index
 
 __all__ = ["GaussianProcess"]
 
@@ -96,7 +98,7 @@ class GaussianProcess(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ parameters
     def _check_params(self, dim: int) -> Kernel:
-        kernel = kernels.rbf(dim) if self.kernel is None else self.kernel
+        kernel = rbf(dim) if self.kernel is None else self.kernel
         if not isinstance(kernel, Kernel):
             raise ValueError(f"kernel must be a kernelgen Kernel, got {type(kernel).__name__}")
         if kernel.dim != dim:
@@ -104,10 +106,8 @@ class GaussianProcess(RegressorMixin, BaseEstimator):
         noise = self.noise
         if not isinstance(noise, numbers.Real) or not np.isfinite(noise) or noise < 0:
             raise ValueError(f"noise must be a non-negative finite number, got {noise!r}")
-        if not self._noise_fixed():
-            self._noise_log_bounds()  # validates
-            if noise <= 0:
-                raise ValueError("noise must be positive when it is fitted (set noise_bounds='fixed' for 0)")
+        if not self._noise_fixed() and noise <= 0:
+            raise ValueError("noise must be positive when it is fitted (set noise_bounds='fixed' for 0)")
         if self.optimizer is not None and self.optimizer != "L-BFGS-B" and not callable(self.optimizer):
             raise ValueError(f"optimizer must be 'L-BFGS-B', a callable or None, got {self.optimizer!r}")
         if not isinstance(self.n_restarts, numbers.Integral) or self.n_restarts < 0:
@@ -115,20 +115,14 @@ class GaussianProcess(RegressorMixin, BaseEstimator):
         return kernel
 
     def _noise_fixed(self) -> bool:
-        if isinstance(self.noise_bounds, str):
-            if self.noise_bounds != "fixed":
-                raise ValueError(f"noise_bounds must be a (low, high) pair or 'fixed', got {self.noise_bounds!r}")
-            return True
-        return False
+        return parse_bounds("noise_bounds", self.noise_bounds)[1]
 
-    def _noise_log_bounds(self) -> tuple[float, float]:
-        try:
-            low, high = (float(b) for b in self.noise_bounds)  # type: ignore[union-attr]
-        except (TypeError, ValueError):
-            raise ValueError(f"noise_bounds must be a (low, high) pair or 'fixed', got {self.noise_bounds!r}") from None
-        if not (0 < low <= high < np.inf):
-            raise ValueError(f"noise_bounds must satisfy 0 < low <= high < inf, got {self.noise_bounds!r}")
-        return float(np.log(low)), float(np.log(high))
+    def _theta_and_bounds(self, kernel: Kernel) -> tuple[np.ndarray, np.ndarray]:
+        """Initial theta and its log bounds: the kernel's free hyperparameters, then the noise."""
+        pair, fixed = parse_bounds("noise_bounds", self.noise_bounds)
+        if fixed:
+            return kernel.theta, kernel.bounds
+        return np.append(kernel.theta, np.log(self.noise)), np.vstack([kernel.bounds, np.log([pair])])
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X: Any, y: Any, deriv: Sequence[Sequence[int]] | None = None) -> GaussianProcess:
@@ -151,60 +145,43 @@ class GaussianProcess(RegressorMixin, BaseEstimator):
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
         X = np.ascontiguousarray(X)
         y = np.asarray(y, dtype=np.float64)
-        n, dim = X.shape
-        kernel = self._check_params(dim)
-        if deriv is None:
-            derivs: tuple[Deriv, ...] = ((),) * n
-        else:
-            if isinstance(deriv, np.ndarray) and deriv.ndim == 1 and deriv.dtype != object:
-                deriv = [tuple(np.atleast_1d(d)) for d in deriv]
-            if len(deriv) != n:
-                raise ValueError(f"deriv must have one entry per observation ({n}), got {len(deriv)}")
-            derivs = normalize_derivs(deriv, dim, "deriv")
-        observed = tuple(sorted(set(derivs), key=lambda d: (len(d), d)))
-        lookup = {d: i for i, d in enumerate(observed)}
-        obs_index = np.array([lookup[d] for d in derivs], dtype=np.int64)
-
-        value_rows = obs_index == lookup.get((), -1)
-        if self.normalize_y and np.any(value_rows):
-            y_mean = float(np.mean(y[value_rows]))
-            y_std = float(np.std(y[value_rows])) if np.sum(value_rows) > 1 else 1.0
-            if not np.isfinite(y_std) or y_std == 0.0:
-                y_std = 1.0
-        elif self.normalize_y:
-            y_mean, y_std = 0.0, float(np.std(y)) or 1.0
-        else:
-            y_mean, y_std = 0.0, 1.0
-        y_model = (y - np.where(value_rows, y_mean, 0.0)) / y_std
-
+        kernel = self._check_params(X.shape[1])
+        derivs = _parse_deriv(deriv, *X.shape)
+        observed, obs_index = _observation_types(derivs)
+        value_rows = np.array([not d for d in derivs], dtype=bool)
+        y_model, y_mean, y_std = _normalize_targets(y, value_rows, self.normalize_y)
         problem = TrainingProblem(kernel, X, y_model, observed, obs_index)
-        noise_fixed = self._noise_fixed()
-        theta0 = kernel.theta if noise_fixed else np.append(kernel.theta, np.log(self.noise))
-        bounds = kernel.bounds if noise_fixed else np.vstack([kernel.bounds, [self._noise_log_bounds()]])
         self._problem_cache: TrainingProblem | None = problem
         self._problem_args = (kernel, X, y_model, observed, obs_index)
-        self._noise_fixed_ = noise_fixed
+        self._noise_fixed_ = self._noise_fixed()
+        theta0, bounds = self._theta_and_bounds(kernel)
+        theta = self._maximize(theta0, bounds) if self.optimizer is not None and theta0.size else theta0
+        self._store(problem, kernel, theta, X, y, derivs, y_mean, y_std)
+        return self
 
-        if self.optimizer is not None and theta0.size:
-            def obj(theta: np.ndarray) -> tuple[float, np.ndarray]:
-                try:
-                    lml, grad = self._lml(theta, eval_gradient=True, warn=False)
-                except np.linalg.LinAlgError:
-                    return np.inf, np.zeros_like(theta)
-                return -lml, -grad
+    def _maximize(self, theta0: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+        """The best optimum of the LML from ``theta0`` and ``n_restarts`` log-uniform draws."""
+        def obj(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            try:
+                lml, grad = self._lml(theta, eval_gradient=True, warn=False)
+            except np.linalg.LinAlgError:
+                return np.inf, np.zeros_like(theta)
+            return -lml, -grad
 
-            rng = check_random_state(self.random_state)
-            starts = [theta0] + [rng.uniform(bounds[:, 0], bounds[:, 1]) for _ in range(self.n_restarts)]
-            results = [self._optimize(obj, start, bounds) for start in starts]
-            theta_opt, f_min = min(results, key=lambda r: r[1])
-            if not np.isfinite(f_min):
-                raise np.linalg.LinAlgError("the log marginal likelihood could not be evaluated at any optimum")
-        else:
-            theta_opt = theta0
-        self.theta_ = np.asarray(theta_opt, dtype=np.float64)
-        kernel_theta = self.theta_ if noise_fixed else self.theta_[:-1]
+        rng = check_random_state(self.random_state)
+        starts = [theta0] + [rng.uniform(bounds[:, 0], bounds[:, 1]) for _ in range(self.n_restarts)]
+        theta_opt, f_min = min((self._optimize(obj, start, bounds) for start in starts), key=lambda r: r[1])
+        if not np.isfinite(f_min):
+            raise np.linalg.LinAlgError("the log marginal likelihood could not be evaluated at any optimum")
+        return theta_opt
+
+    def _store(self, problem: TrainingProblem, kernel: Kernel, theta: np.ndarray, X: np.ndarray, y: np.ndarray,
+               derivs: tuple[Deriv, ...], y_mean: float, y_std: float) -> None:
+        """Set the fitted attributes (``*_``) and the training state at ``theta``."""
+        self.theta_ = np.asarray(theta, dtype=np.float64)
+        kernel_theta = self.theta_ if self._noise_fixed_ else self.theta_[:-1]
         self.kernel_ = kernel.with_theta(kernel_theta) if kernel_theta.size else kernel
-        self.noise_ = float(self.noise) if noise_fixed else float(np.exp(self.theta_[-1]))
+        self.noise_ = float(self.noise) if self._noise_fixed_ else float(np.exp(self.theta_[-1]))
         self._state: TrainingState = problem.state(self.kernel_, self.noise_, y_mean, y_std)
         self.log_marginal_likelihood_value_ = self._lml(self.theta_, eval_gradient=False, warn=False)[0]
         self.X_train_ = X
@@ -213,7 +190,6 @@ class GaussianProcess(RegressorMixin, BaseEstimator):
         self.alpha_ = self._state.alpha
         self.L_ = self._state.L
         self._y_train_mean, self._y_train_std = y_mean, y_std
-        return self
 
     def _optimize(self, obj: Callable[[np.ndarray], tuple[float, np.ndarray]], theta0: np.ndarray,
                   bounds: np.ndarray) -> tuple[np.ndarray, float]:
@@ -305,8 +281,11 @@ class GaussianProcess(RegressorMixin, BaseEstimator):
         cov : ndarray or None
         """
         check_is_fitted(self)
-        X = self._check_X(X)
-        return predict_derivatives(self._state, X, derivs, cov=cov, chunk_size=chunk_size)  # type: ignore[arg-type]
+        typed = normalize_derivs(derivs, self.n_features_in_, "derivs")
+        if not typed:
+            raise ValueError("derivs must name at least one derivative")
+        check_cov(cov)
+        return posterior_moments(self._state, self._check_X(X), typed, cov, chunk_size)  # type: ignore[arg-type]
 
     def _check_X(self, X: Any) -> np.ndarray:
         X = validate_data(self, X, reset=False, dtype=np.float64)
@@ -335,7 +314,9 @@ class GaussianProcess(RegressorMixin, BaseEstimator):
         if return_std and return_cov:
             raise ValueError("at most one of return_std and return_cov can be requested")
         mode = "diag" if return_std else "full" if return_cov else "none"
-        mean, cov = self.predict_joint(X, [deriv], cov=mode)
+        check_is_fitted(self)
+        typed = (multi_index(deriv, self.n_features_in_, "deriv"),)
+        mean, cov = posterior_moments(self._state, self._check_X(X), typed, mode)
         if return_std:
             return mean[:, 0], np.sqrt(np.clip(cov[:, 0], 0.0, None))  # type: ignore[index]
         if return_cov:
@@ -394,3 +375,41 @@ class GaussianProcess(RegressorMixin, BaseEstimator):
         tags.target_tags.single_output = True
         tags.target_tags.multi_output = False
         return tags
+
+
+# ---------------------------------------------------------------------- the jobs of fit
+def _parse_deriv(deriv: Sequence[Sequence[int]] | None, n: int, dim: int) -> tuple[Deriv, ...]:
+    """The ``deriv`` argument of ``fit``: one validated multi-index per observation."""
+    if deriv is None:
+        return ((),) * n
+    if isinstance(deriv, np.ndarray) and deriv.ndim == 1 and deriv.dtype != object:
+        deriv = [tuple(np.atleast_1d(d)) for d in deriv]
+    if len(deriv) != n:
+        raise ValueError(f"deriv must have one entry per observation ({n}), got {len(deriv)}")
+    return normalize_derivs(deriv, dim, "deriv")
+
+
+def _observation_types(derivs: Sequence[Deriv]) -> tuple[tuple[Deriv, ...], np.ndarray]:
+    """The distinct derivative types (by order) and each observation's index into them."""
+    observed = tuple(sorted(set(derivs), key=lambda d: (len(d), d)))
+    lookup = {d: i for i, d in enumerate(observed)}
+    return observed, np.array([lookup[d] for d in derivs], dtype=np.int64)
+
+
+def _normalize_targets(y: np.ndarray, value_rows: np.ndarray, normalize: bool) -> tuple[np.ndarray, float, float]:
+    """The ``normalize_y`` policy: ``(y_model, y_mean, y_std)``.
+
+    Mean and standard deviation come from the value (order-0) observations; derivative
+    observations are scaled by the standard deviation only (a derivative is not shifted by a
+    constant). Without value observations only the scale is normalized.
+    """
+    if normalize and np.any(value_rows):
+        y_mean = float(np.mean(y[value_rows]))
+        y_std = float(np.std(y[value_rows])) if np.sum(value_rows) > 1 else 1.0
+        if not np.isfinite(y_std) or y_std == 0.0:
+            y_std = 1.0
+    elif normalize:
+        y_mean, y_std = 0.0, float(np.std(y)) or 1.0
+    else:
+        y_mean, y_std = 0.0, 1.0
+    return (y - np.where(value_rows, y_mean, 0.0)) / y_std, y_mean, y_std

@@ -7,77 +7,54 @@ A :class:`BatchSpec` names one kernel and the outputs wanted from one compiled m
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import sympy as sp
 
 from ..symbolic.kernel import Kernel
-from ..symbolic.prepared import Branch, PreparedKernel, normalize_request
+from ..symbolic.prepared import Branch, PreparedKernel
+from ..symbolic.request import Output, Request, as_requests
 from .printing import print_expr
 
-Request = tuple[tuple[int, ...], tuple[int, ...]]
-
-
-@dataclass(frozen=True)
-class Output:
-    """One generated output: a derivative of k, or the log-hyperparameter derivative of one."""
-
-    dx: tuple[int, ...]
-    dy: tuple[int, ...]
-    param: str | None = None
-
-    @property
-    def label(self) -> str:
-        text = "k"
-        if self.dx:
-            text += "_dx" + "".join(map(str, self.dx))
-        if self.dy:
-            text += "_dy" + "".join(map(str, self.dy))
-        if self.param:
-            text += "_dlog_" + self.param
-        return text
+__all__ = ["BatchSpec", "Block", "GeneratedModule", "build"]
 
 
 @dataclass(frozen=True)
 class BatchSpec:
-    """A kernel plus the derivative requests compiled together (order kept, duplicates dropped)."""
+    """A kernel plus the derivative requests compiled together (order kept, duplicates dropped).
+
+    Identity (the file name) needs no SymPy work: the kernel's signature text and the requests.
+    """
 
     kernel: Kernel
     requests: tuple[Request, ...]
     gradient: bool = False
 
     @classmethod
-    def make(cls, kernel: Kernel, requests: Sequence[tuple[Sequence[int], Sequence[int]]],
-             gradient: bool = False) -> BatchSpec:
-        seen: dict[Request, None] = {}
-        for dx, dy in requests:
-            seen.setdefault(normalize_request(dx, dy, kernel.dim), None)
-        if not seen:
+    def make(cls, kernel: Kernel, requests: Iterable[Request | Sequence[object]], gradient: bool = False) -> BatchSpec:
+        """``requests``: :class:`Request` objects (trusted) or ``(dx, dy)`` pairs (validated); duplicates dropped."""
+        unique = tuple(dict.fromkeys(as_requests(requests, kernel.dim)))
+        if not unique:
             raise ValueError("a batch needs at least one derivative request")
-        return cls(kernel, tuple(seen), bool(gradient))
+        return cls(kernel, unique, bool(gradient))
 
     @property
     def outputs(self) -> tuple[Output, ...]:
         names = self.kernel.all_hyperparameter_names
         out = []
-        for dx, dy in self.requests:
-            out.append(Output(dx, dy))
+        for request in self.requests:
+            out.append(Output(request))
             if self.gradient:
-                out.extend(Output(dx, dy, n) for n in names)
+                out.extend(Output(request, n) for n in names)
         return tuple(out)
 
-    @property
-    def symmetric(self) -> bool:
-        """True when every output is symmetric under swapping the two inputs."""
-        return self.kernel.prepared.symmetric and all(dx == dy for dx, dy in self.requests)
-
     def describe(self) -> str:
-        parts = [f"(dx={dx}, dy={dy})" for dx, dy in self.requests]
-        return ", ".join(parts) + (" + log-hyperparameter gradients" if self.gradient else "")
+        return ", ".join(map(str, self.requests)) + (" + log-hyperparameter gradients" if self.gradient else "")
 
     def key(self, versions: str) -> str:
-        text = f"{self.kernel.signature}|{self.requests}|{self.gradient}|{versions}"
+        pairs = tuple((r.dx, r.dy) for r in self.requests)
+        text = f"{self.kernel.signature}|{pairs}|{self.gradient}|{versions}"
         return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -99,6 +76,7 @@ class GeneratedModule:
     parameter_locals: tuple[str, ...]
     outputs: tuple[Output, ...]
     symmetric: bool
+    symmetric_kernel: bool
     radii: tuple[tuple[str, str], ...]
     bases: tuple[tuple[str, str], ...]
     blocks: tuple[Block, ...]
@@ -138,8 +116,8 @@ def _block(exprs: list[sp.Expr], names: dict[sp.Symbol, str], condition: str | N
 def build(spec: BatchSpec) -> GeneratedModule:
     """Differentiate, check existence at coincident points, CSE and print one batch."""
     prepared = spec.kernel.prepared
-    for dx, dy in spec.requests:
-        prepared.check_request(dx, dy)
+    for request in spec.requests:
+        prepared.check_request(request)
     names = _names(prepared)
 
     def expressions(branch: Branch | None) -> list[sp.Expr]:
@@ -165,7 +143,9 @@ def build(spec: BatchSpec) -> GeneratedModule:
         parameters=tuple(p.name for p in prepared.params),
         parameter_locals=tuple(names[p] for p in prepared.params),
         outputs=spec.outputs,
-        symmetric=spec.symmetric,
+        # fill_symmetric needs every output symmetric; contract_selected only k(x, y) = k(y, x).
+        symmetric=prepared.symmetric and all(r.dx == r.dy for r in spec.requests),
+        symmetric_kernel=prepared.symmetric,
         radii=radii,
         bases=tuple(bases),
         blocks=tuple(blocks),

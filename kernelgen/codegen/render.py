@@ -8,14 +8,15 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import jinja2
 import sympy
 
-from .. import __version__
+from .._version import __version__
 from .ir import GeneratedModule
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
+
+    import jinja2
 
 TEMPLATE = "module.py.jinja"
 TEMPLATE_FILES = ("module.py.jinja", "fills.py.jinja")
@@ -32,6 +33,8 @@ def template_root() -> Traversable:
 
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
+    import jinja2  # only generation needs the templates engine, not loading a module
+
     root = template_root()
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(lambda name: (root / name).read_text(encoding="utf-8")),

@@ -11,8 +11,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import sympy as sp
 
-from .hyperparameters import Hyperparameter, coerce_bounds
+from .evaluation import Evaluable
+from .hyperparameters import Hyperparameter
+from .names import unique_name
 from .parsing import parse_kernel_string
+from .request import Request
 
 if TYPE_CHECKING:
     from .prepared import PreparedKernel
@@ -26,7 +29,7 @@ def y_symbols(dim: int) -> tuple[sp.Symbol, ...]:
     return tuple(sp.Symbol(f"y{i}") for i in range(dim))
 
 
-class Kernel:
+class Kernel(Evaluable):
     """A covariance function k(x, y; theta) as a SymPy expression.
 
     Inputs are ``x0..x{d-1}`` (first argument) and ``y0..y{d-1}`` (second); every other free
@@ -226,10 +229,7 @@ class Kernel:
         self._check_names(bounds)
         updated = []
         for h in self._hyperparameters:
-            if h.name in bounds:
-                pair, fixed = coerce_bounds(h.name, bounds[h.name])
-                h = Hyperparameter(h.name, h.value, pair if not fixed else h.bounds, fixed)
-            updated.append(h)
+            updated.append(h.with_bounds(bounds[h.name]) if h.name in bounds else h)
         return self._replace(hyperparameters=updated)
 
     def fix(self, *names: str) -> Kernel:
@@ -261,10 +261,7 @@ class Kernel:
         renames = {}
         for n in other.all_hyperparameter_names:
             if n in taken:
-                suffix = 2
-                while f"{n}_{suffix}" in taken or f"{n}_{suffix}" in other.all_hyperparameter_names:
-                    suffix += 1
-                renames[n] = f"{n}_{suffix}"
+                renames[n] = unique_name(n, taken, avoid=other.all_hyperparameter_names)
                 taken.add(renames[n])
         other = other.rename(**renames) if renames else other
         return self._replace(
@@ -332,7 +329,7 @@ class Kernel:
     def latex(self) -> str:
         return sp.latex(self._expr)
 
-    # ------------------------------------------------------------------ derivatives and evaluation
+    # ------------------------------------------------------------------ derivatives (evaluation: Evaluable)
     @cached_property
     def prepared(self) -> PreparedKernel:
         """The kernel rewritten for differentiation (differences, radii); cached per object."""
@@ -354,43 +351,7 @@ class Kernel:
 
         ``wrt`` names a hyperparameter: the result is then ``theta * d/dtheta`` of it.
         """
-        return self.prepared.display_expr(dx, dy, wrt)
-
-    def __call__(
-        self,
-        X1: np.ndarray,
-        X2: np.ndarray | None = None,
-        dx: Sequence[int] = (),
-        dy: Sequence[int] = (),
-        eval_gradient: bool = False,
-    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-        """Evaluate the derivative ``d^dx/dx d^dy/dy k`` between the rows of ``X1`` and ``X2``.
-
-        Parameters
-        ----------
-        X1 : ndarray of shape (n, d)
-        X2 : ndarray of shape (m, d), optional
-            Defaults to ``X1``.
-        dx, dy : tuple of int
-            SymPy ``diff`` convention: ``dx=(0, 0, 2)`` is d^3 / dx0^2 dx2 on the first input.
-        eval_gradient : bool
-            Also return the derivative with respect to the log of each free hyperparameter.
-
-        Returns
-        -------
-        K : ndarray of shape (n, m)
-        K_gradient : ndarray of shape (n, m, p)
-            Only with ``eval_gradient=True``; ``p = len(hyperparameter_names)``.
-        """
-        from ..runtime import evaluate
-
-        return evaluate(self, X1, X2, dx, dy, eval_gradient)
-
-    def diag(self, X: np.ndarray, dx: Sequence[int] = (), dy: Sequence[int] = ()) -> np.ndarray:
-        """``k(x_i, x_i)`` (or its derivative) for each row, shape (n,)."""
-        from ..runtime import evaluate_diag
-
-        return evaluate_diag(self, X, dx, dy)
+        return self.prepared.display_expr(Request.make(dx, dy, self._dim), wrt)
 
 
 def _rebuild(expr: sp.Expr, dim: int, hyperparameters: tuple[Hyperparameter, ...], name: str) -> Kernel:

@@ -28,15 +28,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import sympy as sp
 
+from .errors import NotDifferentiableError
+from .request import Request
+
 if TYPE_CHECKING:
     from .kernel import Kernel
 
+__all__ = ["NotDifferentiableError", "PreparedKernel"]
+
 #: Highest order explored when looking for the first odd power of a radius.
 SMOOTHNESS_SEARCH_LIMIT = 10
-
-
-class NotDifferentiableError(ValueError):
-    """A requested derivative does not exist at coincident points for this kernel."""
 
 
 def expand(e: sp.Expr) -> sp.Expr:
@@ -88,23 +89,6 @@ class Branch:
 
     radii: tuple[int, ...]
     indices: frozenset[int]
-
-
-def normalize_request(dx: Sequence[int], dy: Sequence[int], dim: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Validate a SymPy-style derivative request and sort it (partials commute)."""
-    out = []
-    for label, d in (("dx", dx), ("dy", dy)):
-        if isinstance(d, (int, np.integer)):
-            d = (int(d),)
-        try:
-            items = tuple(d)
-        except TypeError:
-            raise ValueError(f"{label} must be a tuple of input indices, got {d!r}") from None
-        for i in items:
-            if not isinstance(i, (int, np.integer)) or isinstance(i, bool) or not 0 <= int(i) < dim:
-                raise ValueError(f"{label} entries must be integers in [0, {dim}), got {d!r}")
-        out.append(tuple(sorted(int(i) for i in items)))
-    return out[0], out[1]
 
 
 class PreparedKernel:
@@ -179,9 +163,10 @@ class PreparedKernel:
             self._smooth[branch.radii] = order  # type: ignore[assignment]
             return order
 
-    def check_request(self, dx: tuple[int, ...], dy: tuple[int, ...]) -> None:
+    def check_request(self, request: Request) -> None:
         """Raise :class:`NotDifferentiableError` unless cov(d^dx f, d^dy f) exists everywhere."""
-        needed = 2 * max(len(dx), len(dy))
+        dx, dy = request.dx, request.dy
+        needed = 2 * request.per_argument
         for branch in self.branches:
             have = self._smoothness(branch)
             if have < needed:
@@ -348,10 +333,9 @@ class PreparedKernel:
         e = self.explicit(e).xreplace({r.symbol: sp.sqrt(r.quadratic) for r in self.radii})
         return e.xreplace({t: xi - yi for t, xi, yi in zip(self.t, self.x, self.y)})
 
-    def display_expr(self, dx: Sequence[int], dy: Sequence[int], wrt: str | None = None) -> sp.Expr:
-        dx, dy = normalize_request(dx, dy, self.dim)
-        self.check_request(dx, dy)
-        e = self.derivative(dx, dy)
+    def display_expr(self, request: Request, wrt: str | None = None) -> sp.Expr:
+        self.check_request(request)
+        e = self.derivative(request.dx, request.dy)
         if wrt is not None:
             names = [p.name for p in self.params]
             if wrt not in names:

@@ -1,0 +1,238 @@
+"""``SymbolicKernel``: a scikit-learn kernel evaluated by kernelgen's generated code."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.gaussian_process import kernels as skk
+
+from ..runtime import as_points, compiled
+from ..symbolic.hyperparameters import DEFAULT_BOUNDS
+from ..symbolic.hyperparameters import Hyperparameter as KGHyperparameter
+from ..symbolic.kernel import Kernel
+from ..symbolic.request import Output, Request
+
+__all__ = ["NOISE_NAME", "SymbolicKernel", "check_names", "scalar"]
+
+#: Name of the white-noise hyperparameter of a :class:`SymbolicKernel`.
+NOISE_NAME = "noise_level"
+
+
+def scalar(value: Any, name: str) -> float:
+    """A hyperparameter value as a float (scikit-learn stores some as 1-element arrays)."""
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.size != 1:
+        raise ValueError(f"hyperparameter {name!r} must be a scalar, got {value!r}")
+    return float(arr.reshape(()))
+
+
+class SymbolicKernel(skk.Kernel):
+    """A scikit-learn kernel evaluated by kernelgen's generated code.
+
+    Parameters
+    ----------
+    kernel : kernelgen.Kernel
+        The latent covariance. Its hyperparameter values and bounds are the defaults of the
+        keyword arguments below.
+    noise_level : float, optional
+        Adds a white-noise term like scikit-learn's ``WhiteKernel``: ``noise_level`` on the
+        diagonal of ``k(X)`` and nothing in ``k(X, Y)``. ``None`` (default) means no noise term.
+    noise_level_bounds : pair of float or "fixed"
+        Bounds of ``noise_level``.
+    **hyperparameters
+        ``<name>=value`` and ``<name>_bounds=(low, high) | "fixed"`` for any hyperparameter of
+        ``kernel``; they override the values stored in ``kernel``.
+
+    Notes
+    -----
+    Every hyperparameter is a scalar scikit-learn ``Hyperparameter`` (``n_elements=1``): an
+    anisotropic length scale appears as ``length_scale_0, length_scale_1, ...`` and each can be
+    fixed on its own. ``theta`` lists the kernel's free hyperparameters in the kernel's order, then
+    ``noise_level``. One generated module per kernel structure computes values and log-gradients
+    together; changing values or bounds never regenerates code.
+
+    Examples
+    --------
+    >>> from kernelgen import kernels
+    >>> k = SymbolicKernel(kernels.rbf(1), length_scale=0.5, noise_level=1e-2)
+    >>> k.theta.round(3)
+    array([ 0.   , -0.693, -4.605])
+    """
+
+    def __init__(self, kernel: Kernel, noise_level: float | None = None,
+                 noise_level_bounds: tuple[float, float] | str = DEFAULT_BOUNDS, **hyperparameters: Any) -> None:
+        if not isinstance(kernel, Kernel):
+            raise TypeError(f"SymbolicKernel needs a kernelgen.Kernel, got {type(kernel).__name__}")
+        check_names(kernel.all_hyperparameter_names)
+        allowed = {n for h in kernel.hyperparameters for n in (h.name, h.name + "_bounds")}
+        unknown = sorted(set(hyperparameters) - allowed)
+        if unknown:
+            raise TypeError(f"unknown hyperparameter arguments {unknown}; the kernel has {sorted(allowed)}")
+        self.kernel = kernel
+        self.noise_level = noise_level
+        self.noise_level_bounds = noise_level_bounds
+        for h in kernel.hyperparameters:
+            setattr(self, h.name, hyperparameters.get(h.name, h.value))
+            setattr(self, h.name + "_bounds", hyperparameters.get(h.name + "_bounds", "fixed" if h.fixed else h.bounds))
+
+    # ------------------------------------------------------------------ parameters
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Constructor arguments: ``kernel``, ``noise_level(_bounds)`` and every ``<name>(_bounds)``."""
+        params: dict[str, Any] = {"kernel": self.kernel}
+        for n in self.kernel.all_hyperparameter_names:
+            params[n] = getattr(self, n)
+            params[n + "_bounds"] = getattr(self, n + "_bounds")
+        params["noise_level"] = self.noise_level
+        params["noise_level_bounds"] = self.noise_level_bounds
+        return params
+
+    def set_params(self, **params: Any) -> SymbolicKernel:
+        """Set constructor arguments by name (hyperparameter names are flat, never ``a__b`` paths)."""
+        valid = self.get_params()
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(f"invalid parameter {key!r} for {type(self).__name__}; valid: {sorted(valid)}")
+            if key == "kernel" and (not isinstance(value, Kernel)
+                                    or value.all_hyperparameter_names != self.kernel.all_hyperparameter_names):
+                raise ValueError("set_params(kernel=...) needs a kernelgen.Kernel with the same hyperparameter names;"
+                                 " build a new SymbolicKernel instead")
+            setattr(self, key, value)
+        return self
+
+    @property
+    def hyperparameters(self) -> list[skk.Hyperparameter]:
+        """scikit-learn ``Hyperparameter`` specs, kernel order then ``noise_level``."""
+        out = [skk.Hyperparameter(n, "numeric", getattr(self, n + "_bounds"))
+               for n in self.kernel.all_hyperparameter_names]
+        if self.noise_level is not None:
+            out.append(skk.Hyperparameter(NOISE_NAME, "numeric", self.noise_level_bounds))
+        return out
+
+    def __getattr__(self, attr: str) -> Any:
+        # hyperparameter_<name>, as scikit-learn kernels expose them.
+        if attr.startswith("hyperparameter_") and "kernel" in self.__dict__:
+            name = attr[len("hyperparameter_"):]
+            for h in self.hyperparameters:
+                if h.name == name:
+                    return h
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {attr!r}")
+
+    def __dir__(self) -> list[str]:
+        extra = [f"hyperparameter_{h.name}" for h in self.hyperparameters] if "kernel" in self.__dict__ else []
+        return sorted(set(super().__dir__()) | set(extra))
+
+    @property
+    def theta(self) -> np.ndarray:
+        """Log of the free hyperparameters (kernel order, then ``noise_level``)."""
+        values = [scalar(getattr(self, h.name), h.name) for h in self.hyperparameters if not h.fixed]
+        return np.log(np.array(values, dtype=np.float64)) if values else np.array([])
+
+    @theta.setter
+    def theta(self, theta: np.ndarray) -> None:
+        theta = np.asarray(theta, dtype=np.float64).reshape(-1)
+        free = [h.name for h in self.hyperparameters if not h.fixed]
+        if theta.shape != (len(free),):
+            raise ValueError(f"theta has length {theta.shape[0]}, expected {len(free)} ({free})")
+        for name, t in zip(free, theta):
+            setattr(self, name, float(np.exp(t)))
+
+    def clone_with_theta(self, theta: np.ndarray) -> SymbolicKernel:
+        """A copy with ``theta`` set (parameters are immutable, so nothing is deep-copied)."""
+        new = type(self)(**self.get_params(deep=False))
+        new.theta = theta
+        return new
+
+    # ------------------------------------------------------------------ kernelgen views
+    @property
+    def latent(self) -> Kernel:
+        """The kernelgen kernel with the current values and bounds (noise excluded)."""
+        names = self.kernel.all_hyperparameter_names
+        k = self.kernel.with_values(**{n: scalar(getattr(self, n), n) for n in names})
+        return k.with_bounds(**{n: getattr(self, n + "_bounds") for n in names})
+
+    @property
+    def noise(self) -> KGHyperparameter | None:
+        """The white-noise hyperparameter, or None."""
+        if self.noise_level is None:
+            return None
+        return KGHyperparameter.make(NOISE_NAME, scalar(self.noise_level, NOISE_NAME), self.noise_level_bounds)
+
+    def _parameter_vector(self) -> np.ndarray:
+        return np.array([scalar(getattr(self, n), n) for n in self.kernel.all_hyperparameter_names],
+                        dtype=np.float64)
+
+    # ------------------------------------------------------------------ evaluation
+    def __call__(self, X: np.ndarray, Y: np.ndarray | None = None,
+                 eval_gradient: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Kernel matrix ``k(X, Y)`` and, optionally, its gradient with respect to ``theta``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples_X, n_features)
+        Y : ndarray of shape (n_samples_Y, n_features), optional
+            ``None`` means ``Y = X`` *with* the noise term on the diagonal.
+        eval_gradient : bool
+            Only allowed with ``Y=None``.
+
+        Returns
+        -------
+        K : ndarray of shape (n_samples_X, n_samples_Y)
+        K_gradient : ndarray of shape (n_samples_X, n_samples_X, n_dims)
+            ``dK/dlog(theta)`` for the free hyperparameters, in ``theta`` order.
+        """
+        if eval_gradient and Y is not None:
+            raise ValueError("Gradient can only be evaluated when Y is None.")
+        dim = self.kernel.dim
+        A = as_points(X, dim, "X")
+        B = None if Y is None else as_points(Y, dim, "Y")
+        # One module per structure: values and all log-gradients (fixed ones are dropped below).
+        batch = compiled(self.kernel, [Request()], gradient=True)
+        out = batch.fill(A, B, self._parameter_vector())
+        K = np.array(out[:, :, 0])
+        noise = None if self.noise_level is None else scalar(self.noise_level, NOISE_NAME)
+        if noise is not None and B is None:
+            K[np.diag_indices_from(K)] += noise
+        if not eval_gradient:
+            return K
+        specs = self.hyperparameters
+        columns = [batch.position(Output(Request(), h.name)) for h in specs[:len(self.kernel.hyperparameters)]
+                   if not h.fixed]
+        grad = out[:, :, columns]
+        if noise is not None and not specs[-1].fixed:
+            grad = np.concatenate([grad, (noise * np.eye(A.shape[0]))[:, :, None]], axis=2)
+        return K, np.ascontiguousarray(grad)
+
+    def diag(self, X: np.ndarray) -> np.ndarray:
+        """``k(x, x)`` for each row of ``X`` (noise included), shape (n_samples,)."""
+        A = as_points(X, self.kernel.dim, "X")
+        batch = compiled(self.kernel, [Request()], gradient=True)
+        d = batch.diag(A, self._parameter_vector())[:, 0].copy()
+        if self.noise_level is not None:
+            d += scalar(self.noise_level, NOISE_NAME)
+        return d
+
+    def is_stationary(self) -> bool:
+        """Whether the kernel depends on ``x - y`` only."""
+        return bool(self.kernel.is_stationary)
+
+    def __repr__(self) -> str:
+        parts = []
+        for h in self.hyperparameters:
+            value = scalar(getattr(self, h.name), h.name)
+            parts.append(f"{h.name}={value:.3g}{' (fixed)' if h.fixed else ''}")
+        return f"SymbolicKernel({self.kernel.name}: {self.kernel.expr}; {', '.join(parts)})"
+
+
+_RESERVED = frozenset({"kernel", "noise_level", "noise_level_bounds"}) | frozenset(dir(SymbolicKernel))
+
+
+def check_names(names: Sequence[str]) -> None:
+    """Refuse hyperparameter names that would shadow attributes of :class:`SymbolicKernel`."""
+    bad = [n for n in names if n in _RESERVED or n.startswith("hyperparameter_")]
+    bad += [n for n in names if n + "_bounds" in names]
+    if bad:
+        raise ValueError(
+            f"hyperparameter names {bad} clash with SymbolicKernel attributes; rename them with kernel.rename(...)"
+        )

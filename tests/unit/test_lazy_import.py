@@ -1,0 +1,43 @@
+"""``import kernelgen`` stays light: heavy dependencies and bridges load on first use only."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+HEAVY = ("sklearn", "scipy.optimize", "matplotlib", "kernelgen.sklearn", "kernelgen.verify", "kernelgen.gp",
+         "kernelgen.posterior", "kernelgen.demo")
+
+
+def _modules_after(code: str) -> set[str]:
+    script = textwrap.dedent(code) + "\nimport sys\nprint('\\n'.join(sorted(sys.modules)))\n"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    return set(out.split())
+
+
+def _loaded(modules: set[str], prefix: str) -> bool:
+    return any(m == prefix or m.startswith(prefix + ".") for m in modules)
+
+
+def test_import_kernelgen_loads_nothing_heavy() -> None:
+    modules = _modules_after("import kernelgen")
+    assert not [h for h in HEAVY if _loaded(modules, h)]
+    assert not _loaded(modules, "sympy") and not _loaded(modules, "numba")
+
+
+def test_a_kernel_loads_symbolic_parts_only() -> None:
+    modules = _modules_after("import kernelgen\nk = kernelgen.kernels.rbf(2)\nassert kernelgen.Kernel")
+    assert _loaded(modules, "sympy")
+    assert not [h for h in (*HEAVY, "kernelgen.runtime", "numba") if _loaded(modules, h)]
+
+
+def test_public_names_resolve_lazily() -> None:
+    modules = _modules_after("""
+        import kernelgen
+        assert kernelgen.GaussianProcess.__name__ == "GaussianProcess"
+        assert kernelgen.verify.sklearn_kernel and kernelgen.__version__
+        from kernelgen import InvalidKernelError, NotPositiveDefiniteWarning, KernelParseError
+        assert issubclass(InvalidKernelError, ValueError) and issubclass(NotPositiveDefiniteWarning, UserWarning)
+    """)
+    assert _loaded(modules, "sklearn") and _loaded(modules, "kernelgen.verify")
