@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
+from .integral_ir import IntegralSpec, build_integrals
+from .integral_render import render_integrals
 from .ir import BatchSpec, build
 from .render import checksum_ok, render, versions_text
 
@@ -43,12 +45,14 @@ def cache_dir() -> Path:
     return path
 
 
-def module_name(spec: BatchSpec) -> str:
+def module_name(spec: BatchSpec | IntegralSpec) -> str:
     return f"{spec.kernel.name}_{spec.key(versions_text())[:16]}"
 
 
-def source_text(spec: BatchSpec) -> str:
+def source_text(spec: BatchSpec | IntegralSpec) -> str:
     """Generate the module text for ``spec`` (deterministic)."""
+    if isinstance(spec, IntegralSpec):
+        return render_integrals(build_integrals(spec))
     return render(build(spec))
 
 
@@ -83,7 +87,7 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def find_source(spec: BatchSpec) -> Path | None:
+def find_source(spec: BatchSpec | IntegralSpec) -> Path | None:
     """A valid committed or cached module file for ``spec``, or None (nothing is generated)."""
     name = module_name(spec)
     for path in (builtin_dir() / f"{name}.py", cache_dir() / f"{name}.py"):
@@ -92,7 +96,7 @@ def find_source(spec: BatchSpec) -> Path | None:
     return None
 
 
-def ensure_source(spec: BatchSpec, directory: Path | None = None) -> Path:
+def ensure_source(spec: BatchSpec | IntegralSpec, directory: Path | None = None) -> Path:
     """Path of a valid module file for ``spec``, generating it if needed."""
     name = module_name(spec)
     if directory is None:

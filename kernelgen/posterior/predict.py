@@ -15,6 +15,7 @@ from scipy.linalg import solve_triangular
 
 from ..runtime import CompiledBatch, as_points, compiled
 from ..symbolic.request import Output, Request, multi_index
+from .functionals import Rows, functional_moments
 from .state import Deriv, TrainingState
 
 __all__ = [
@@ -151,6 +152,10 @@ def posterior_moments(state: TrainingState, Xt: np.ndarray, derivs: tuple[Deriv,
                       chunk_size: int | None = None, memory_budget: int = DEFAULT_MEMORY_BUDGET,
                       ) -> tuple[np.ndarray, np.ndarray | None]:
     """:func:`predict_derivatives` for validated inputs (``Xt`` from ``as_points``, ``derivs`` typed)."""
+    if state.integrals is not None:  # integral observations: covariances by functional blocks
+        q = len(derivs)
+        rows = Rows.points(np.repeat(Xt, q, axis=0), derivs, np.tile(np.arange(q, dtype=np.int64), Xt.shape[0]))
+        return functional_moments(state, rows, q, cov, chunk_size, memory_budget)
     p = Prediction(state, Xt, derivs)
     if cov == "none":
         return p.finish(predict_mean(p), None)
