@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sympy as sp
+from sympy.codegen.cfunctions import log1p
 
 from ..symbolic.integration import HIGHEST_ORDER, IntegralForm, Part, T, magnitude, moment, unit_moment
 from ..symbolic.kernel import Kernel
@@ -127,7 +128,18 @@ class IntegralModule:
 
 
 # ---------------------------------------------------------------------- printing helpers
+def _log1p(e: sp.Expr) -> sp.Expr:
+    """``log(1 + z) -> log1p(z)``: the rounding of ``1 + z`` would cost ``log`` every digit for small z."""
+    def rewrite(node: sp.Expr) -> sp.Expr:
+        if isinstance(node, sp.log) and isinstance(node.args[0], sp.Add) and 1 in node.args[0].args:
+            return log1p(node.args[0] - 1)
+        return node
+
+    return e.replace(lambda n: isinstance(n, sp.log), rewrite)
+
+
 def _statements(exprs: list[sp.Expr], names: dict[sp.Symbol, str], prefix: str) -> tuple[Statements, int]:
+    exprs = [_log1p(e) for e in exprs]
     temps, reduced = sp.cse(exprs, symbols=sp.numbered_symbols(prefix), order="canonical")
     local = dict(names)
     for sym, _ in temps:
@@ -320,8 +332,9 @@ class _Builder:
             for kid, orders in enumerate(self.group_kids.get(g, [])):
                 expr = group.derivative(orders)
                 grads = [_log_derivative(expr, p) for p in self.params] if self.spec.gradient else []
-                value, n1 = _statements([expr], names, "_c")
-                gradient, n2 = _statements(grads, names, "_g") if grads else (Statements((), ()), 0)
+                value, n1 = _statements([expr, magnitude(expr)], names, "_c")
+                gradient, n2 = (_statements(grads + [magnitude(e) for e in grads], names, "_g") if grads
+                                else (Statements((), ()), 0))
                 zero = None
                 if (g, kid) in self.group_zero:
                     zero = (_statements([group.at_zero(expr)], names, "_c")[0],
