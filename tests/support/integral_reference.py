@@ -7,6 +7,9 @@ second to ``y`` of ``g(x, y)`` by iterated ``mpmath.quad`` (tanh-sinh), each int
 kernel has its kink (``s = r``) and at the other interval's ends; derivatives at points by
 ``mpmath.diff``. Nothing here uses antiderivatives, so cancellation cannot hide in the reference.
 
+``pair_stationary`` does the same for ``g(x - y)`` and two integrals through the exact identity
+``int int W1(s) W2(r) g(s - r) = int g(v) w(v) dv``, ``w(v) = int W1(s) W2(s - v) ds`` (a polynomial
+integral, evaluated exactly by Simpson's rule): one ``mpmath.quad`` instead of a nested one.
 ``box_pair_stationary`` integrates a stationary ``kappa(u)`` of two inputs over two boxes through
 the exact identity ``int_A int_B kappa(x - y) = int kappa(u) w_0(u_0) w_1(u_1) du`` with
 ``w_j(u) = |[l_A, u_A] cap [l_B + u, u_B + u]|`` (the overlap length): a 2-D ``mpmath.quad`` split at
@@ -88,3 +91,24 @@ def point_box_stationary(kappa: Callable[[mp.mpf, mp.mpf], mp.mpf], x: tuple[flo
     x0, x1 = map(_mpf, x)
     (a0, b0), (a1, b1) = ((_mpf(a), _mpf(b)) for a, b in box)
     return mp.quad(lambda y0, y1: kappa(x0 - y0, x1 - y1), _points(a0, b0, [x0]), _points(a1, b1, [x1]))
+
+
+def pair_stationary(g: Callable[[mp.mpf], mp.mpf], first: Functional1, second: Functional1) -> mp.mpf:
+    """:func:`pair` for a stationary kernel ``g(x - y)``, one quadrature over ``v = x - y`` for two integrals."""
+    if first[0] == 0 or second[0] == 0:
+        return pair(lambda x, y: g(x - y), first, second)
+    kind1, a1, b1 = first[0], _mpf(first[2]), _mpf(first[3])
+    kind2, a2, b2 = second[0], _mpf(second[2]), _mpf(second[3])
+    lo1, hi1, lo2, hi2 = min(a1, b1), max(a1, b1), min(a2, b2), max(a2, b2)
+    sign = (1 if b1 >= a1 else -1) * (1 if b2 >= a2 else -1)
+
+    def w(v: mp.mpf) -> mp.mpf:
+        lo, hi = max(lo1, lo2 + v), min(hi1, hi2 + v)
+        if hi <= lo:
+            return mp.mpf(0)
+        mid = (lo + hi) / 2
+        f = [_weight(kind1, b1, s) * _weight(kind2, b2, s - v) for s in (lo, mid, hi)]
+        return (hi - lo) * (f[0] + 4 * f[1] + f[2]) / 6
+
+    points = _points(lo1 - hi2, hi1 - lo2, [lo1 - lo2, hi1 - hi2, mp.mpf(0)])
+    return sign * mp.quad(lambda v: g(v) * w(v), points)
