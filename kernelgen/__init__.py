@@ -16,6 +16,7 @@ from .symbolic.evaluation import register_evaluator_loader
 
 #: public name -> module that defines it
 _EXPORTS = {
+    "Antiderivative": "kernelgen.symbolic.request",
     "GaussianProcess": "kernelgen.gp",
     "Hyperparameter": "kernelgen.symbolic.hyperparameters",
     "Kernel": "kernelgen.symbolic.kernel",
@@ -28,7 +29,7 @@ _EXPORTS = {
 _SUBMODULES = ("cli", "codegen", "demo", "gp", "kernels", "posterior", "runtime", "sklearn", "symbolic", "verify")
 
 __all__ = [
-    "GaussianProcess", "Hyperparameter", "InvalidKernelError", "Kernel", "KernelParseError",
+    "Antiderivative", "GaussianProcess", "Hyperparameter", "InvalidKernelError", "Kernel", "KernelParseError",
     "NotDifferentiableError", "NotPositiveDefiniteWarning", "__version__", "kernels",
 ]
 

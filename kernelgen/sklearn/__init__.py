@@ -1,5 +1,6 @@
 """scikit-learn bridge: a scikit-learn kernel backed by generated code, conversion of scikit-learn
-kernel trees, and derivative predictions from an already fitted ``GaussianProcessRegressor``.
+kernel trees, and derivative and integral predictions (:func:`predict_antiderivative`,
+:func:`predict_integral`) from an already fitted ``GaussianProcessRegressor``.
 
 Hyperparameter names
 --------------------
@@ -41,7 +42,7 @@ from .conversion import (
     sklearn_names,
     to_kernelgen,
 )
-from .fitted import predict_derivative, predict_gradient, training_state
+from .fitted import predict_antiderivative, predict_derivative, predict_gradient, predict_integral, training_state
 
 __all__ = [
     "NOISE_NAME",
@@ -51,8 +52,10 @@ __all__ = [
     "from_sklearn",
     "infer_dim",
     "parameter_map",
+    "predict_antiderivative",
     "predict_derivative",
     "predict_gradient",
+    "predict_integral",
     "sklearn_names",
     "to_kernelgen",
     "training_state",
