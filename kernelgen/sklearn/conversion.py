@@ -284,3 +284,16 @@ def parameter_map(kernel: skk.Kernel, dim: int | None = None) -> dict[str, str]:
     ``{"k1__constant_value": "constant_value", "k2__length_scale[0]": "length_scale_0", ...}``.
     """
     return dict(to_kernelgen(kernel, dim).names)
+
+
+def for_gaussian_process(kernel: Any, dim: int) -> tuple[Kernel, KGHyperparameter | None] | None:
+    """``GaussianProcess(kernel=<scikit-learn kernel>)``: (latent kernel, WhiteKernel noise) for ``dim`` inputs.
+
+    Returns None for objects that are not scikit-learn kernels (another bridge may know them).
+    """
+    if not isinstance(kernel, skk.Kernel):
+        return None
+    conv = to_kernelgen(kernel, dim)
+    if conv.latent is None:
+        raise UnsupportedKernelError("a kernel made only of WhiteKernel noise has no latent covariance to fit")
+    return conv.latent, conv.noise
