@@ -32,7 +32,7 @@ As in scikit-learn, ``theta`` and ``bounds`` are natural logs of the free hyperp
 from __future__ import annotations
 
 from ..gp import register_kernel_converter
-from .adapter import NOISE_NAME, SymbolicKernel
+from .adapter import NOISE_NAME, KernelFamily, SymbolicKernel
 from .conversion import (
     Converted,
     UnsupportedKernelError,
@@ -51,6 +51,7 @@ register_kernel_converter(for_gaussian_process)
 __all__ = [
     "NOISE_NAME",
     "Converted",
+    "KernelFamily",
     "SymbolicKernel",
     "UnsupportedKernelError",
     "from_sklearn",

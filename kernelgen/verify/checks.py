@@ -134,7 +134,7 @@ def _as_kernelgen(kernel: Any, dim: int | None) -> tuple[Kernel, dict[str, str]]
     if isinstance(kernel, Kernel):
         return kernel, {}
     if isinstance(kernel, SymbolicKernel):
-        return kernel.latent, {}
+        return kernel.latent_for(kernel.dim or dim), {}
     conv = to_kernelgen(kernel, dim)
     if conv.latent is None:
         raise ValueError("the kernel has no latent (non-noise) part to differentiate")
