@@ -18,10 +18,14 @@ from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
+from ..progress import plural, task
 from .ir import BatchSpec, build
 from .render import checksum_ok, render, versions_text
 
-__all__ = ["builtin_dir", "cache_dir", "ensure_source", "find_source", "module_name", "source_text", "write_atomic"]
+__all__ = [
+    "builtin_dir", "cache_dir", "describe", "ensure_source", "find_source", "module_name", "source_text",
+    "write_atomic",
+]
 
 
 def builtin_dir() -> Path:
@@ -48,8 +52,17 @@ def module_name(spec: BatchSpec) -> str:
 
 
 def source_text(spec: BatchSpec) -> str:
-    """Generate the module text for ``spec`` (deterministic)."""
-    return render(build(spec))
+    """Generate the module text for ``spec`` (deterministic); slow generation reports progress."""
+    with task(f"generating {module_name(spec)}: {plural(len(spec.outputs), 'output')} ({describe(spec)})"):
+        return render(build(spec))
+
+
+def describe(spec: BatchSpec) -> str:
+    """``"kernel rbf_ard, d=3, 10 derivative requests + log-gradients in 4 hyperparameters"``."""
+    requests = plural(len(spec.requests), "derivative request")
+    names = spec.kernel.all_hyperparameter_names
+    gradient = f" + log-gradients in {len(names)} hyperparameters" if spec.gradient else ""
+    return f"kernel {spec.kernel.name}, d={spec.kernel.dim}, {requests}{gradient}"
 
 
 def _valid(path: Path) -> bool:
