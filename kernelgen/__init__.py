@@ -26,7 +26,9 @@ _EXPORTS = {
     "NotPositiveDefiniteWarning": "kernelgen.symbolic.errors",
 }
 #: submodules reachable as attributes (``kernelgen.kernels.rbf``, ``kernelgen.verify.sklearn_kernel``)
-_SUBMODULES = ("cli", "codegen", "demo", "gp", "kernels", "posterior", "runtime", "sklearn", "symbolic", "verify")
+_SUBMODULES = (
+    "cli", "codegen", "demo", "gp", "kernels", "posterior", "progress", "runtime", "sklearn", "symbolic", "verify",
+)
 
 __all__ = [
     "Antiderivative", "GaussianProcess", "Hyperparameter", "InvalidKernelError", "Kernel", "KernelParseError",

@@ -67,7 +67,9 @@ def _load(spec: str) -> Any:
     if ":" not in spec:
         raise ValueError(f"expected module:attribute, got {spec!r}")
     module, attr = spec.split(":", 1)
-    sys.path.insert(0, ".")
+    # The absolute current directory: a relative "." would reuse a finder cached for another directory.
+    sys.path.insert(0, str(Path.cwd()))
+    importlib.invalidate_caches()
     try:
         obj: Any = importlib.import_module(module)
     finally:
@@ -90,9 +92,38 @@ def _instantiate(obj: Any) -> Any:
     raise TypeError(f"{obj!r} is not a kernel, kernel class or factory")
 
 
+def _takes_two_points(obj: Any) -> bool:
+    """A plain kernel function k(X, Y, ...): two required positional arguments."""
+    if inspect.isclass(obj) or not callable(obj):
+        return False
+    try:
+        params = list(inspect.signature(obj).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    required = [p for p in params if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(required) == 2
+
+
 def _reference(spec: str, dim: int) -> Any:
-    """A ``module:attribute`` kernel, a library name or an expression string."""
-    return _instantiate(_load(spec)) if ":" in spec else from_name_or_text(spec, dim)
+    """A ``module:attribute`` kernel or function k(X, Y), a library name or an expression string."""
+    if ":" not in spec:
+        return from_name_or_text(spec, dim)
+    obj = _load(spec)
+    return obj if _takes_two_points(obj) else _instantiate(obj)
+
+
+def _values(pairs: list[str] | None) -> dict[str, float]:
+    """``--value l=0.3 --value s=2`` as ``{"l": 0.3, "s": 2.0}``."""
+    out: dict[str, float] = {}
+    for pair in pairs or []:
+        name, sep, text = pair.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError
+            out[name.strip()] = float(text)
+        except ValueError:
+            raise ValueError(f"--value expects NAME=NUMBER, got {pair!r}") from None
+    return out
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
@@ -100,23 +131,29 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from . import verify
 
     args.tol = verify.DEFAULT_TOL if args.tol is None else args.tol
+    values = _values(args.value)
     if args.sklearn:
+        if values:
+            raise ValueError("--value applies to --kernel and --function, not to --sklearn (random values are drawn)")
         reports = [(label, verify.sklearn_kernel(k, dim=args.dim or 2, tol=args.tol, seed=args.seed))
                    for label, k in verify.sklearn_kernels(args.dim or 2).items()]
     elif args.kernel:
         k = _instantiate(_load(args.kernel))
-        reports = [(args.kernel, verify.sklearn_kernel(k, dim=args.dim, tol=args.tol, seed=args.seed))]
+        if values:
+            k = k.set_params(**values)
+        reports = [(args.kernel, verify.sklearn_kernel(k, dim=args.dim, tol=args.tol, seed=args.seed,
+                                                       randomize=not values))]
     else:
         if not args.reference:
             args.parser.error("--function needs --reference")
         func = _load(args.function)
         ref = _reference(args.reference, args.dim or 1)
+        common = {"dim": args.dim, "tol": args.tol, "seed": args.seed, "values": values, "randomize": True}
         if args.param:
-            rep = verify.hyperparameter_derivative(ref, func, args.param, log=not args.linear, dim=args.dim,
-                                                   tol=args.tol, seed=args.seed)
+            rep = verify.hyperparameter_derivative(ref, func, args.param, log=not args.linear, **common)
         else:
             dx = tuple(args.dx if args.dx is not None else [0])
-            rep = verify.input_derivative(ref, func, dx, tuple(args.dy), dim=args.dim, tol=args.tol, seed=args.seed)
+            rep = verify.input_derivative(ref, func, dx, tuple(args.dy), **common)
         reports = [(args.function, rep)]
     if args.quiet or args.sklearn:
         print(verify.summary(reports, args.tol))
@@ -177,12 +214,17 @@ def _add_verify(sub: Any) -> None:
     what.add_argument("--function", metavar="MODULE:ATTR",
                       help="a callable f(X, Y) -> (n, m) claimed to be a derivative of --reference")
     verify.add_argument("--reference", metavar="KERNEL",
-                        help="for --function: MODULE:ATTR (kernelgen or scikit-learn kernel), a library name or an "
+                        help="for --function: MODULE:ATTR (a kernelgen or scikit-learn kernel, or a plain function "
+                             "k(X, Y, name=default, ...) differentiated numerically), a library name or an "
                              "expression string")
     verify.add_argument("--dx", type=int, nargs="*", default=None, help="for --function: input indices, 1st argument")
     verify.add_argument("--dy", type=int, nargs="*", default=[], help="for --function: input indices, 2nd argument")
     verify.add_argument("--param", help="for --function: hyperparameter name (claimed dk/dlog(param))")
     verify.add_argument("--linear", action="store_true", help="with --param: the claim is dk/dparam instead")
+    verify.add_argument("--value", action="append", metavar="NAME=VALUE",
+                        help="hyperparameter value to check at (repeatable). For --function the others are drawn at "
+                             "random away from 1 (3 draws), so the function must take them as keyword arguments; "
+                             "for --kernel, sets the kernel's parameters instead of random draws")
     verify.add_argument("--dim", type=int, default=None, help="input dimension (default 2 for --sklearn)")
     verify.add_argument("--seed", type=int, default=0)
     verify.add_argument("--tol", type=float, default=None, help="relative tolerance (default: verify.DEFAULT_TOL)")

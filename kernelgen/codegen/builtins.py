@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..progress import task
 from ..symbolic.kernel import Kernel
 from ..symbolic.library import LIBRARY
 from ..symbolic.request import Request
@@ -52,7 +53,13 @@ def committed_specs(kernel: Kernel) -> list[BatchSpec]:
 
 def expected_files() -> dict[str, str]:
     """``{file name: text}`` for every committed module."""
-    return {f"{module_name(spec)}.py": source_text(spec) for spec in standard_specs()}
+    specs = standard_specs()
+    files = {}
+    with task("generating the built-in modules", total=len(specs)) as progress:
+        for spec in specs:
+            files[f"{module_name(spec)}.py"] = source_text(spec)
+            progress.advance()
+    return files
 
 
 def update(directory: Path | None = None) -> list[Path]:

@@ -18,12 +18,16 @@ from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
+from ..progress import plural, task
 from .integral_ir import IntegralSpec, build_integrals
 from .integral_render import render_integrals
 from .ir import BatchSpec, build
 from .render import checksum_ok, render, versions_text
 
-__all__ = ["builtin_dir", "cache_dir", "ensure_source", "find_source", "module_name", "source_text", "write_atomic"]
+__all__ = [
+    "builtin_dir", "cache_dir", "describe", "ensure_source", "find_source", "module_name", "source_text",
+    "write_atomic",
+]
 
 
 def builtin_dir() -> Path:
@@ -50,10 +54,20 @@ def module_name(spec: BatchSpec | IntegralSpec) -> str:
 
 
 def source_text(spec: BatchSpec | IntegralSpec) -> str:
-    """Generate the module text for ``spec`` (deterministic)."""
+    """Generate the module text for ``spec`` (deterministic); slow generation reports progress."""
     if isinstance(spec, IntegralSpec):
-        return render_integrals(build_integrals(spec))
-    return render(build(spec))
+        with task(f"generating {module_name(spec)}: integrals of kernel {spec.kernel.name}, d={spec.kernel.dim}"):
+            return render_integrals(build_integrals(spec))
+    with task(f"generating {module_name(spec)}: {plural(len(spec.outputs), 'output')} ({describe(spec)})"):
+        return render(build(spec))
+
+
+def describe(spec: BatchSpec) -> str:
+    """``"kernel rbf_ard, d=3, 10 derivative requests + log-gradients in 4 hyperparameters"``."""
+    requests = plural(len(spec.requests), "derivative request")
+    names = spec.kernel.all_hyperparameter_names
+    gradient = f" + log-gradients in {len(names)} hyperparameters" if spec.gradient else ""
+    return f"kernel {spec.kernel.name}, d={spec.kernel.dim}, {requests}{gradient}"
 
 
 def _valid(path: Path) -> bool:

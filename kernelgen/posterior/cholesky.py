@@ -38,8 +38,10 @@ def zero_upper(C: np.ndarray, block: int = 512) -> None:
         D[np.triu_indices(r1 - r0, 1)] = 0.0
 
 
-def jittered_cholesky(C: np.ndarray, noise: float, *, warn: bool = True) -> tuple[np.ndarray, float]:
+def jittered_cholesky(C: np.ndarray, noise: float | np.ndarray, *, warn: bool = True) -> tuple[np.ndarray, float]:
     """Factor ``C + (noise + jitter) I`` in place; returns (F-ordered factor, jitter).
+
+    ``noise`` is one variance for every row or an (n,) array of per-row variances.
 
     ``C`` is a C-contiguous symmetric (n, n) buffer that is overwritten. Only the lower triangle of
     the returned factor is meaningful. On failure jitter of ``JITTER_LEVELS`` times the mean
@@ -68,6 +70,7 @@ def jittered_cholesky(C: np.ndarray, noise: float, *, warn: bool = True) -> tupl
             return A, jitter
         if info < 0:  # pragma: no cover - argument error
             raise RuntimeError(f"dpotrf argument error {info}")
+    shown = f"{float(noise):.3g}" if np.ndim(noise) == 0 else f"{float(np.min(noise)):.3g} (smallest per row)"
     raise np.linalg.LinAlgError(
         f"K + noise is not positive definite even with jitter {JITTER_LEVELS[-1]:g} x mean diagonal "
-        f"({noise=:.3g}); increase the noise (duplicate inputs need noise > 0) or check the kernel")
+        f"(noise={shown}); increase the noise (duplicate inputs need noise > 0) or check the kernel")

@@ -36,8 +36,9 @@ class TrainingProblem:
         Latent-f kernel (its values are only the defaults for :meth:`params`).
     X : ndarray of shape (n, d)
         Validated, C-contiguous float64 inputs.
-    y : ndarray of shape (n,)
-        Targets in model units (already normalized if applicable).
+    y : ndarray of shape (n,) or (n, t)
+        Targets in model units (already normalized if applicable); ``t`` columns share the
+        kernel and the noise, and their log marginal likelihoods add up.
     observed, obs_index
         As in :class:`TrainingState` (validated multi-indices).
     integrals : (lower, upper), optional
@@ -78,7 +79,7 @@ class TrainingProblem:
         """Factor ``K + (noise + jitter) I`` (see :func:`~kernelgen.posterior.cholesky.jittered_cholesky`)."""
         return jittered_cholesky(self.covariance(params), noise, warn=warn)
 
-    def log_marginal_likelihood(self, params: np.ndarray, noise: float, *, eval_gradient: bool = False,
+    def log_marginal_likelihood(self, params: np.ndarray, noise: float | np.ndarray, *, eval_gradient: bool = False,
                                 warn: bool = True) -> tuple[float, np.ndarray, float]:
         """LML at ``params`` and noise variance ``noise``.
 
@@ -89,7 +90,8 @@ class TrainingProblem:
             d lml / d log(theta) for the *free* kernel hyperparameters (empty unless
             ``eval_gradient``).
         grad_noise : float
-            d lml / d log(noise) (``nan`` unless ``eval_gradient``).
+            d lml / d log(noise) (``nan`` unless ``eval_gradient``); for a per-observation
+            ``noise`` array, the derivative with respect to the log of a common scale of it.
 
         Notes
         -----
@@ -98,18 +100,50 @@ class TrainingProblem:
         evaluates each unordered pair once and stores nothing of size (n, n, p). ``K^-1`` is
         formed in place over the Cholesky factor (``dpotri``).
         """
+        lml, grad_kernel, weights = self.log_marginal_likelihood_terms(params, noise, eval_gradient=eval_gradient,
+                                                                      warn=warn)
+        if not eval_gradient:
+            return lml, grad_kernel, float("nan")
+        return lml, grad_kernel, float(np.sum(np.asarray(noise) * weights))
+
+    def log_marginal_likelihood_terms(self, params: np.ndarray, noise: float | np.ndarray, *,
+                                      eval_gradient: bool = False, warn: bool = True
+                                      ) -> tuple[float, np.ndarray, np.ndarray]:
+        """LML, its kernel gradient and ``d lml / d noise_i`` per observation.
+
+        Parameters
+        ----------
+        params : ndarray
+            Full kernel parameter vector.
+        noise : float or ndarray of shape (n,)
+            Variance added to the diagonal: one for all observations, or one per observation
+            (e.g. a fitted variance per derivative type plus a fixed ``alpha``).
+
+        Returns
+        -------
+        lml : float
+            Summed over the target columns when ``y`` has several.
+        grad_kernel : ndarray of shape (p,)
+            As in :meth:`log_marginal_likelihood` (empty unless ``eval_gradient``).
+        noise_weights : ndarray of shape (n,)
+            ``d lml / d noise_i = 1/2 (alpha alpha^T - K^-1)_ii`` (empty unless
+            ``eval_gradient``): any noise parametrization's gradient follows by the chain rule,
+            e.g. ``sigma_g * sum_{i in g} noise_weights[i]`` for ``d lml / d log(sigma_g)``.
+        """
         with blas_threads_for(self.n):
             A, _ = self.cholesky(params, noise, warn=warn)
             alpha = _solve(A, self.y)
+            targets = 1 if self.y.ndim == 1 else self.y.shape[1]
             logdet = 2.0 * float(np.sum(np.log(A.diagonal())))
-            lml = -0.5 * float(self.y @ alpha) - 0.5 * logdet - 0.5 * self.n * math.log(2.0 * math.pi)
+            lml = (-0.5 * float(np.sum(self.y * alpha)) - 0.5 * targets * logdet
+                   - 0.5 * targets * self.n * math.log(2.0 * math.pi))
             if not eval_gradient:
-                return lml, np.empty(0), float("nan")
+                return lml, np.empty(0), np.empty(0)
             W = _half_weights(A, alpha)
-            return lml, self.training.contract(params, W), noise * float(np.trace(W))
+            return lml, self.training.contract(params, W), W.diagonal().copy()
 
-    def state(self, kernel: Kernel, noise: float, y_mean: float = 0.0, y_std: float = 1.0,
-              warn: bool = True) -> TrainingState:
+    def state(self, kernel: Kernel, noise: float | np.ndarray, y_mean: float | np.ndarray = 0.0,
+              y_std: float | np.ndarray = 1.0, warn: bool = True) -> TrainingState:
         """Factorize at ``kernel``'s values and return the :class:`TrainingState`."""
         A, _ = self.cholesky(kernel.parameter_vector, noise, warn=warn)
         alpha = _solve(A, self.y)
@@ -125,22 +159,25 @@ def _solve(A: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _half_weights(A: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """``W = 1/2 (alpha alpha^T - K^-1)`` over the factor ``A`` (which ``K^-1`` overwrites).
+    """``W = 1/2 (sum_t alpha_t alpha_t^T - t K^-1)`` over the factor ``A`` (which ``K^-1`` overwrites).
 
-    The contraction reads only the lower triangle (C order), where ``inv`` (F order) holds K^-1.
+    ``alpha`` is (n,) or (n, t): several targets share K, so their LML gradients add up. The
+    contraction reads only the lower triangle (C order), where ``inv`` (F order) holds K^-1.
     """
     n = A.shape[0]
+    columns = alpha.reshape(n, -1)
+    targets = columns.shape[1]
     inv, info = lapack.dpotri(A, lower=1, overwrite_c=1)
     if info != 0:  # pragma: no cover
         raise np.linalg.LinAlgError(f"dpotri failed with info={info}")
     if n <= IN_PLACE_THRESHOLD:
-        W = 0.5 * np.outer(alpha, alpha)
-        W -= 0.5 * inv
+        W = 0.5 * (columns @ columns.T)
+        W -= (0.5 * targets) * inv
         return W
     # One (n, n) buffer only: mirror K^-1 into the C-order lower triangle, then scale.
     W = inv.T
     mirror_lower_from_upper(W)
-    W *= -0.5
+    W *= -0.5 * targets
     for r0 in range(0, n, 1024):
-        W[r0:r0 + 1024] += 0.5 * np.outer(alpha[r0:r0 + 1024], alpha)
+        W[r0:r0 + 1024] += 0.5 * (columns[r0:r0 + 1024] @ columns.T)
     return W

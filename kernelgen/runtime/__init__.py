@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from ..symbolic.evaluation import register_evaluator
+from . import compiling
 from .batch import CompiledBatch, compiled, compiled_spec
 from .evaluation import KernelEvaluator
 from .inputs import as_points
@@ -22,3 +23,4 @@ __all__ = [
 ]
 
 register_evaluator(KernelEvaluator())
+compiling.install()  # slow numba compilations of generated code report progress

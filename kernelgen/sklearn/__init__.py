@@ -32,10 +32,12 @@ As in scikit-learn, ``theta`` and ``bounds`` are natural logs of the free hyperp
 
 from __future__ import annotations
 
-from .adapter import NOISE_NAME, SymbolicKernel
+from ..gp import register_kernel_converter
+from .adapter import NOISE_NAME, KernelFamily, SymbolicKernel
 from .conversion import (
     Converted,
     UnsupportedKernelError,
+    for_gaussian_process,
     from_sklearn,
     infer_dim,
     parameter_map,
@@ -44,9 +46,13 @@ from .conversion import (
 )
 from .fitted import predict_antiderivative, predict_derivative, predict_gradient, predict_integral, training_state
 
+# GaussianProcess(kernel=RBF()) converts through this bridge (gp imports it by name on first need).
+register_kernel_converter(for_gaussian_process)
+
 __all__ = [
     "NOISE_NAME",
     "Converted",
+    "KernelFamily",
     "SymbolicKernel",
     "UnsupportedKernelError",
     "from_sklearn",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ from ..symbolic.hyperparameters import Hyperparameter as KGHyperparameter
 from ..symbolic.kernel import Kernel
 from ..symbolic.request import Output, Request
 
-__all__ = ["NOISE_NAME", "SymbolicKernel", "check_names", "scalar"]
+__all__ = ["NOISE_NAME", "KernelFamily", "SymbolicKernel", "check_names", "scalar"]
 
 #: Name of the white-noise hyperparameter of a :class:`SymbolicKernel`.
 NOISE_NAME = "noise_level"
@@ -28,14 +29,97 @@ def scalar(value: Any, name: str) -> float:
     return float(arr.reshape(()))
 
 
+class KernelFamily:
+    """One kernel structure for every input dimension, built for a dimension on first use.
+
+    Parameters
+    ----------
+    build : callable
+        ``build(dim) -> kernelgen.Kernel``: e.g. ``functools.partial(kernels.matern, nu=2.5)`` or
+        the conversion of an isotropic scikit-learn kernel. Every dimension must give the same
+        hyperparameter names (isotropic kernels do).
+    name : str, optional
+        Label (default: the name of the kernel built for ``probe_dim``).
+    probe_dim : int, default=1
+        The dimension built at once, for the hyperparameter names, values and bounds.
+
+    Notes
+    -----
+    Immutable as far as scikit-learn is concerned (copies are the same object); each dimension
+    gets its own kernel and so its own generated module, compiled once.
+    """
+
+    dim = None  # any
+
+    def __init__(self, build: Callable[[int], Kernel], name: str | None = None, probe_dim: int = 1) -> None:
+        probe = build(probe_dim)
+        if not isinstance(probe, Kernel):
+            raise TypeError(f"a kernel family's build(dim) must return a kernelgen.Kernel, got {type(probe).__name__}")
+        self.build = build
+        self.probe_dim = probe_dim
+        self.probe = probe
+        self.name = name or probe.name
+        self._by_dim = {probe_dim: probe}
+        self._lock = threading.Lock()
+
+    @property
+    def hyperparameters(self) -> tuple[KGHyperparameter, ...]:
+        return self.probe.hyperparameters
+
+    @property
+    def all_hyperparameter_names(self) -> tuple[str, ...]:
+        return self.probe.all_hyperparameter_names
+
+    @property
+    def is_stationary(self) -> bool:
+        return bool(self.probe.is_stationary)
+
+    def for_dim(self, dim: int) -> Kernel:
+        """The kernel for inputs of ``dim`` features (built once per dimension)."""
+        with self._lock:
+            kernel = self._by_dim.get(dim)
+        if kernel is None:
+            kernel = self.build(dim)
+            if kernel.all_hyperparameter_names != self.all_hyperparameter_names or kernel.dim != dim:
+                raise ValueError(f"kernel family {self.name!r}: build({dim}) has hyperparameters "
+                                 f"{kernel.all_hyperparameter_names} and dim {kernel.dim}; expected "
+                                 f"{self.all_hyperparameter_names} and {dim}")
+            with self._lock:
+                kernel = self._by_dim.setdefault(dim, kernel)
+        return kernel
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, KernelFamily) and self.name == other.name and self.probe == other.probe
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.probe))
+
+    def __copy__(self) -> KernelFamily:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> KernelFamily:
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.build, self.name, self.probe_dim))
+
+    def __repr__(self) -> str:
+        return f"KernelFamily({self.name}, any input dimension: {self.probe.expr} for d={self.probe_dim})"
+
+
 class SymbolicKernel(skk.Kernel):
     """A scikit-learn kernel evaluated by kernelgen's generated code.
 
     Parameters
     ----------
-    kernel : kernelgen.Kernel
-        The latent covariance. Its hyperparameter values and bounds are the defaults of the
-        keyword arguments below.
+    kernel : kernelgen.Kernel, KernelFamily, callable or SymbolicKernel
+        The latent covariance. A ``Kernel`` has a fixed input dimension. A :class:`KernelFamily`
+        or a callable ``dim -> Kernel`` (``kernels.rbf``, ``functools.partial(kernels.matern,
+        nu=2.5)``) works on inputs of any dimension, as scikit-learn's isotropic kernels do: the
+        kernel (and its generated module) for a dimension is built on first use. A
+        ``SymbolicKernel`` gives its structure, current values, bounds and noise term. The
+        hyperparameter values and bounds found there are the defaults of the keyword arguments
+        below. (For a scikit-learn kernel use :func:`~kernelgen.sklearn.from_sklearn`.)
     noise_level : float, optional
         Adds a white-noise term like scikit-learn's ``WhiteKernel``: ``noise_level`` on the
         diagonal of ``k(X)`` and nothing in ``k(X, Y)``. ``None`` (default) means no noise term.
@@ -61,10 +145,23 @@ class SymbolicKernel(skk.Kernel):
     array([ 0.   , -0.693, -4.605])
     """
 
-    def __init__(self, kernel: Kernel, noise_level: float | None = None,
+    def __init__(self, kernel: Kernel | KernelFamily | Callable[[int], Kernel] | SymbolicKernel,
+                 noise_level: float | None = None,
                  noise_level_bounds: tuple[float, float] | str = DEFAULT_BOUNDS, **hyperparameters: Any) -> None:
-        if not isinstance(kernel, Kernel):
-            raise TypeError(f"SymbolicKernel needs a kernelgen.Kernel, got {type(kernel).__name__}")
+        inherited: dict[str, Any] = {}
+        if isinstance(kernel, SymbolicKernel):  # its structure, current values and noise
+            inherited = {k: v for k, v in kernel.get_params().items() if k != "kernel"}
+            if noise_level is None:
+                noise_level, noise_level_bounds = kernel.noise_level, kernel.noise_level_bounds
+            kernel = kernel.kernel
+        elif isinstance(kernel, skk.Kernel):
+            raise TypeError(f"SymbolicKernel takes a kernelgen kernel; convert the scikit-learn kernel "
+                            f"{type(kernel).__name__} with kernelgen.sklearn.from_sklearn(kernel)")
+        elif not isinstance(kernel, (Kernel, KernelFamily)) and callable(kernel):
+            kernel = KernelFamily(kernel)
+        if not isinstance(kernel, (Kernel, KernelFamily)):
+            raise TypeError(f"SymbolicKernel needs a kernelgen.Kernel, a KernelFamily or a factory dim -> Kernel, "
+                            f"got {type(kernel).__name__}")
         check_names(kernel.all_hyperparameter_names)
         allowed = {n for h in kernel.hyperparameters for n in (h.name, h.name + "_bounds")}
         unknown = sorted(set(hyperparameters) - allowed)
@@ -74,8 +171,10 @@ class SymbolicKernel(skk.Kernel):
         self.noise_level = noise_level
         self.noise_level_bounds = noise_level_bounds
         for h in kernel.hyperparameters:
-            setattr(self, h.name, hyperparameters.get(h.name, h.value))
-            setattr(self, h.name + "_bounds", hyperparameters.get(h.name + "_bounds", "fixed" if h.fixed else h.bounds))
+            default_bounds = "fixed" if h.fixed else h.bounds
+            setattr(self, h.name, hyperparameters.get(h.name, inherited.get(h.name, h.value)))
+            setattr(self, h.name + "_bounds",
+                    hyperparameters.get(h.name + "_bounds", inherited.get(h.name + "_bounds", default_bounds)))
 
     # ------------------------------------------------------------------ parameters
     def get_params(self, deep: bool = True) -> dict[str, Any]:
@@ -94,10 +193,10 @@ class SymbolicKernel(skk.Kernel):
         for key, value in params.items():
             if key not in valid:
                 raise ValueError(f"invalid parameter {key!r} for {type(self).__name__}; valid: {sorted(valid)}")
-            if key == "kernel" and (not isinstance(value, Kernel)
+            if key == "kernel" and (not isinstance(value, (Kernel, KernelFamily))
                                     or value.all_hyperparameter_names != self.kernel.all_hyperparameter_names):
-                raise ValueError("set_params(kernel=...) needs a kernelgen.Kernel with the same hyperparameter names;"
-                                 " build a new SymbolicKernel instead")
+                raise ValueError("set_params(kernel=...) needs a kernelgen.Kernel or KernelFamily with the same "
+                                 "hyperparameter names; build a new SymbolicKernel instead")
             setattr(self, key, value)
         return self
 
@@ -146,11 +245,33 @@ class SymbolicKernel(skk.Kernel):
 
     # ------------------------------------------------------------------ kernelgen views
     @property
-    def latent(self) -> Kernel:
-        """The kernelgen kernel with the current values and bounds (noise excluded)."""
+    def dim(self) -> int | None:
+        """The input dimension, or None when the kernel works for any (a :class:`KernelFamily`)."""
+        return self.kernel.dim if isinstance(self.kernel, Kernel) else None
+
+    def structure(self, dim: int | None = None) -> Kernel:
+        """The kernelgen kernel (stored values) for ``dim`` inputs; ``dim`` may be omitted for a fixed dimension."""
+        if isinstance(self.kernel, Kernel):
+            if dim is not None and dim != self.kernel.dim:
+                raise ValueError(f"this SymbolicKernel has input dimension {self.kernel.dim}, not {dim}")
+            return self.kernel
+        if dim is None:
+            raise ValueError(f"this SymbolicKernel ({self.kernel.name}) works for any input dimension: pass dim")
+        return self.kernel.for_dim(int(dim))
+
+    def latent_for(self, dim: int | None = None) -> Kernel:
+        """The kernelgen kernel with the current values and bounds (noise excluded) for ``dim`` inputs."""
         names = self.kernel.all_hyperparameter_names
-        k = self.kernel.with_values(**{n: scalar(getattr(self, n), n) for n in names})
+        k = self.structure(dim).with_values(**{n: scalar(getattr(self, n), n) for n in names})
         return k.with_bounds(**{n: getattr(self, n + "_bounds") for n in names})
+
+    @property
+    def latent(self) -> Kernel:
+        """The kernelgen kernel with the current values and bounds (noise excluded).
+
+        For a kernel of any input dimension use :meth:`latent_for`.
+        """
+        return self.latent_for(None)
 
     @property
     def noise(self) -> KGHyperparameter | None:
@@ -184,11 +305,11 @@ class SymbolicKernel(skk.Kernel):
         """
         if eval_gradient and Y is not None:
             raise ValueError("Gradient can only be evaluated when Y is None.")
-        dim = self.kernel.dim
-        A = as_points(X, dim, "X")
-        B = None if Y is None else as_points(Y, dim, "Y")
+        structure = self.structure(self._input_dim(X))
+        A = as_points(X, structure.dim, "X")
+        B = None if Y is None else as_points(Y, structure.dim, "Y")
         # One module per structure: values and all log-gradients (fixed ones are dropped below).
-        batch = compiled(self.kernel, [Request()], gradient=True)
+        batch = compiled(structure, [Request()], gradient=True)
         out = batch.fill(A, B, self._parameter_vector())
         K = np.array(out[:, :, 0])
         noise = None if self.noise_level is None else scalar(self.noise_level, NOISE_NAME)
@@ -206,12 +327,22 @@ class SymbolicKernel(skk.Kernel):
 
     def diag(self, X: np.ndarray) -> np.ndarray:
         """``k(x, x)`` for each row of ``X`` (noise included), shape (n_samples,)."""
-        A = as_points(X, self.kernel.dim, "X")
-        batch = compiled(self.kernel, [Request()], gradient=True)
+        structure = self.structure(self._input_dim(X))
+        A = as_points(X, structure.dim, "X")
+        batch = compiled(structure, [Request()], gradient=True)
         d = batch.diag(A, self._parameter_vector())[:, 0].copy()
         if self.noise_level is not None:
             d += scalar(self.noise_level, NOISE_NAME)
         return d
+
+    def _input_dim(self, X: Any) -> int:
+        """The number of features of ``X`` (checked against a fixed dimension by ``as_points``)."""
+        if isinstance(self.kernel, Kernel):
+            return self.kernel.dim
+        shape = np.shape(X)
+        if len(shape) != 2:
+            raise ValueError(f"X must have shape (n_samples, n_features), got {shape}")
+        return int(shape[1])
 
     def is_stationary(self) -> bool:
         """Whether the kernel depends on ``x - y`` only."""
@@ -222,7 +353,11 @@ class SymbolicKernel(skk.Kernel):
         for h in self.hyperparameters:
             value = scalar(getattr(self, h.name), h.name)
             parts.append(f"{h.name}={value:.3g}{' (fixed)' if h.fixed else ''}")
-        return f"SymbolicKernel({self.kernel.name}: {self.kernel.expr}; {', '.join(parts)})"
+        if isinstance(self.kernel, KernelFamily):
+            what = f"{self.kernel.name}, any input dimension: {self.kernel.probe.expr} for d={self.kernel.probe_dim}"
+        else:
+            what = f"{self.kernel.name}: {self.kernel.expr}"
+        return f"SymbolicKernel({what}; {', '.join(parts)})"
 
 
 _RESERVED = frozenset({"kernel", "noise_level", "noise_level_bounds"}) | frozenset(dir(SymbolicKernel))

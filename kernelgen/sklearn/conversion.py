@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,7 @@ from ..symbolic import library as lib
 from ..symbolic.hyperparameters import Hyperparameter as KGHyperparameter
 from ..symbolic.kernel import Kernel
 from ..symbolic.names import unique_name
-from .adapter import NOISE_NAME, SymbolicKernel, scalar
+from .adapter import NOISE_NAME, KernelFamily, SymbolicKernel, scalar
 
 __all__ = [
     "Converted", "UnsupportedKernelError", "from_sklearn", "infer_dim", "parameter_map", "sklearn_names",
@@ -64,7 +65,7 @@ def _sk_bounds(node: skk.Kernel, attr: str) -> list[tuple[float, float] | str]:
 def infer_dim(node: Any) -> int | None:
     """The input dimension a kernel tree fixes (an anisotropic length scale, a SymbolicKernel), or None."""
     if isinstance(node, SymbolicKernel):
-        return node.kernel.dim
+        return node.dim
     if isinstance(node, skk.KernelOperator):
         return infer_dim(node.k1) or infer_dim(node.k2)
     if isinstance(node, skk.Exponentiation):
@@ -136,9 +137,9 @@ def _dot_product(node: skk.DotProduct, dim: int, path: str) -> Leaf:
 
 
 def _symbolic(node: SymbolicKernel, dim: int, path: str) -> Leaf:
-    if node.kernel.dim != dim:
-        raise UnsupportedKernelError(f"SymbolicKernel at {path or 'root'} has dim {node.kernel.dim}, not {dim}")
-    k = node.latent
+    if node.dim is not None and node.dim != dim:
+        raise UnsupportedKernelError(f"SymbolicKernel at {path or 'root'} has dim {node.dim}, not {dim}")
+    k = node.latent_for(dim)
     return k, list(k.all_hyperparameter_names)
 
 
@@ -253,7 +254,9 @@ def from_sklearn(kernel: skk.Kernel, dim: int | None = None) -> SymbolicKernel:
         anisotropic), ``Matern`` (nu 0.5, 1.5, 2.5, inf), ``RationalQuadratic`` (isotropic),
         ``ExpSineSquared``, ``DotProduct``, and one ``WhiteKernel`` as an additive noise term.
     dim : int, optional
-        Number of input features (inferred from an anisotropic length scale when possible).
+        Number of input features. Without it (and without an anisotropic length scale that
+        fixes it) the result works on inputs of any dimension, as the scikit-learn kernel does:
+        the kernelgen kernel for a dimension is built (and its module generated) on first use.
 
     Returns
     -------
@@ -264,17 +267,30 @@ def from_sklearn(kernel: skk.Kernel, dim: int | None = None) -> SymbolicKernel:
     Examples
     --------
     >>> from sklearn.gaussian_process.kernels import RBF, ConstantKernel as C, WhiteKernel
-    >>> sk = from_sklearn(C(2.0) * RBF(0.5) + WhiteKernel(0.1), dim=1)
+    >>> sk = from_sklearn(C(2.0) * RBF(0.5) + WhiteKernel(0.1))
     >>> [h.name for h in sk.hyperparameters]
     ['constant_value', 'length_scale', 'noise_level']
     """
-    conv = to_kernelgen(kernel, dim)
+    if not isinstance(kernel, skk.Kernel):
+        raise TypeError(f"expected a scikit-learn kernel, got {type(kernel).__name__}")
+    fixed = dim if dim is not None else infer_dim(kernel)
+    conv = to_kernelgen(kernel, fixed if fixed is not None else 1)
     if conv.latent is None:
         raise UnsupportedKernelError("a kernel made only of WhiteKernel noise has no latent covariance to convert")
+    latent: Kernel | KernelFamily = conv.latent
+    if fixed is None:
+        latent = KernelFamily(partial(_latent_for, kernel), name=conv.latent.name)
     if conv.noise is None:
-        return SymbolicKernel(conv.latent)
-    return SymbolicKernel(conv.latent, noise_level=conv.noise.value,
+        return SymbolicKernel(latent)
+    return SymbolicKernel(latent, noise_level=conv.noise.value,
                           noise_level_bounds="fixed" if conv.noise.fixed else conv.noise.bounds)
+
+
+def _latent_for(kernel: skk.Kernel, dim: int) -> Kernel:
+    """The latent part of a scikit-learn kernel for ``dim`` inputs (a KernelFamily's build)."""
+    latent = to_kernelgen(kernel, dim).latent
+    assert latent is not None  # checked once by from_sklearn
+    return latent
 
 
 def parameter_map(kernel: skk.Kernel, dim: int | None = None) -> dict[str, str]:
@@ -284,3 +300,16 @@ def parameter_map(kernel: skk.Kernel, dim: int | None = None) -> dict[str, str]:
     ``{"k1__constant_value": "constant_value", "k2__length_scale[0]": "length_scale_0", ...}``.
     """
     return dict(to_kernelgen(kernel, dim).names)
+
+
+def for_gaussian_process(kernel: Any, dim: int) -> tuple[Kernel, KGHyperparameter | None] | None:
+    """``GaussianProcess(kernel=<scikit-learn kernel>)``: (latent kernel, WhiteKernel noise) for ``dim`` inputs.
+
+    Returns None for objects that are not scikit-learn kernels (another bridge may know them).
+    """
+    if not isinstance(kernel, skk.Kernel):
+        return None
+    conv = to_kernelgen(kernel, dim)
+    if conv.latent is None:
+        raise UnsupportedKernelError("a kernel made only of WhiteKernel noise has no latent covariance to fit")
+    return conv.latent, conv.noise

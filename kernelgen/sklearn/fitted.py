@@ -11,6 +11,7 @@ from sklearn.exceptions import NotFittedError
 
 from ..posterior import Rows, TrainingState, antiderivative_rows, functional_moments, posterior_moments
 from ..runtime import as_boxes, as_points
+from ..symbolic.errors import for_argument
 from ..symbolic.request import Antiderivative, multi_index
 from .conversion import UnsupportedKernelError, to_kernelgen
 
@@ -88,7 +89,8 @@ def predict_derivative(gpr: Any, X: np.ndarray, deriv: Sequence[int] = (0,), ret
     dim = state.kernel.dim
     dx = multi_index(deriv, dim, "deriv")
     mode = "full" if return_cov else "diag" if return_std else "none"
-    mean, cov = posterior_moments(state, as_points(X, dim, "X"), (dx,), mode)
+    with for_argument("deriv", dx):
+        mean, cov = posterior_moments(state, as_points(X, dim, "X"), (dx,), mode)
     mean = mean[:, 0]
     if cov is None:
         return mean
@@ -121,8 +123,9 @@ def predict_gradient(gpr: Any, X: np.ndarray, return_cov: bool = False
     """
     state = training_state(gpr)
     d = state.kernel.dim
-    mean, cov = posterior_moments(state, as_points(X, d, "X"), tuple((i,) for i in range(d)),
-                                  "point" if return_cov else "none")
+    gradient = tuple((i,) for i in range(d))
+    with for_argument("predict_gradient: the gradient", list(gradient)):
+        mean, cov = posterior_moments(state, as_points(X, d, "X"), gradient, "point" if return_cov else "none")
     return mean if cov is None else (mean, cov)
 
 

@@ -4,19 +4,19 @@ convert like any user kernel).
 Every function takes the input dimension first and returns a :class:`~kernelgen.Kernel`.
 Default values and bounds follow scikit-learn: values 1.0, bounds ``(1e-5, 1e5)``.
 
-============================  ======================================  ==========================
-function                      k(x, y)                                 hyperparameters
-============================  ======================================  ==========================
-``rbf``                       ``variance * exp(-r**2 / 2)``           variance, length_scale(_i)
-``matern`` (nu=1/2,3/2,5/2)   ``variance * M_nu(r)``                  variance, length_scale(_i)
-``rational_quadratic``        ``variance * (1 + r**2/(2 alpha))**-alpha``  variance, length_scale, alpha
-``periodic``                  ``variance * exp(-2 sum_i sin(pi t_i/p)**2 / l**2)``  variance, length_scale, period
-``exp_sine_squared``          ``variance * exp(-2 sin(pi d/p)**2 / l**2)``  variance, length_scale, period
-``linear``                    ``variance * x . y``                    variance
-``dot_product``               ``sigma_0**2 + x . y``                  sigma_0
-``polynomial``                ``variance * (sigma_0**2 + x . y)**degree``  variance, sigma_0
-``constant``                  ``constant_value``                      constant_value
-============================  ======================================  ==========================
+===========================  ====================================================  ==============================
+function                     k(x, y)                                               hyperparameters
+===========================  ====================================================  ==============================
+``rbf``                      ``variance * exp(-r**2 / 2)``                         variance, length_scale(_i)
+``matern`` (nu=1/2,3/2,5/2)  ``variance * M_nu(r)``                                variance, length_scale(_i)
+``rational_quadratic``       ``variance * (1 + r**2/(2 alpha))**-alpha``           variance, length_scale, alpha
+``periodic``                 ``variance * exp(-2 sum_i sin(pi t_i/p)**2 / l**2)``  variance, length_scale, period
+``exp_sine_squared``         ``variance * exp(-2 sin(pi d/p)**2 / l**2)``          variance, length_scale, period
+``linear``                   ``variance * x . y``                                  variance
+``dot_product``              ``sigma_0**2 + x . y``                                sigma_0
+``polynomial``               ``variance * (sigma_0**2 + x . y)**degree``           variance, sigma_0
+``constant``                 ``constant_value``                                    constant_value
+===========================  ====================================================  ==============================
 
 ``r`` is the distance scaled by the length scale(s): ``sqrt(sum((x_i - y_i)**2 / l_i**2))`` with
 one ``length_scale`` (isotropic) or ``length_scale_0..`` (``ard=True``); ``d`` is the Euclidean

@@ -81,7 +81,12 @@ class Report:
 
 
 def compare(quantity: str, claimed: np.ndarray, truth: np.ndarray, X: np.ndarray, Y: np.ndarray, tol: float,
-             fallback_scale: float, alternatives: Sequence[tuple[str, np.ndarray]] = ()) -> Check:
+            fallback_scale: float, alternatives: Sequence[tuple[str, np.ndarray]] = ()) -> Check:
+    """Compare ``claimed`` with ``truth``; on failure, diagnose which alternative it matches.
+
+    ``alternatives`` are ``(description, values)`` pairs of the usual mistakes, the description a
+    noun phrase such as ``"-dk/dl (the sign is wrong)"``; the diagnosis is one sentence built from it.
+    """
     claimed = np.asarray(claimed, dtype=np.float64)
     if claimed.shape != truth.shape:
         raise ValueError(f"{quantity}: the implementation returned shape {claimed.shape}, expected {truth.shape}")
@@ -97,27 +102,33 @@ def compare(quantity: str, claimed: np.ndarray, truth: np.ndarray, X: np.ndarray
     rel = float(np.max(err[big] / np.abs(truth[big]))) if np.any(big) else 0.0
     check = Check(quantity, float(err.max()) if err.size else 0.0, rel, scale, tol, (int(i), int(j)),
                   np.asarray(X[i]), np.asarray(Y[j]))
-    if check.passed or not alternatives:
+    if check.passed:
         return check
-    return Check(**{**check.__dict__, "diagnosis": _diagnose(claimed, truth, alternatives, tol, scale)})
+    return Check(**{**check.__dict__, "diagnosis": _diagnose(check, claimed, truth, alternatives, tol, scale)})
 
 
-def _diagnose(claimed: np.ndarray, truth: np.ndarray, alternatives: Sequence[tuple[str, np.ndarray]],
+def _diagnose(check: Check, claimed: np.ndarray, truth: np.ndarray, alternatives: Sequence[tuple[str, np.ndarray]],
               tol: float, scale: float) -> str:
+    """One sentence: what the claimed values are, if not what they claim to be."""
     matches = []
     for label, alt in alternatives:
         alt_scale = max(float(np.max(np.abs(alt))), scale * 1e-12)
         if np.max(np.abs(claimed - alt)) <= max(tol, 1e-8) * alt_scale:
             matches.append(label)
     if matches:
-        return "matches " + "; equally matches ".join(matches)
+        also = "".join(f", which here equals {m}" for m in matches[1:])
+        return f"The values are {matches[0]}{also}, not {check.quantity}."
     denom = float(np.sum(truth * truth))
     if denom > 0:
         c = float(np.sum(claimed * truth) / denom)
         if c != 0 and np.max(np.abs(claimed - c * truth)) <= max(tol, 1e-8) * abs(c) * scale:
-            return f"matches {c:.6g} x the claimed quantity (off by a constant factor)"
-    return "matches neither the claimed quantity nor " + (
-        ", ".join(label for label, _ in alternatives) if alternatives else "any alternative")
+            return f"The values are {c:.6g} times {check.quantity} (off by a constant factor)."
+    where = (f"x = {np.array2string(check.x, precision=3, separator=', ')}, "
+             f"y = {np.array2string(check.y, precision=3, separator=', ')}")
+    usual = "; ".join(label for label, _ in alternatives)
+    tried = f" nor any usual mistake ({usual}, a constant factor)" if usual else " nor a constant multiple of it"
+    return (f"The values match neither {check.quantity}{tried}: the largest error is {check.max_abs_error:.3g} "
+            f"({check.relative_error:.3g} of the scale) at {where}.")
 
 
 def summary(reports: Sequence[tuple[str, Report]], tol: float) -> str:

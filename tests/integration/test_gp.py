@@ -324,7 +324,7 @@ def test_duplicates_and_jitter(rng: np.random.Generator) -> None:
 def test_clone_pickle_params(rng: np.random.Generator) -> None:
     X, y = ard_data(rng, 15)
     gp = kg_gp(optimizer=None).fit(X, y)
-    assert set(gp.get_params()) == {"kernel", "noise", "noise_bounds", "normalize_y", "optimizer",
+    assert set(gp.get_params()) == {"kernel", "noise", "noise_bounds", "normalize_y", "optimizer", "alpha",
                                     "n_restarts", "random_state"}
     c = clone(gp).set_params(noise=0.1)
     assert c.noise == 0.1 and not hasattr(c, "kernel_")

@@ -91,8 +91,8 @@ def test_posterior_integrals_match_quadrature_of_the_posterior(factory, nodes: i
     for a, b in ((0.0, 1.0), (0.3, 0.32), (1.0, 0.4)):
         t, w = _gauss_legendre(a, b, nodes)
         mean, cov = gp.predict(t[:, None], return_cov=True)
-        I, s = gp.predict_integral(a, b, return_std=True)
-        assert I[0] == pytest.approx(w @ mean, rel=tol, abs=tol * 1e-3)
+        total, s = gp.predict_integral(a, b, return_std=True)
+        assert total[0] == pytest.approx(w @ mean, rel=tol, abs=tol * 1e-3)
         assert s[0] == pytest.approx(np.sqrt(w @ cov @ w), rel=tol * 10, abs=1e-12)
     x = np.array([[0.2], [0.7], [-0.1]])
     F, sF = gp.predict_antiderivative(x, 0.05, return_std=True)
@@ -110,7 +110,7 @@ def test_box_integrals_in_two_inputs_match_quadrature() -> None:
     gp = GaussianProcess(kernels.rbf(2, length_scale=[0.4, 0.6]), noise=1e-3, noise_bounds="fixed",
                          optimizer=None).fit(X, y)
     lower, upper = np.array([[0.1, 0.2], [0.0, 0.0]]), np.array([[0.6, 0.5], [1.0, 1.0]])
-    I, cov = gp.predict_integral(lower, upper, return_cov=True)
+    total, cov = gp.predict_integral(lower, upper, return_cov=True)
     rules = []
     for lo, up in zip(lower, upper):
         t0, w0 = _gauss_legendre(lo[0], up[0], 30)
@@ -120,7 +120,7 @@ def test_box_integrals_in_two_inputs_match_quadrature() -> None:
     weights = np.zeros((2, points.shape[0]))
     weights[0, :900], weights[1, 900:] = rules[0][1], rules[1][1]
     mean, full = gp.predict(points, return_cov=True)
-    np.testing.assert_allclose(I, weights @ mean, rtol=1e-10)
+    np.testing.assert_allclose(total, weights @ mean, rtol=1e-10)
     np.testing.assert_allclose(cov, weights @ full @ weights.T, rtol=1e-9)
 
 
@@ -270,8 +270,8 @@ def test_scikit_learn_integrals_with_normalize_y_and_white_noise() -> None:
         t, w = _gauss_legendre(a, b, 80)
         mean, cov = gpr.predict(t[:, None], return_cov=True)
         cov -= noise * np.eye(t.size)  # the latent f: WhiteKernel is observation noise
-        I, s = sk_integral(gpr, a, b, return_std=True)
-        assert I[0] == pytest.approx(w @ mean, rel=1e-10)
+        total, s = sk_integral(gpr, a, b, return_std=True)
+        assert total[0] == pytest.approx(w @ mean, rel=1e-10)
         assert s[0] == pytest.approx(np.sqrt(w @ cov @ w), rel=1e-8)
     x = np.array([[0.3], [0.9]])
     F, sF = sk_antiderivative(gpr, x, anchor=0.1, return_std=True)
@@ -300,7 +300,8 @@ def test_normalize_y_with_integral_observations_only() -> None:
 @pytest.fixture(scope="module")
 def fitted() -> GaussianProcess:
     X, y = _data(20)
-    return GaussianProcess(kernels.rbf(1, length_scale=0.25), noise=1e-2, noise_bounds="fixed", optimizer=None).fit(X, y)
+    gp = GaussianProcess(kernels.rbf(1, length_scale=0.25), noise=1e-2, noise_bounds="fixed", optimizer=None)
+    return gp.fit(X, y)
 
 
 def test_reversed_limits_follow_the_sign_convention(fitted: GaussianProcess) -> None:

@@ -80,11 +80,11 @@ def test_input_derivative_checks():
     k = kernels.rbf(2, L, None)
     assert input_derivative(k, dk_dx0, (0,)).passed
     rep = input_derivative(k, lambda X, Y: -dk_dx0(X, Y), (0,))
-    assert not rep.passed and "d/dy0 k" in rep.checks[0].diagnosis and "sign error" in rep.checks[0].diagnosis
+    assert not rep.passed and "d/dy0 k" in rep.checks[0].diagnosis and "sign is wrong" in rep.checks[0].diagnosis
     rep = input_derivative(k, dk_dx0_wrong_factor, (0,))
     assert not rep.passed and "constant factor" in rep.checks[0].diagnosis
     rep = input_derivative(k, lambda X, Y: dk_dx0(X, Y) + 0.01 * X[:, None, 1], (0,))
-    assert "matches neither" in rep.checks[0].diagnosis
+    assert "match neither" in rep.checks[0].diagnosis
     # works on scikit-learn kernels too
     assert input_derivative(RBF(L), dk_dx0, (0,), dim=2).passed
 
@@ -107,3 +107,61 @@ def test_hyperparameter_derivative_conventions():
     assert not rep.passed and "log space" in rep.checks[0].diagnosis
     # scikit-learn names are accepted for scikit-learn kernels
     assert hyperparameter_derivative(2.0 * RBF(L), dlog, "k2__length_scale", dim=2).passed is False
+
+
+# ---------------------------------------------------------------------- the command line for functions
+def _hand_derived(monkeypatch) -> None:  # noqa: ANN001
+    """Run from the repository root, where examples/hand_derived.py is importable as the README says."""
+    from pathlib import Path
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+
+
+def test_cli_function_draws_values_away_from_one_and_names_the_bug(monkeypatch, capsys):
+    _hand_derived(monkeypatch)
+    # The lambda^3 bug: dk/dl claimed as dk/dlog l. At l = 1 it would pass; random values catch it.
+    args = ["--function", "examples.hand_derived:dk_dlog_l_cubed", "--reference", "examples.hand_derived:kernel",
+            "--param", "l"]
+    assert main_verify(args) == 1
+    out = capsys.readouterr().out
+    assert "l drawn at random away from 1" in out
+    (diagnosis,) = [line.strip() for line in out.splitlines() if line.strip().startswith("->")]
+    # one sentence: it says what the values are and what is missing
+    assert diagnosis == ("-> The values are dk/dl, the derivative in linear space (the chain-rule factor l is "
+                         "missing), not l*dk/dl = dk/dlog l.")
+    assert main_verify([*args, "--value", "l=1"]) == 0          # where the two conventions coincide
+    assert main_verify(["--function", "examples.hand_derived:dk_dlog_l", "--reference",
+                        "exp(-(x0-y0)**2/(2*l**2))", "--param", "l", "--dim", "1"]) == 0
+    assert main_verify(["--function", "examples.hand_derived:dk_dx0", "--reference", "examples.hand_derived:kernel",
+                        "--dim", "2", "--dx", "0"]) == 0
+
+
+def test_cli_value_for_functions_without_hyperparameter_arguments(tmp_path, monkeypatch, capsys):
+    (tmp_path / "fixed_l.py").write_text(textwrap.dedent("""
+        import numpy as np
+
+        def dk_dx0(X, Y):  # l = 0.3 written into the code
+            d = X[:, None, 0] - Y[None, :, 0]
+            return -d / 0.09 * np.exp(-d**2 / 0.18)
+        """))
+    monkeypatch.chdir(tmp_path)
+    args = ["--function", "fixed_l:dk_dx0", "--reference", "exp(-(x0-y0)**2/(2*l**2))", "--dim", "1"]
+    assert main_verify(args) == 2
+    err = capsys.readouterr().err
+    assert "--value l=" in err and "does not take the hyperparameters l" in err
+    assert main_verify([*args, "--value", "l=0.3"]) == 0
+    assert "l = 0.3 (the stated values)" in capsys.readouterr().out
+    assert main_verify([*args, "--value", "l=0.5"]) == 1
+    assert main_verify([*args, "--value", "l"]) == 2
+    assert "NAME=NUMBER" in capsys.readouterr().err
+
+
+def test_plain_function_reference_is_differentiated_numerically():
+    from examples.hand_derived import dk_dlog_l, dk_dx0, kernel  # the repository root is on sys.path
+
+    rep = input_derivative(kernel, dk_dx0, (0,), dim=2, randomize=True)
+    assert rep.passed and rep.checks[0].relative_error < 1e-8
+    rep = hyperparameter_derivative(kernel, dk_dlog_l, "l", dim=2, randomize=True)
+    assert rep.passed and "numerically" in str(rep)
+    rep = input_derivative(kernel, lambda X, Y, **v: -dk_dx0(X, Y, **v), (0,), dim=1, randomize=True)
+    assert "d/dy0 k" in rep.checks[0].diagnosis

@@ -41,3 +41,17 @@ def test_public_names_resolve_lazily() -> None:
         assert issubclass(InvalidKernelError, ValueError) and issubclass(NotPositiveDefiniteWarning, UserWarning)
     """)
     assert _loaded(modules, "sklearn") and _loaded(modules, "kernelgen.verify")
+
+
+def test_demo_is_reachable_after_import_kernelgen() -> None:
+    modules = _modules_after("""
+        import kernelgen
+        assert "demo" in dir(kernelgen)
+        assert callable(kernelgen.demo.run_demo) and callable(kernelgen.cli.main)
+    """)
+    assert _loaded(modules, "kernelgen.demo")
+
+
+def test_python_m_kernelgen_is_the_cli() -> None:
+    out = subprocess.run([sys.executable, "-m", "kernelgen", "--help"], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("usage: kernelgen") and "verify" in out.stdout
