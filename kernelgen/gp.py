@@ -284,7 +284,9 @@ class GaussianProcess(RegressorMixin, BaseEstimator):
         def obj(theta: np.ndarray) -> tuple[float, np.ndarray]:
             try:
                 lml, grad = self._lml(theta, eval_gradient=True, warn=False)
-            except np.linalg.LinAlgError:
+            except (np.linalg.LinAlgError, FloatingPointError):
+                # Not factorizable, or (integral observations) a kernel integral that quadrature cannot
+                # resolve at these extreme hyperparameters: the optimizer backs off.
                 return np.inf, np.zeros_like(theta)
             return -lml, -grad
 
@@ -852,7 +854,7 @@ def _normalize_targets(y: np.ndarray, value_rows: np.ndarray, normalize: bool,
     """
     if boxes is not None:
         return _normalize_with_integrals(y, value_rows, normalize, boxes)
-    columns = y.reshape(y.shape[0], -1)
+    columns = y.reshape(y.shape[0], -1) if y.ndim == 2 else y[:, None]
     t = columns.shape[1]
     if normalize and np.any(value_rows):
         values = columns[value_rows]

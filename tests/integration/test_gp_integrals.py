@@ -265,7 +265,7 @@ def test_scikit_learn_integrals_with_normalize_y_and_white_noise() -> None:
     X, y = _data(40)
     y = y + 3.0  # a mean for normalize_y to shift
     gpr = GaussianProcessRegressor(C(1.0) * RBF(0.2) + WhiteKernel(0.01), normalize_y=True, random_state=0).fit(X, y)
-    noise = gpr.kernel_.k2.noise_level
+    noise = gpr.kernel_.k2.noise_level * gpr._y_train_std**2  # predict scales the white noise too
     for a, b in ((0.0, 1.0), (0.7, 0.2)):
         t, w = _gauss_legendre(a, b, 80)
         mean, cov = gpr.predict(t[:, None], return_cov=True)
@@ -290,10 +290,20 @@ def test_normalize_y_with_integral_observations_only() -> None:
     values = values + 2.0 * (up - lo)  # f = sin(2 pi x) + 2
     gp = GaussianProcess(kernels.rbf(1, length_scale=0.2), noise=1e-6, noise_bounds="fixed", normalize_y=True,
                          optimizer=None).fit(np.empty((0, 1)), np.empty(0), integrals=(lo, up, values))
-    assert gp._y_train_mean == pytest.approx(np.sum(values) / 1.5)
-    np.testing.assert_allclose(gp.predict_integral(lo, up), values, rtol=1e-6)
-    x = np.linspace(0.1, 1.4, 7)[:, None]
-    np.testing.assert_allclose(gp.predict(x), np.sin(2 * np.pi * x[:, 0]) + 2.0, atol=2e-3)
+    # The documented policy: statistics of the bin averages; integrals shifted by mean * volume.
+    volume = up - lo
+    m, s = np.sum(values) / np.sum(volume), np.std(values / volume)
+    assert gp.y_train_mean_ == pytest.approx(m) and gp.y_train_std_ == pytest.approx(s)
+    x = np.linspace(-0.1, 1.6, 9)[:, None]
+    ref_mean, ref_var, _ = _brute_force(np.empty((0, 1)), np.empty(0), lo[:, None], up[:, None],
+                                        (values - m * volume) / s, x, 1.0, np.array([0.2]), 1e-6)
+    mean, std = gp.predict(x, return_std=True)
+    np.testing.assert_allclose(mean, ref_mean * s + m, rtol=1e-8)
+    np.testing.assert_allclose(std, np.sqrt(ref_var) * s, rtol=1e-7)
+    t, w = _gauss_legendre(0.2, 0.9, 60)
+    assert gp.predict_integral(0.2, 0.9)[0] == pytest.approx(w @ gp.predict(t[:, None]), rel=1e-10)
+    F2 = gp.predict_antiderivative(np.array([[0.9]]), 0.2, order=2)
+    assert F2[0] == pytest.approx(w @ ((0.9 - t) * gp.predict(t[:, None])), rel=1e-10)
 
 
 # ---------------------------------------------------------------------- bad input and orientation

@@ -264,3 +264,27 @@ def test_euclidean_gradient_matches_finite_differences() -> None:
         down[g] *= np.exp(-h)
         fd = (batch.selected(R1, R2, up, z, z, table) - batch.selected(R1, R2, down, z, z, table))[0, 0] / (2 * h)
         assert gradient[g] == pytest.approx(fd, rel=1e-6)
+
+
+@pytest.mark.parametrize("gap", [0.0, 1e-4])  # adjacent intervals, then ten length scales apart
+def test_a_kernel_much_narrower_than_the_intervals(gap: float) -> None:
+    """Matérn 5/2 with length 1e-5 on intervals 0.133 wide: the closed form cancels, and quadrature
+    must find the kernel's peak at the shared end (no Gauss node of a wide cell falls near it)."""
+    ell = 1e-5
+    kernel = kernels.matern(1, 2.5, length_scale=ell)
+    batch = compiled_integrals(kernel, [Request.between(Functional((), (1,)), Functional((), (1,)))])
+    edges = np.linspace(0.0, 2.0, 16)
+    first, second = (0.0, edges[2], edges[3]), (0.0, edges[3] + gap, edges[4] + gap)
+    R1 = np.array([[first[1], first[2]]])
+    R2 = np.array([[second[1], second[2]]])
+    table = batch.table([Functional((), (1,))], [Functional((), (1,))])
+    zero = np.zeros(1, dtype=np.int64)
+    value = batch.selected(R1, R2, kernel.parameter_vector, zero, zero, table)[0, 0]
+    # Intervals 13000 length scales wide: up to terms of size exp(-sqrt(5) 13000) the pair is
+    # ell^2 int_0^inf s k(gap / ell + s) ds in units of ell (the weight grows linearly from the gap).
+    with mp.workdps(30):
+        s5, delta = mp.sqrt(5), mp.mpf(gap) / ell
+        ref = ell**2 * mp.quad(lambda t: t * (1 + s5 * (delta + t) + mp.mpf(5) / 3 * (delta + t) ** 2)
+                               * mp.exp(-s5 * (delta + t)), [0, 1, mp.inf])
+    assert ref > 0
+    assert abs(value - float(ref)) <= 1e-9 * float(ref)
