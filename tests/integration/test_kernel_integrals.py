@@ -288,3 +288,16 @@ def test_a_kernel_much_narrower_than_the_intervals(gap: float) -> None:
                                * mp.exp(-s5 * (delta + t)), [0, 1, mp.inf])
     assert ref > 0
     assert abs(value - float(ref)) <= 1e-9 * float(ref)
+
+
+def test_boxes_whose_kernel_underflows_give_zero_not_an_error() -> None:
+    """RBF of length 0.02 between boxes 0.75 apart: exp(-703) ~ 1e-305, below the relative allowance."""
+    kernel = kernels.rbf(1, length_scale=0.02, variance=20.0)
+    box = Functional((), (1,))
+    batch = compiled_integrals(kernel, [Request.between(box, box)])
+    zero = np.zeros(1, dtype=np.int64)
+    value = batch.selected(np.array([[0.0, 0.05]]), np.array([[0.8, 0.85]]), kernel.parameter_vector, zero, zero,
+                           batch.table([box], [box]))[0, 0]
+    with mp.workdps(30):  # the integrand is below exp(-703) everywhere on the boxes
+        bound = 20.0 * 0.05 * 0.05 * mp.exp(-mp.mpf(0.75) ** 2 / (2 * mp.mpf(0.02) ** 2))
+    assert 0.0 <= value <= float(bound) + 1e-280
