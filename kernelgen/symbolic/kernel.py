@@ -13,6 +13,7 @@ import sympy as sp
 
 from .evaluation import Evaluable
 from .hyperparameters import Hyperparameter
+from .limits import check_expression
 from .names import unique_name
 from .parsing import parse_kernel_string
 from .request import Request
@@ -92,6 +93,7 @@ class Kernel(Evaluable):
         canon.update({old: new for old, new in zip(y, y_symbols(dim))})
         canon.update({s: sp.Symbol(s.name, positive=True) for s in others})
         expr = expr.xreplace(canon)
+        check_expression(expr)  # resource limits (KernelParseError) before any symbolic work
         if expr.has(sp.I) or expr.has(sp.zoo) or expr.has(sp.nan) or expr.has(sp.oo):
             raise ValueError(f"kernel expression {expr} is not real and finite")
         self._expr: sp.Expr = expr
