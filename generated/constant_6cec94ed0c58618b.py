@@ -45,14 +45,14 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_constant_value = p[0]
+    _p0 = p[0]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
     _x1 = x[1]
     _y1 = y[1]
     _d1 = _x1 - _y1
-    out[0] = _p_constant_value
+    out[0] = _p0
     out[1] = 0.0
     out[2] = 0.0
     out[3] = 0.0
@@ -64,7 +64,7 @@ def pair(x, y, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_constant_value = p[0]
+    _p0 = p[0]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -73,7 +73,7 @@ def fill(X1, X2, p, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            out[i, j, 0] = _p_constant_value
+            out[i, j, 0] = _p0
             out[i, j, 1] = 0.0
             out[i, j, 2] = 0.0
             out[i, j, 3] = 0.0
@@ -85,7 +85,7 @@ def fill(X1, X2, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_constant_value = p[0]
+    _p0 = p[0]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -98,7 +98,7 @@ def fill_symmetric(X, p, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                out[i, j, 0] = _p_constant_value
+                out[i, j, 0] = _p0
                 out[i, j, 1] = 0.0
                 out[i, j, 2] = 0.0
                 out[i, j, 3] = 0.0
@@ -112,7 +112,7 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_constant_value = p[0]
+    _p0 = p[0]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -120,7 +120,7 @@ def diag(X, p, out):
         _x1 = X[i, 1]
         _y1 = X[i, 1]
         _d1 = _x1 - _y1
-        out[i, 0] = _p_constant_value
+        out[i, 0] = _p0
         out[i, 1] = 0.0
         out[i, 2] = 0.0
         out[i, 3] = 0.0
@@ -132,7 +132,7 @@ def diag(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_constant_value = p[0]
+    _p0 = p[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -142,7 +142,7 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            v[0] = _p_constant_value
+            v[0] = _p0
             v[1] = 0.0
             v[2] = 0.0
             v[3] = 0.0
@@ -155,7 +155,7 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_constant_value = p[0]
+    _p0 = p[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -165,7 +165,7 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            v[0] = _p_constant_value
+            v[0] = _p0
             v[1] = 0.0
             v[2] = 0.0
             v[3] = 0.0
@@ -179,7 +179,7 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_constant_value = p[0]
+    _p0 = p[0]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -191,7 +191,7 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            v[0] = _p_constant_value
+            v[0] = _p0
             v[1] = 0.0
             v[2] = 0.0
             v[3] = 0.0
@@ -212,7 +212,7 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_constant_value = p[0]
+    _p0 = p[0]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -228,7 +228,7 @@ def contract_selected(X, p, sel, table, W, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                v[0] = _p_constant_value
+                v[0] = _p0
                 v[1] = 0.0
                 v[2] = 0.0
                 v[3] = 0.0
@@ -241,4 +241,4 @@ def contract_selected(X, p, sel, table, W, out):
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: cfd7ec0462b4e07819799a5667449f30d958a3e2ef57f557b5073afcfdeaf89c
+# kernelgen-sha256: ccdc6a444f39d0991f63b88486138d4ec86f344ad0bd04317a71562929f0fa4d

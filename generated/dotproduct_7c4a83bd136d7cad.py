@@ -41,11 +41,11 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_sigma_0 = p[0]
+    _p0 = p[0]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
-    out[0] = (_p_sigma_0*_p_sigma_0) + _x0*_y0
+    out[0] = (_p0*_p0) + _x0*_y0
     out[1] = _y0
     out[2] = 1.0
 
@@ -53,13 +53,13 @@ def pair(x, y, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_sigma_0 = p[0]
+    _p0 = p[0]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            out[i, j, 0] = (_p_sigma_0*_p_sigma_0) + _x0*_y0
+            out[i, j, 0] = (_p0*_p0) + _x0*_y0
             out[i, j, 1] = _y0
             out[i, j, 2] = 1.0
 
@@ -67,7 +67,7 @@ def fill(X1, X2, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_sigma_0 = p[0]
+    _p0 = p[0]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -77,7 +77,7 @@ def fill_symmetric(X, p, out):
                 _x0 = X[i, 0]
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
-                out[i, j, 0] = (_p_sigma_0*_p_sigma_0) + _x0*_y0
+                out[i, j, 0] = (_p0*_p0) + _x0*_y0
                 out[i, j, 1] = _y0
                 out[i, j, 2] = 1.0
                 for k in range(N_OUT):
@@ -87,12 +87,12 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_sigma_0 = p[0]
+    _p0 = p[0]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
         _d0 = _x0 - _y0
-        out[i, 0] = (_p_sigma_0*_p_sigma_0) + _x0*_y0
+        out[i, 0] = (_p0*_p0) + _x0*_y0
         out[i, 1] = _y0
         out[i, 2] = 1.0
 
@@ -100,14 +100,14 @@ def diag(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_sigma_0 = p[0]
+    _p0 = p[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            v[0] = (_p_sigma_0*_p_sigma_0) + _x0*_y0
+            v[0] = (_p0*_p0) + _x0*_y0
             v[1] = _y0
             v[2] = 1.0
             out[i, j] = v[table[sel1[i], sel2[j]]]
@@ -116,14 +116,14 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_sigma_0 = p[0]
+    _p0 = p[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            v[0] = (_p_sigma_0*_p_sigma_0) + _x0*_y0
+            v[0] = (_p0*_p0) + _x0*_y0
             v[1] = _y0
             v[2] = 1.0
             for a in range(table.shape[0]):
@@ -133,7 +133,7 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_sigma_0 = p[0]
+    _p0 = p[0]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -142,7 +142,7 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            v[0] = (_p_sigma_0*_p_sigma_0) + _x0*_y0
+            v[0] = (_p0*_p0) + _x0*_y0
             v[1] = _y0
             v[2] = 1.0
             for a in range(q):
@@ -159,7 +159,7 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_sigma_0 = p[0]
+    _p0 = p[0]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -172,7 +172,7 @@ def contract_selected(X, p, sel, table, W, out):
                 _x0 = X[i, 0]
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
-                v[0] = (_p_sigma_0*_p_sigma_0) + _x0*_y0
+                v[0] = (_p0*_p0) + _x0*_y0
                 v[1] = _y0
                 v[2] = 1.0
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
@@ -181,4 +181,4 @@ def contract_selected(X, p, sel, table, W, out):
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 791b49b4da4742881eef0c9269cf3b9eb13eeb2122f6bde61816af61cfa8af7c
+# kernelgen-sha256: 7943fa10363085637a6c419639479ed8bfea080c3eead297534272a660f4f3e0

@@ -51,7 +51,7 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_sigma_0 = p[0]
+    _p0 = p[0]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
@@ -61,7 +61,7 @@ def pair(x, y, p, out):
     _x2 = x[2]
     _y2 = y[2]
     _d2 = _x2 - _y2
-    out[0] = (_p_sigma_0*_p_sigma_0) + _x0*_y0 + _x1*_y1 + _x2*_y2
+    out[0] = (_p0*_p0) + _x0*_y0 + _x1*_y1 + _x2*_y2
     out[1] = _y0
     out[2] = _y1
     out[3] = _y2
@@ -79,7 +79,7 @@ def pair(x, y, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_sigma_0 = p[0]
+    _p0 = p[0]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -91,7 +91,7 @@ def fill(X1, X2, p, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            out[i, j, 0] = (_p_sigma_0*_p_sigma_0) + _x0*_y0 + _x1*_y1 + _x2*_y2
+            out[i, j, 0] = (_p0*_p0) + _x0*_y0 + _x1*_y1 + _x2*_y2
             out[i, j, 1] = _y0
             out[i, j, 2] = _y1
             out[i, j, 3] = _y2
@@ -109,7 +109,7 @@ def fill(X1, X2, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_sigma_0 = p[0]
+    _p0 = p[0]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -125,7 +125,7 @@ def fill_symmetric(X, p, out):
                 _x2 = X[i, 2]
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
-                out[i, j, 0] = (_p_sigma_0*_p_sigma_0) + _x0*_y0 + _x1*_y1 + _x2*_y2
+                out[i, j, 0] = (_p0*_p0) + _x0*_y0 + _x1*_y1 + _x2*_y2
                 out[i, j, 1] = _y0
                 out[i, j, 2] = _y1
                 out[i, j, 3] = _y2
@@ -145,7 +145,7 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_sigma_0 = p[0]
+    _p0 = p[0]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -156,7 +156,7 @@ def diag(X, p, out):
         _x2 = X[i, 2]
         _y2 = X[i, 2]
         _d2 = _x2 - _y2
-        out[i, 0] = (_p_sigma_0*_p_sigma_0) + _x0*_y0 + _x1*_y1 + _x2*_y2
+        out[i, 0] = (_p0*_p0) + _x0*_y0 + _x1*_y1 + _x2*_y2
         out[i, 1] = _y0
         out[i, 2] = _y1
         out[i, 3] = _y2
@@ -174,7 +174,7 @@ def diag(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_sigma_0 = p[0]
+    _p0 = p[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -187,7 +187,7 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            v[0] = (_p_sigma_0*_p_sigma_0) + _x0*_y0 + _x1*_y1 + _x2*_y2
+            v[0] = (_p0*_p0) + _x0*_y0 + _x1*_y1 + _x2*_y2
             v[1] = _y0
             v[2] = _y1
             v[3] = _y2
@@ -206,7 +206,7 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_sigma_0 = p[0]
+    _p0 = p[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -219,7 +219,7 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            v[0] = (_p_sigma_0*_p_sigma_0) + _x0*_y0 + _x1*_y1 + _x2*_y2
+            v[0] = (_p0*_p0) + _x0*_y0 + _x1*_y1 + _x2*_y2
             v[1] = _y0
             v[2] = _y1
             v[3] = _y2
@@ -239,7 +239,7 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_sigma_0 = p[0]
+    _p0 = p[0]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -254,7 +254,7 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            v[0] = (_p_sigma_0*_p_sigma_0) + _x0*_y0 + _x1*_y1 + _x2*_y2
+            v[0] = (_p0*_p0) + _x0*_y0 + _x1*_y1 + _x2*_y2
             v[1] = _y0
             v[2] = _y1
             v[3] = _y2
@@ -281,7 +281,7 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_sigma_0 = p[0]
+    _p0 = p[0]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -300,7 +300,7 @@ def contract_selected(X, p, sel, table, W, out):
                 _x2 = X[i, 2]
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
-                v[0] = (_p_sigma_0*_p_sigma_0) + _x0*_y0 + _x1*_y1 + _x2*_y2
+                v[0] = (_p0*_p0) + _x0*_y0 + _x1*_y1 + _x2*_y2
                 v[1] = _y0
                 v[2] = _y1
                 v[3] = _y2
@@ -319,4 +319,4 @@ def contract_selected(X, p, sel, table, W, out):
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 4ab9096fc478538f87597f9f91a0b4320ada724a83e77338dd43a5df14971573
+# kernelgen-sha256: 045b2900d59c6cf8c77a48bd685a4cbc4794f1293559b48392edb4942c1aabe5

@@ -40,14 +40,14 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_sigma_0 = p[0]
+    _p0 = p[0]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
     _x1 = x[1]
     _y1 = y[1]
     _d1 = _x1 - _y1
-    _c0 = (_p_sigma_0*_p_sigma_0)
+    _c0 = (_p0*_p0)
     out[0] = _c0 + _x0*_y0 + _x1*_y1
     out[1] = 2.0*_c0
 
@@ -55,7 +55,7 @@ def pair(x, y, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_sigma_0 = p[0]
+    _p0 = p[0]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -64,7 +64,7 @@ def fill(X1, X2, p, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_p_sigma_0*_p_sigma_0)
+            _c0 = (_p0*_p0)
             out[i, j, 0] = _c0 + _x0*_y0 + _x1*_y1
             out[i, j, 1] = 2.0*_c0
 
@@ -72,7 +72,7 @@ def fill(X1, X2, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_sigma_0 = p[0]
+    _p0 = p[0]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -85,7 +85,7 @@ def fill_symmetric(X, p, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                _c0 = (_p_sigma_0*_p_sigma_0)
+                _c0 = (_p0*_p0)
                 out[i, j, 0] = _c0 + _x0*_y0 + _x1*_y1
                 out[i, j, 1] = 2.0*_c0
                 for k in range(N_OUT):
@@ -95,7 +95,7 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_sigma_0 = p[0]
+    _p0 = p[0]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -103,7 +103,7 @@ def diag(X, p, out):
         _x1 = X[i, 1]
         _y1 = X[i, 1]
         _d1 = _x1 - _y1
-        _c0 = (_p_sigma_0*_p_sigma_0)
+        _c0 = (_p0*_p0)
         out[i, 0] = _c0 + _x0*_y0 + _x1*_y1
         out[i, 1] = 2.0*_c0
 
@@ -111,7 +111,7 @@ def diag(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_sigma_0 = p[0]
+    _p0 = p[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -121,7 +121,7 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_p_sigma_0*_p_sigma_0)
+            _c0 = (_p0*_p0)
             v[0] = _c0 + _x0*_y0 + _x1*_y1
             v[1] = 2.0*_c0
             out[i, j] = v[table[sel1[i], sel2[j]]]
@@ -130,7 +130,7 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_sigma_0 = p[0]
+    _p0 = p[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -140,7 +140,7 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_p_sigma_0*_p_sigma_0)
+            _c0 = (_p0*_p0)
             v[0] = _c0 + _x0*_y0 + _x1*_y1
             v[1] = 2.0*_c0
             for a in range(table.shape[0]):
@@ -150,7 +150,7 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_sigma_0 = p[0]
+    _p0 = p[0]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -162,7 +162,7 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_p_sigma_0*_p_sigma_0)
+            _c0 = (_p0*_p0)
             v[0] = _c0 + _x0*_y0 + _x1*_y1
             v[1] = 2.0*_c0
             for a in range(q):
@@ -179,7 +179,7 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_sigma_0 = p[0]
+    _p0 = p[0]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -195,7 +195,7 @@ def contract_selected(X, p, sel, table, W, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                _c0 = (_p_sigma_0*_p_sigma_0)
+                _c0 = (_p0*_p0)
                 v[0] = _c0 + _x0*_y0 + _x1*_y1
                 v[1] = 2.0*_c0
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
@@ -204,4 +204,4 @@ def contract_selected(X, p, sel, table, W, out):
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 7feacd4e7d83f114d9674e7910967690d26adbd71967c4de909b58b30d24760f
+# kernelgen-sha256: 3c7dd8dec7450ecb68c8e611584879ee36376ded9631e01b6c1825358f9b2076

@@ -45,9 +45,9 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
@@ -56,8 +56,8 @@ def pair(x, y, p, out):
     _d1 = _x1 - _y1
     _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
     if _r0 == 0.0:
-        _c0 = 4.0*9.869604401089358*_p_variance/((_p_length_scale*_p_length_scale)*(_p_period*_p_period))
-        out[0] = _p_variance
+        _c0 = 4.0*9.869604401089358*_p0/((_p1*_p1)*(_p2*_p2))
+        out[0] = _p0
         out[1] = 0.0
         out[2] = 0.0
         out[3] = _c0
@@ -65,53 +65,53 @@ def pair(x, y, p, out):
         out[5] = 0.0
         out[6] = _c0
     else:
-        _c0 = (1.0/(_p_length_scale*_p_length_scale))
-        _c1 = (1.0/_p_period)
+        _c0 = (1.0/(_p1*_p1))
+        _c1 = (1.0/_p2)
         _c2 = 3.141592653589793*_c1
         _c3 = _c2*_r0
         _c4 = math.sin(_c3)
         _c5 = (_c4*_c4)
         _c6 = _c0*_c5
         _c7 = math.exp(-2.0*_c6)
-        _c8 = _c7*_p_variance
+        _c8 = _c7*_p0
         _c9 = (1.0/_r0)
         _c10 = 4.0*_c8
         _c11 = math.cos(_c3)
         _c12 = _c11*_c2*_c4
         _c13 = _c0*_c10*_c12
         _c14 = _c13*_c9
-        _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p_variance
+        _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p0
         _c16 = (_d0*_d0)
         _c17 = _c10*_c16
         _c18 = 9.869604401089358
         _c19 = (1.0/(_r0*_r0))
-        _c20 = (1.0/(_p_period*_p_period))
+        _c20 = (1.0/(_p2*_p2))
         _c21 = _c18*_c19*_c20
         _c22 = (_c11*_c11)
         _c23 = (1.0/(_r0*_r0*_r0))
-        _c24 = 16.0*_c22*_c5*_c8/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+        _c24 = 16.0*_c22*_c5*_c8/(_p1*_p1*_p1*_p1)
         _c25 = _c21*_c24
         _c26 = _c10*_c6
         _c27 = _d0*_d1
         _c28 = _c13*_c23
-        _c29 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p_variance - _c21*_c26*_c27 - _c25*_c27 - _c27*_c28
+        _c29 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p0 - _c21*_c26*_c27 - _c25*_c27 - _c27*_c28
         _c30 = (_d1*_d1)
         _c31 = _c21*_c30
         out[0] = _c8
         out[1] = -_c14*_d0
         out[2] = -_c14*_d1
-        out[3] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p_variance - _c15 - _c16*_c25 - _c17*_c21*_c6
+        out[3] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p0 - _c15 - _c16*_c25 - _c17*_c21*_c6
         out[4] = _c29
         out[5] = _c29
-        out[6] = 4.0*_c0*_c18*_c19*_c20*_c22*_c30*_c7*_p_variance - _c15 - _c24*_c31 - _c26*_c31 - _c28*_c30
+        out[6] = 4.0*_c0*_c18*_c19*_c20*_c22*_c30*_c7*_p0 - _c15 - _c24*_c31 - _c26*_c31 - _c28*_c30
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -122,8 +122,8 @@ def fill(X1, X2, p, out):
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
             if _r0 == 0.0:
-                _c0 = 4.0*9.869604401089358*_p_variance/((_p_length_scale*_p_length_scale)*(_p_period*_p_period))
-                out[i, j, 0] = _p_variance
+                _c0 = 4.0*9.869604401089358*_p0/((_p1*_p1)*(_p2*_p2))
+                out[i, j, 0] = _p0
                 out[i, j, 1] = 0.0
                 out[i, j, 2] = 0.0
                 out[i, j, 3] = _c0
@@ -131,53 +131,53 @@ def fill(X1, X2, p, out):
                 out[i, j, 5] = 0.0
                 out[i, j, 6] = _c0
             else:
-                _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                _c1 = (1.0/_p_period)
+                _c0 = (1.0/(_p1*_p1))
+                _c1 = (1.0/_p2)
                 _c2 = 3.141592653589793*_c1
                 _c3 = _c2*_r0
                 _c4 = math.sin(_c3)
                 _c5 = (_c4*_c4)
                 _c6 = _c0*_c5
                 _c7 = math.exp(-2.0*_c6)
-                _c8 = _c7*_p_variance
+                _c8 = _c7*_p0
                 _c9 = (1.0/_r0)
                 _c10 = 4.0*_c8
                 _c11 = math.cos(_c3)
                 _c12 = _c11*_c2*_c4
                 _c13 = _c0*_c10*_c12
                 _c14 = _c13*_c9
-                _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p_variance
+                _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p0
                 _c16 = (_d0*_d0)
                 _c17 = _c10*_c16
                 _c18 = 9.869604401089358
                 _c19 = (1.0/(_r0*_r0))
-                _c20 = (1.0/(_p_period*_p_period))
+                _c20 = (1.0/(_p2*_p2))
                 _c21 = _c18*_c19*_c20
                 _c22 = (_c11*_c11)
                 _c23 = (1.0/(_r0*_r0*_r0))
-                _c24 = 16.0*_c22*_c5*_c8/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                _c24 = 16.0*_c22*_c5*_c8/(_p1*_p1*_p1*_p1)
                 _c25 = _c21*_c24
                 _c26 = _c10*_c6
                 _c27 = _d0*_d1
                 _c28 = _c13*_c23
-                _c29 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p_variance - _c21*_c26*_c27 - _c25*_c27 - _c27*_c28
+                _c29 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p0 - _c21*_c26*_c27 - _c25*_c27 - _c27*_c28
                 _c30 = (_d1*_d1)
                 _c31 = _c21*_c30
                 out[i, j, 0] = _c8
                 out[i, j, 1] = -_c14*_d0
                 out[i, j, 2] = -_c14*_d1
-                out[i, j, 3] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p_variance - _c15 - _c16*_c25 - _c17*_c21*_c6
+                out[i, j, 3] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p0 - _c15 - _c16*_c25 - _c17*_c21*_c6
                 out[i, j, 4] = _c29
                 out[i, j, 5] = _c29
-                out[i, j, 6] = 4.0*_c0*_c18*_c19*_c20*_c22*_c30*_c7*_p_variance - _c15 - _c24*_c31 - _c26*_c31 - _c28*_c30
+                out[i, j, 6] = 4.0*_c0*_c18*_c19*_c20*_c22*_c30*_c7*_p0 - _c15 - _c24*_c31 - _c26*_c31 - _c28*_c30
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -192,8 +192,8 @@ def fill_symmetric(X, p, out):
                 _d1 = _x1 - _y1
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
                 if _r0 == 0.0:
-                    _c0 = 4.0*9.869604401089358*_p_variance/((_p_length_scale*_p_length_scale)*(_p_period*_p_period))
-                    out[i, j, 0] = _p_variance
+                    _c0 = 4.0*9.869604401089358*_p0/((_p1*_p1)*(_p2*_p2))
+                    out[i, j, 0] = _p0
                     out[i, j, 1] = 0.0
                     out[i, j, 2] = 0.0
                     out[i, j, 3] = _c0
@@ -201,45 +201,45 @@ def fill_symmetric(X, p, out):
                     out[i, j, 5] = 0.0
                     out[i, j, 6] = _c0
                 else:
-                    _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                    _c1 = (1.0/_p_period)
+                    _c0 = (1.0/(_p1*_p1))
+                    _c1 = (1.0/_p2)
                     _c2 = 3.141592653589793*_c1
                     _c3 = _c2*_r0
                     _c4 = math.sin(_c3)
                     _c5 = (_c4*_c4)
                     _c6 = _c0*_c5
                     _c7 = math.exp(-2.0*_c6)
-                    _c8 = _c7*_p_variance
+                    _c8 = _c7*_p0
                     _c9 = (1.0/_r0)
                     _c10 = 4.0*_c8
                     _c11 = math.cos(_c3)
                     _c12 = _c11*_c2*_c4
                     _c13 = _c0*_c10*_c12
                     _c14 = _c13*_c9
-                    _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p_variance
+                    _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p0
                     _c16 = (_d0*_d0)
                     _c17 = _c10*_c16
                     _c18 = 9.869604401089358
                     _c19 = (1.0/(_r0*_r0))
-                    _c20 = (1.0/(_p_period*_p_period))
+                    _c20 = (1.0/(_p2*_p2))
                     _c21 = _c18*_c19*_c20
                     _c22 = (_c11*_c11)
                     _c23 = (1.0/(_r0*_r0*_r0))
-                    _c24 = 16.0*_c22*_c5*_c8/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                    _c24 = 16.0*_c22*_c5*_c8/(_p1*_p1*_p1*_p1)
                     _c25 = _c21*_c24
                     _c26 = _c10*_c6
                     _c27 = _d0*_d1
                     _c28 = _c13*_c23
-                    _c29 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p_variance - _c21*_c26*_c27 - _c25*_c27 - _c27*_c28
+                    _c29 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p0 - _c21*_c26*_c27 - _c25*_c27 - _c27*_c28
                     _c30 = (_d1*_d1)
                     _c31 = _c21*_c30
                     out[i, j, 0] = _c8
                     out[i, j, 1] = -_c14*_d0
                     out[i, j, 2] = -_c14*_d1
-                    out[i, j, 3] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p_variance - _c15 - _c16*_c25 - _c17*_c21*_c6
+                    out[i, j, 3] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p0 - _c15 - _c16*_c25 - _c17*_c21*_c6
                     out[i, j, 4] = _c29
                     out[i, j, 5] = _c29
-                    out[i, j, 6] = 4.0*_c0*_c18*_c19*_c20*_c22*_c30*_c7*_p_variance - _c15 - _c24*_c31 - _c26*_c31 - _c28*_c30
+                    out[i, j, 6] = 4.0*_c0*_c18*_c19*_c20*_c22*_c30*_c7*_p0 - _c15 - _c24*_c31 - _c26*_c31 - _c28*_c30
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -247,9 +247,9 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -259,8 +259,8 @@ def diag(X, p, out):
         _d1 = _x1 - _y1
         _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
         if _r0 == 0.0:
-            _c0 = 4.0*9.869604401089358*_p_variance/((_p_length_scale*_p_length_scale)*(_p_period*_p_period))
-            out[i, 0] = _p_variance
+            _c0 = 4.0*9.869604401089358*_p0/((_p1*_p1)*(_p2*_p2))
+            out[i, 0] = _p0
             out[i, 1] = 0.0
             out[i, 2] = 0.0
             out[i, 3] = _c0
@@ -268,53 +268,53 @@ def diag(X, p, out):
             out[i, 5] = 0.0
             out[i, 6] = _c0
         else:
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = (1.0/_p_period)
+            _c0 = (1.0/(_p1*_p1))
+            _c1 = (1.0/_p2)
             _c2 = 3.141592653589793*_c1
             _c3 = _c2*_r0
             _c4 = math.sin(_c3)
             _c5 = (_c4*_c4)
             _c6 = _c0*_c5
             _c7 = math.exp(-2.0*_c6)
-            _c8 = _c7*_p_variance
+            _c8 = _c7*_p0
             _c9 = (1.0/_r0)
             _c10 = 4.0*_c8
             _c11 = math.cos(_c3)
             _c12 = _c11*_c2*_c4
             _c13 = _c0*_c10*_c12
             _c14 = _c13*_c9
-            _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p_variance
+            _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p0
             _c16 = (_d0*_d0)
             _c17 = _c10*_c16
             _c18 = 9.869604401089358
             _c19 = (1.0/(_r0*_r0))
-            _c20 = (1.0/(_p_period*_p_period))
+            _c20 = (1.0/(_p2*_p2))
             _c21 = _c18*_c19*_c20
             _c22 = (_c11*_c11)
             _c23 = (1.0/(_r0*_r0*_r0))
-            _c24 = 16.0*_c22*_c5*_c8/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+            _c24 = 16.0*_c22*_c5*_c8/(_p1*_p1*_p1*_p1)
             _c25 = _c21*_c24
             _c26 = _c10*_c6
             _c27 = _d0*_d1
             _c28 = _c13*_c23
-            _c29 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p_variance - _c21*_c26*_c27 - _c25*_c27 - _c27*_c28
+            _c29 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p0 - _c21*_c26*_c27 - _c25*_c27 - _c27*_c28
             _c30 = (_d1*_d1)
             _c31 = _c21*_c30
             out[i, 0] = _c8
             out[i, 1] = -_c14*_d0
             out[i, 2] = -_c14*_d1
-            out[i, 3] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p_variance - _c15 - _c16*_c25 - _c17*_c21*_c6
+            out[i, 3] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p0 - _c15 - _c16*_c25 - _c17*_c21*_c6
             out[i, 4] = _c29
             out[i, 5] = _c29
-            out[i, 6] = 4.0*_c0*_c18*_c19*_c20*_c22*_c30*_c7*_p_variance - _c15 - _c24*_c31 - _c26*_c31 - _c28*_c30
+            out[i, 6] = 4.0*_c0*_c18*_c19*_c20*_c22*_c30*_c7*_p0 - _c15 - _c24*_c31 - _c26*_c31 - _c28*_c30
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -326,8 +326,8 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
             if _r0 == 0.0:
-                _c0 = 4.0*9.869604401089358*_p_variance/((_p_length_scale*_p_length_scale)*(_p_period*_p_period))
-                v[0] = _p_variance
+                _c0 = 4.0*9.869604401089358*_p0/((_p1*_p1)*(_p2*_p2))
+                v[0] = _p0
                 v[1] = 0.0
                 v[2] = 0.0
                 v[3] = _c0
@@ -335,54 +335,54 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
                 v[5] = 0.0
                 v[6] = _c0
             else:
-                _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                _c1 = (1.0/_p_period)
+                _c0 = (1.0/(_p1*_p1))
+                _c1 = (1.0/_p2)
                 _c2 = 3.141592653589793*_c1
                 _c3 = _c2*_r0
                 _c4 = math.sin(_c3)
                 _c5 = (_c4*_c4)
                 _c6 = _c0*_c5
                 _c7 = math.exp(-2.0*_c6)
-                _c8 = _c7*_p_variance
+                _c8 = _c7*_p0
                 _c9 = (1.0/_r0)
                 _c10 = 4.0*_c8
                 _c11 = math.cos(_c3)
                 _c12 = _c11*_c2*_c4
                 _c13 = _c0*_c10*_c12
                 _c14 = _c13*_c9
-                _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p_variance
+                _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p0
                 _c16 = (_d0*_d0)
                 _c17 = _c10*_c16
                 _c18 = 9.869604401089358
                 _c19 = (1.0/(_r0*_r0))
-                _c20 = (1.0/(_p_period*_p_period))
+                _c20 = (1.0/(_p2*_p2))
                 _c21 = _c18*_c19*_c20
                 _c22 = (_c11*_c11)
                 _c23 = (1.0/(_r0*_r0*_r0))
-                _c24 = 16.0*_c22*_c5*_c8/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                _c24 = 16.0*_c22*_c5*_c8/(_p1*_p1*_p1*_p1)
                 _c25 = _c21*_c24
                 _c26 = _c10*_c6
                 _c27 = _d0*_d1
                 _c28 = _c13*_c23
-                _c29 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p_variance - _c21*_c26*_c27 - _c25*_c27 - _c27*_c28
+                _c29 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p0 - _c21*_c26*_c27 - _c25*_c27 - _c27*_c28
                 _c30 = (_d1*_d1)
                 _c31 = _c21*_c30
                 v[0] = _c8
                 v[1] = -_c14*_d0
                 v[2] = -_c14*_d1
-                v[3] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p_variance - _c15 - _c16*_c25 - _c17*_c21*_c6
+                v[3] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p0 - _c15 - _c16*_c25 - _c17*_c21*_c6
                 v[4] = _c29
                 v[5] = _c29
-                v[6] = 4.0*_c0*_c18*_c19*_c20*_c22*_c30*_c7*_p_variance - _c15 - _c24*_c31 - _c26*_c31 - _c28*_c30
+                v[6] = 4.0*_c0*_c18*_c19*_c20*_c22*_c30*_c7*_p0 - _c15 - _c24*_c31 - _c26*_c31 - _c28*_c30
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -394,8 +394,8 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
             if _r0 == 0.0:
-                _c0 = 4.0*9.869604401089358*_p_variance/((_p_length_scale*_p_length_scale)*(_p_period*_p_period))
-                v[0] = _p_variance
+                _c0 = 4.0*9.869604401089358*_p0/((_p1*_p1)*(_p2*_p2))
+                v[0] = _p0
                 v[1] = 0.0
                 v[2] = 0.0
                 v[3] = _c0
@@ -403,45 +403,45 @@ def fill_multi(X1, X2, p, sel2, table, out):
                 v[5] = 0.0
                 v[6] = _c0
             else:
-                _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                _c1 = (1.0/_p_period)
+                _c0 = (1.0/(_p1*_p1))
+                _c1 = (1.0/_p2)
                 _c2 = 3.141592653589793*_c1
                 _c3 = _c2*_r0
                 _c4 = math.sin(_c3)
                 _c5 = (_c4*_c4)
                 _c6 = _c0*_c5
                 _c7 = math.exp(-2.0*_c6)
-                _c8 = _c7*_p_variance
+                _c8 = _c7*_p0
                 _c9 = (1.0/_r0)
                 _c10 = 4.0*_c8
                 _c11 = math.cos(_c3)
                 _c12 = _c11*_c2*_c4
                 _c13 = _c0*_c10*_c12
                 _c14 = _c13*_c9
-                _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p_variance
+                _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p0
                 _c16 = (_d0*_d0)
                 _c17 = _c10*_c16
                 _c18 = 9.869604401089358
                 _c19 = (1.0/(_r0*_r0))
-                _c20 = (1.0/(_p_period*_p_period))
+                _c20 = (1.0/(_p2*_p2))
                 _c21 = _c18*_c19*_c20
                 _c22 = (_c11*_c11)
                 _c23 = (1.0/(_r0*_r0*_r0))
-                _c24 = 16.0*_c22*_c5*_c8/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                _c24 = 16.0*_c22*_c5*_c8/(_p1*_p1*_p1*_p1)
                 _c25 = _c21*_c24
                 _c26 = _c10*_c6
                 _c27 = _d0*_d1
                 _c28 = _c13*_c23
-                _c29 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p_variance - _c21*_c26*_c27 - _c25*_c27 - _c27*_c28
+                _c29 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p0 - _c21*_c26*_c27 - _c25*_c27 - _c27*_c28
                 _c30 = (_d1*_d1)
                 _c31 = _c21*_c30
                 v[0] = _c8
                 v[1] = -_c14*_d0
                 v[2] = -_c14*_d1
-                v[3] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p_variance - _c15 - _c16*_c25 - _c17*_c21*_c6
+                v[3] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p0 - _c15 - _c16*_c25 - _c17*_c21*_c6
                 v[4] = _c29
                 v[5] = _c29
-                v[6] = 4.0*_c0*_c18*_c19*_c20*_c22*_c30*_c7*_p_variance - _c15 - _c24*_c31 - _c26*_c31 - _c28*_c30
+                v[6] = 4.0*_c0*_c18*_c19*_c20*_c22*_c30*_c7*_p0 - _c15 - _c24*_c31 - _c26*_c31 - _c28*_c30
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -449,9 +449,9 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -465,8 +465,8 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
             if _r0 == 0.0:
-                _c0 = 4.0*9.869604401089358*_p_variance/((_p_length_scale*_p_length_scale)*(_p_period*_p_period))
-                v[0] = _p_variance
+                _c0 = 4.0*9.869604401089358*_p0/((_p1*_p1)*(_p2*_p2))
+                v[0] = _p0
                 v[1] = 0.0
                 v[2] = 0.0
                 v[3] = _c0
@@ -474,45 +474,45 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
                 v[5] = 0.0
                 v[6] = _c0
             else:
-                _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                _c1 = (1.0/_p_period)
+                _c0 = (1.0/(_p1*_p1))
+                _c1 = (1.0/_p2)
                 _c2 = 3.141592653589793*_c1
                 _c3 = _c2*_r0
                 _c4 = math.sin(_c3)
                 _c5 = (_c4*_c4)
                 _c6 = _c0*_c5
                 _c7 = math.exp(-2.0*_c6)
-                _c8 = _c7*_p_variance
+                _c8 = _c7*_p0
                 _c9 = (1.0/_r0)
                 _c10 = 4.0*_c8
                 _c11 = math.cos(_c3)
                 _c12 = _c11*_c2*_c4
                 _c13 = _c0*_c10*_c12
                 _c14 = _c13*_c9
-                _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p_variance
+                _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p0
                 _c16 = (_d0*_d0)
                 _c17 = _c10*_c16
                 _c18 = 9.869604401089358
                 _c19 = (1.0/(_r0*_r0))
-                _c20 = (1.0/(_p_period*_p_period))
+                _c20 = (1.0/(_p2*_p2))
                 _c21 = _c18*_c19*_c20
                 _c22 = (_c11*_c11)
                 _c23 = (1.0/(_r0*_r0*_r0))
-                _c24 = 16.0*_c22*_c5*_c8/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                _c24 = 16.0*_c22*_c5*_c8/(_p1*_p1*_p1*_p1)
                 _c25 = _c21*_c24
                 _c26 = _c10*_c6
                 _c27 = _d0*_d1
                 _c28 = _c13*_c23
-                _c29 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p_variance - _c21*_c26*_c27 - _c25*_c27 - _c27*_c28
+                _c29 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p0 - _c21*_c26*_c27 - _c25*_c27 - _c27*_c28
                 _c30 = (_d1*_d1)
                 _c31 = _c21*_c30
                 v[0] = _c8
                 v[1] = -_c14*_d0
                 v[2] = -_c14*_d1
-                v[3] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p_variance - _c15 - _c16*_c25 - _c17*_c21*_c6
+                v[3] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p0 - _c15 - _c16*_c25 - _c17*_c21*_c6
                 v[4] = _c29
                 v[5] = _c29
-                v[6] = 4.0*_c0*_c18*_c19*_c20*_c22*_c30*_c7*_p_variance - _c15 - _c24*_c31 - _c26*_c31 - _c28*_c30
+                v[6] = 4.0*_c0*_c18*_c19*_c20*_c22*_c30*_c7*_p0 - _c15 - _c24*_c31 - _c26*_c31 - _c28*_c30
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -527,9 +527,9 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -547,8 +547,8 @@ def contract_selected(X, p, sel, table, W, out):
                 _d1 = _x1 - _y1
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
                 if _r0 == 0.0:
-                    _c0 = 4.0*9.869604401089358*_p_variance/((_p_length_scale*_p_length_scale)*(_p_period*_p_period))
-                    v[0] = _p_variance
+                    _c0 = 4.0*9.869604401089358*_p0/((_p1*_p1)*(_p2*_p2))
+                    v[0] = _p0
                     v[1] = 0.0
                     v[2] = 0.0
                     v[3] = _c0
@@ -556,49 +556,49 @@ def contract_selected(X, p, sel, table, W, out):
                     v[5] = 0.0
                     v[6] = _c0
                 else:
-                    _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                    _c1 = (1.0/_p_period)
+                    _c0 = (1.0/(_p1*_p1))
+                    _c1 = (1.0/_p2)
                     _c2 = 3.141592653589793*_c1
                     _c3 = _c2*_r0
                     _c4 = math.sin(_c3)
                     _c5 = (_c4*_c4)
                     _c6 = _c0*_c5
                     _c7 = math.exp(-2.0*_c6)
-                    _c8 = _c7*_p_variance
+                    _c8 = _c7*_p0
                     _c9 = (1.0/_r0)
                     _c10 = 4.0*_c8
                     _c11 = math.cos(_c3)
                     _c12 = _c11*_c2*_c4
                     _c13 = _c0*_c10*_c12
                     _c14 = _c13*_c9
-                    _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p_variance
+                    _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p0
                     _c16 = (_d0*_d0)
                     _c17 = _c10*_c16
                     _c18 = 9.869604401089358
                     _c19 = (1.0/(_r0*_r0))
-                    _c20 = (1.0/(_p_period*_p_period))
+                    _c20 = (1.0/(_p2*_p2))
                     _c21 = _c18*_c19*_c20
                     _c22 = (_c11*_c11)
                     _c23 = (1.0/(_r0*_r0*_r0))
-                    _c24 = 16.0*_c22*_c5*_c8/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                    _c24 = 16.0*_c22*_c5*_c8/(_p1*_p1*_p1*_p1)
                     _c25 = _c21*_c24
                     _c26 = _c10*_c6
                     _c27 = _d0*_d1
                     _c28 = _c13*_c23
-                    _c29 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p_variance - _c21*_c26*_c27 - _c25*_c27 - _c27*_c28
+                    _c29 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p0 - _c21*_c26*_c27 - _c25*_c27 - _c27*_c28
                     _c30 = (_d1*_d1)
                     _c31 = _c21*_c30
                     v[0] = _c8
                     v[1] = -_c14*_d0
                     v[2] = -_c14*_d1
-                    v[3] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p_variance - _c15 - _c16*_c25 - _c17*_c21*_c6
+                    v[3] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p0 - _c15 - _c16*_c25 - _c17*_c21*_c6
                     v[4] = _c29
                     v[5] = _c29
-                    v[6] = 4.0*_c0*_c18*_c19*_c20*_c22*_c30*_c7*_p_variance - _c15 - _c24*_c31 - _c26*_c31 - _c28*_c30
+                    v[6] = 4.0*_c0*_c18*_c19*_c20*_c22*_c30*_c7*_p0 - _c15 - _c24*_c31 - _c26*_c31 - _c28*_c30
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 3cea5a4204287cd4a480a4c56ab6902af557c914395d5b35aa02a2b0d06bba66
+# kernelgen-sha256: 7648cdb3d2ff1c5aad3f14ddb418f09a18a41604b4a4f732942a395a4e875f42

@@ -51,9 +51,9 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
@@ -65,8 +65,8 @@ def pair(x, y, p, out):
     _d2 = _x2 - _y2
     _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
     if _r0 == 0.0:
-        _c0 = 4.0*9.869604401089358*_p_variance/((_p_length_scale*_p_length_scale)*(_p_period*_p_period))
-        out[0] = _p_variance
+        _c0 = 4.0*9.869604401089358*_p0/((_p1*_p1)*(_p2*_p2))
+        out[0] = _p0
         out[1] = 0.0
         out[2] = 0.0
         out[3] = 0.0
@@ -80,66 +80,66 @@ def pair(x, y, p, out):
         out[11] = 0.0
         out[12] = _c0
     else:
-        _c0 = (1.0/(_p_length_scale*_p_length_scale))
-        _c1 = (1.0/_p_period)
+        _c0 = (1.0/(_p1*_p1))
+        _c1 = (1.0/_p2)
         _c2 = 3.141592653589793*_c1
         _c3 = _c2*_r0
         _c4 = math.sin(_c3)
         _c5 = (_c4*_c4)
         _c6 = _c0*_c5
         _c7 = math.exp(-2.0*_c6)
-        _c8 = _c7*_p_variance
+        _c8 = _c7*_p0
         _c9 = (1.0/_r0)
         _c10 = 4.0*_c8
         _c11 = math.cos(_c3)
         _c12 = _c11*_c2*_c4
         _c13 = _c0*_c10*_c12
         _c14 = _c13*_c9
-        _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p_variance
+        _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p0
         _c16 = (_d0*_d0)
         _c17 = _c10*_c16
         _c18 = 9.869604401089358
         _c19 = (1.0/(_r0*_r0))
-        _c20 = (1.0/(_p_period*_p_period))
+        _c20 = (1.0/(_p2*_p2))
         _c21 = _c18*_c19*_c20
         _c22 = (_c11*_c11)
         _c23 = (1.0/(_r0*_r0*_r0))
-        _c24 = 16.0*_c22*_c5*_c8/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+        _c24 = 16.0*_c22*_c5*_c8/(_p1*_p1*_p1*_p1)
         _c25 = _c21*_c24
         _c26 = _c10*_c6
         _c27 = _c21*_d0
         _c28 = _c13*_c23
         _c29 = _d0*_d1
-        _c30 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p_variance - _c25*_c29 - _c26*_c27*_d1 - _c28*_c29
+        _c30 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p0 - _c25*_c29 - _c26*_c27*_d1 - _c28*_c29
         _c31 = _d0*_d2
-        _c32 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d2*_p_variance - _c25*_c31 - _c26*_c27*_d2 - _c28*_c31
+        _c32 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d2*_p0 - _c25*_c31 - _c26*_c27*_d2 - _c28*_c31
         _c33 = (_d1*_d1)
         _c34 = _c21*_c33
         _c35 = _d1*_d2
-        _c36 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d1*_d2*_p_variance - _c21*_c26*_c35 - _c25*_c35 - _c28*_c35
+        _c36 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d1*_d2*_p0 - _c21*_c26*_c35 - _c25*_c35 - _c28*_c35
         _c37 = (_d2*_d2)
         _c38 = _c21*_c37
         out[0] = _c8
         out[1] = -_c14*_d0
         out[2] = -_c14*_d1
         out[3] = -_c14*_d2
-        out[4] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p_variance - _c15 - _c16*_c25 - _c17*_c21*_c6
+        out[4] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p0 - _c15 - _c16*_c25 - _c17*_c21*_c6
         out[5] = _c30
         out[6] = _c32
         out[7] = _c30
-        out[8] = 4.0*_c0*_c18*_c19*_c20*_c22*_c33*_c7*_p_variance - _c15 - _c24*_c34 - _c26*_c34 - _c28*_c33
+        out[8] = 4.0*_c0*_c18*_c19*_c20*_c22*_c33*_c7*_p0 - _c15 - _c24*_c34 - _c26*_c34 - _c28*_c33
         out[9] = _c36
         out[10] = _c32
         out[11] = _c36
-        out[12] = 4.0*_c0*_c18*_c19*_c20*_c22*_c37*_c7*_p_variance - _c15 - _c24*_c38 - _c26*_c38 - _c28*_c37
+        out[12] = 4.0*_c0*_c18*_c19*_c20*_c22*_c37*_c7*_p0 - _c15 - _c24*_c38 - _c26*_c38 - _c28*_c37
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -153,8 +153,8 @@ def fill(X1, X2, p, out):
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
             if _r0 == 0.0:
-                _c0 = 4.0*9.869604401089358*_p_variance/((_p_length_scale*_p_length_scale)*(_p_period*_p_period))
-                out[i, j, 0] = _p_variance
+                _c0 = 4.0*9.869604401089358*_p0/((_p1*_p1)*(_p2*_p2))
+                out[i, j, 0] = _p0
                 out[i, j, 1] = 0.0
                 out[i, j, 2] = 0.0
                 out[i, j, 3] = 0.0
@@ -168,66 +168,66 @@ def fill(X1, X2, p, out):
                 out[i, j, 11] = 0.0
                 out[i, j, 12] = _c0
             else:
-                _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                _c1 = (1.0/_p_period)
+                _c0 = (1.0/(_p1*_p1))
+                _c1 = (1.0/_p2)
                 _c2 = 3.141592653589793*_c1
                 _c3 = _c2*_r0
                 _c4 = math.sin(_c3)
                 _c5 = (_c4*_c4)
                 _c6 = _c0*_c5
                 _c7 = math.exp(-2.0*_c6)
-                _c8 = _c7*_p_variance
+                _c8 = _c7*_p0
                 _c9 = (1.0/_r0)
                 _c10 = 4.0*_c8
                 _c11 = math.cos(_c3)
                 _c12 = _c11*_c2*_c4
                 _c13 = _c0*_c10*_c12
                 _c14 = _c13*_c9
-                _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p_variance
+                _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p0
                 _c16 = (_d0*_d0)
                 _c17 = _c10*_c16
                 _c18 = 9.869604401089358
                 _c19 = (1.0/(_r0*_r0))
-                _c20 = (1.0/(_p_period*_p_period))
+                _c20 = (1.0/(_p2*_p2))
                 _c21 = _c18*_c19*_c20
                 _c22 = (_c11*_c11)
                 _c23 = (1.0/(_r0*_r0*_r0))
-                _c24 = 16.0*_c22*_c5*_c8/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                _c24 = 16.0*_c22*_c5*_c8/(_p1*_p1*_p1*_p1)
                 _c25 = _c21*_c24
                 _c26 = _c10*_c6
                 _c27 = _c21*_d0
                 _c28 = _c13*_c23
                 _c29 = _d0*_d1
-                _c30 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p_variance - _c25*_c29 - _c26*_c27*_d1 - _c28*_c29
+                _c30 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p0 - _c25*_c29 - _c26*_c27*_d1 - _c28*_c29
                 _c31 = _d0*_d2
-                _c32 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d2*_p_variance - _c25*_c31 - _c26*_c27*_d2 - _c28*_c31
+                _c32 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d2*_p0 - _c25*_c31 - _c26*_c27*_d2 - _c28*_c31
                 _c33 = (_d1*_d1)
                 _c34 = _c21*_c33
                 _c35 = _d1*_d2
-                _c36 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d1*_d2*_p_variance - _c21*_c26*_c35 - _c25*_c35 - _c28*_c35
+                _c36 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d1*_d2*_p0 - _c21*_c26*_c35 - _c25*_c35 - _c28*_c35
                 _c37 = (_d2*_d2)
                 _c38 = _c21*_c37
                 out[i, j, 0] = _c8
                 out[i, j, 1] = -_c14*_d0
                 out[i, j, 2] = -_c14*_d1
                 out[i, j, 3] = -_c14*_d2
-                out[i, j, 4] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p_variance - _c15 - _c16*_c25 - _c17*_c21*_c6
+                out[i, j, 4] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p0 - _c15 - _c16*_c25 - _c17*_c21*_c6
                 out[i, j, 5] = _c30
                 out[i, j, 6] = _c32
                 out[i, j, 7] = _c30
-                out[i, j, 8] = 4.0*_c0*_c18*_c19*_c20*_c22*_c33*_c7*_p_variance - _c15 - _c24*_c34 - _c26*_c34 - _c28*_c33
+                out[i, j, 8] = 4.0*_c0*_c18*_c19*_c20*_c22*_c33*_c7*_p0 - _c15 - _c24*_c34 - _c26*_c34 - _c28*_c33
                 out[i, j, 9] = _c36
                 out[i, j, 10] = _c32
                 out[i, j, 11] = _c36
-                out[i, j, 12] = 4.0*_c0*_c18*_c19*_c20*_c22*_c37*_c7*_p_variance - _c15 - _c24*_c38 - _c26*_c38 - _c28*_c37
+                out[i, j, 12] = 4.0*_c0*_c18*_c19*_c20*_c22*_c37*_c7*_p0 - _c15 - _c24*_c38 - _c26*_c38 - _c28*_c37
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -245,8 +245,8 @@ def fill_symmetric(X, p, out):
                 _d2 = _x2 - _y2
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
                 if _r0 == 0.0:
-                    _c0 = 4.0*9.869604401089358*_p_variance/((_p_length_scale*_p_length_scale)*(_p_period*_p_period))
-                    out[i, j, 0] = _p_variance
+                    _c0 = 4.0*9.869604401089358*_p0/((_p1*_p1)*(_p2*_p2))
+                    out[i, j, 0] = _p0
                     out[i, j, 1] = 0.0
                     out[i, j, 2] = 0.0
                     out[i, j, 3] = 0.0
@@ -260,58 +260,58 @@ def fill_symmetric(X, p, out):
                     out[i, j, 11] = 0.0
                     out[i, j, 12] = _c0
                 else:
-                    _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                    _c1 = (1.0/_p_period)
+                    _c0 = (1.0/(_p1*_p1))
+                    _c1 = (1.0/_p2)
                     _c2 = 3.141592653589793*_c1
                     _c3 = _c2*_r0
                     _c4 = math.sin(_c3)
                     _c5 = (_c4*_c4)
                     _c6 = _c0*_c5
                     _c7 = math.exp(-2.0*_c6)
-                    _c8 = _c7*_p_variance
+                    _c8 = _c7*_p0
                     _c9 = (1.0/_r0)
                     _c10 = 4.0*_c8
                     _c11 = math.cos(_c3)
                     _c12 = _c11*_c2*_c4
                     _c13 = _c0*_c10*_c12
                     _c14 = _c13*_c9
-                    _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p_variance
+                    _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p0
                     _c16 = (_d0*_d0)
                     _c17 = _c10*_c16
                     _c18 = 9.869604401089358
                     _c19 = (1.0/(_r0*_r0))
-                    _c20 = (1.0/(_p_period*_p_period))
+                    _c20 = (1.0/(_p2*_p2))
                     _c21 = _c18*_c19*_c20
                     _c22 = (_c11*_c11)
                     _c23 = (1.0/(_r0*_r0*_r0))
-                    _c24 = 16.0*_c22*_c5*_c8/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                    _c24 = 16.0*_c22*_c5*_c8/(_p1*_p1*_p1*_p1)
                     _c25 = _c21*_c24
                     _c26 = _c10*_c6
                     _c27 = _c21*_d0
                     _c28 = _c13*_c23
                     _c29 = _d0*_d1
-                    _c30 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p_variance - _c25*_c29 - _c26*_c27*_d1 - _c28*_c29
+                    _c30 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p0 - _c25*_c29 - _c26*_c27*_d1 - _c28*_c29
                     _c31 = _d0*_d2
-                    _c32 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d2*_p_variance - _c25*_c31 - _c26*_c27*_d2 - _c28*_c31
+                    _c32 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d2*_p0 - _c25*_c31 - _c26*_c27*_d2 - _c28*_c31
                     _c33 = (_d1*_d1)
                     _c34 = _c21*_c33
                     _c35 = _d1*_d2
-                    _c36 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d1*_d2*_p_variance - _c21*_c26*_c35 - _c25*_c35 - _c28*_c35
+                    _c36 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d1*_d2*_p0 - _c21*_c26*_c35 - _c25*_c35 - _c28*_c35
                     _c37 = (_d2*_d2)
                     _c38 = _c21*_c37
                     out[i, j, 0] = _c8
                     out[i, j, 1] = -_c14*_d0
                     out[i, j, 2] = -_c14*_d1
                     out[i, j, 3] = -_c14*_d2
-                    out[i, j, 4] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p_variance - _c15 - _c16*_c25 - _c17*_c21*_c6
+                    out[i, j, 4] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p0 - _c15 - _c16*_c25 - _c17*_c21*_c6
                     out[i, j, 5] = _c30
                     out[i, j, 6] = _c32
                     out[i, j, 7] = _c30
-                    out[i, j, 8] = 4.0*_c0*_c18*_c19*_c20*_c22*_c33*_c7*_p_variance - _c15 - _c24*_c34 - _c26*_c34 - _c28*_c33
+                    out[i, j, 8] = 4.0*_c0*_c18*_c19*_c20*_c22*_c33*_c7*_p0 - _c15 - _c24*_c34 - _c26*_c34 - _c28*_c33
                     out[i, j, 9] = _c36
                     out[i, j, 10] = _c32
                     out[i, j, 11] = _c36
-                    out[i, j, 12] = 4.0*_c0*_c18*_c19*_c20*_c22*_c37*_c7*_p_variance - _c15 - _c24*_c38 - _c26*_c38 - _c28*_c37
+                    out[i, j, 12] = 4.0*_c0*_c18*_c19*_c20*_c22*_c37*_c7*_p0 - _c15 - _c24*_c38 - _c26*_c38 - _c28*_c37
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -319,9 +319,9 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -334,8 +334,8 @@ def diag(X, p, out):
         _d2 = _x2 - _y2
         _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
         if _r0 == 0.0:
-            _c0 = 4.0*9.869604401089358*_p_variance/((_p_length_scale*_p_length_scale)*(_p_period*_p_period))
-            out[i, 0] = _p_variance
+            _c0 = 4.0*9.869604401089358*_p0/((_p1*_p1)*(_p2*_p2))
+            out[i, 0] = _p0
             out[i, 1] = 0.0
             out[i, 2] = 0.0
             out[i, 3] = 0.0
@@ -349,66 +349,66 @@ def diag(X, p, out):
             out[i, 11] = 0.0
             out[i, 12] = _c0
         else:
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = (1.0/_p_period)
+            _c0 = (1.0/(_p1*_p1))
+            _c1 = (1.0/_p2)
             _c2 = 3.141592653589793*_c1
             _c3 = _c2*_r0
             _c4 = math.sin(_c3)
             _c5 = (_c4*_c4)
             _c6 = _c0*_c5
             _c7 = math.exp(-2.0*_c6)
-            _c8 = _c7*_p_variance
+            _c8 = _c7*_p0
             _c9 = (1.0/_r0)
             _c10 = 4.0*_c8
             _c11 = math.cos(_c3)
             _c12 = _c11*_c2*_c4
             _c13 = _c0*_c10*_c12
             _c14 = _c13*_c9
-            _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p_variance
+            _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p0
             _c16 = (_d0*_d0)
             _c17 = _c10*_c16
             _c18 = 9.869604401089358
             _c19 = (1.0/(_r0*_r0))
-            _c20 = (1.0/(_p_period*_p_period))
+            _c20 = (1.0/(_p2*_p2))
             _c21 = _c18*_c19*_c20
             _c22 = (_c11*_c11)
             _c23 = (1.0/(_r0*_r0*_r0))
-            _c24 = 16.0*_c22*_c5*_c8/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+            _c24 = 16.0*_c22*_c5*_c8/(_p1*_p1*_p1*_p1)
             _c25 = _c21*_c24
             _c26 = _c10*_c6
             _c27 = _c21*_d0
             _c28 = _c13*_c23
             _c29 = _d0*_d1
-            _c30 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p_variance - _c25*_c29 - _c26*_c27*_d1 - _c28*_c29
+            _c30 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p0 - _c25*_c29 - _c26*_c27*_d1 - _c28*_c29
             _c31 = _d0*_d2
-            _c32 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d2*_p_variance - _c25*_c31 - _c26*_c27*_d2 - _c28*_c31
+            _c32 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d2*_p0 - _c25*_c31 - _c26*_c27*_d2 - _c28*_c31
             _c33 = (_d1*_d1)
             _c34 = _c21*_c33
             _c35 = _d1*_d2
-            _c36 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d1*_d2*_p_variance - _c21*_c26*_c35 - _c25*_c35 - _c28*_c35
+            _c36 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d1*_d2*_p0 - _c21*_c26*_c35 - _c25*_c35 - _c28*_c35
             _c37 = (_d2*_d2)
             _c38 = _c21*_c37
             out[i, 0] = _c8
             out[i, 1] = -_c14*_d0
             out[i, 2] = -_c14*_d1
             out[i, 3] = -_c14*_d2
-            out[i, 4] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p_variance - _c15 - _c16*_c25 - _c17*_c21*_c6
+            out[i, 4] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p0 - _c15 - _c16*_c25 - _c17*_c21*_c6
             out[i, 5] = _c30
             out[i, 6] = _c32
             out[i, 7] = _c30
-            out[i, 8] = 4.0*_c0*_c18*_c19*_c20*_c22*_c33*_c7*_p_variance - _c15 - _c24*_c34 - _c26*_c34 - _c28*_c33
+            out[i, 8] = 4.0*_c0*_c18*_c19*_c20*_c22*_c33*_c7*_p0 - _c15 - _c24*_c34 - _c26*_c34 - _c28*_c33
             out[i, 9] = _c36
             out[i, 10] = _c32
             out[i, 11] = _c36
-            out[i, 12] = 4.0*_c0*_c18*_c19*_c20*_c22*_c37*_c7*_p_variance - _c15 - _c24*_c38 - _c26*_c38 - _c28*_c37
+            out[i, 12] = 4.0*_c0*_c18*_c19*_c20*_c22*_c37*_c7*_p0 - _c15 - _c24*_c38 - _c26*_c38 - _c28*_c37
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -423,8 +423,8 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
             if _r0 == 0.0:
-                _c0 = 4.0*9.869604401089358*_p_variance/((_p_length_scale*_p_length_scale)*(_p_period*_p_period))
-                v[0] = _p_variance
+                _c0 = 4.0*9.869604401089358*_p0/((_p1*_p1)*(_p2*_p2))
+                v[0] = _p0
                 v[1] = 0.0
                 v[2] = 0.0
                 v[3] = 0.0
@@ -438,67 +438,67 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
                 v[11] = 0.0
                 v[12] = _c0
             else:
-                _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                _c1 = (1.0/_p_period)
+                _c0 = (1.0/(_p1*_p1))
+                _c1 = (1.0/_p2)
                 _c2 = 3.141592653589793*_c1
                 _c3 = _c2*_r0
                 _c4 = math.sin(_c3)
                 _c5 = (_c4*_c4)
                 _c6 = _c0*_c5
                 _c7 = math.exp(-2.0*_c6)
-                _c8 = _c7*_p_variance
+                _c8 = _c7*_p0
                 _c9 = (1.0/_r0)
                 _c10 = 4.0*_c8
                 _c11 = math.cos(_c3)
                 _c12 = _c11*_c2*_c4
                 _c13 = _c0*_c10*_c12
                 _c14 = _c13*_c9
-                _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p_variance
+                _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p0
                 _c16 = (_d0*_d0)
                 _c17 = _c10*_c16
                 _c18 = 9.869604401089358
                 _c19 = (1.0/(_r0*_r0))
-                _c20 = (1.0/(_p_period*_p_period))
+                _c20 = (1.0/(_p2*_p2))
                 _c21 = _c18*_c19*_c20
                 _c22 = (_c11*_c11)
                 _c23 = (1.0/(_r0*_r0*_r0))
-                _c24 = 16.0*_c22*_c5*_c8/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                _c24 = 16.0*_c22*_c5*_c8/(_p1*_p1*_p1*_p1)
                 _c25 = _c21*_c24
                 _c26 = _c10*_c6
                 _c27 = _c21*_d0
                 _c28 = _c13*_c23
                 _c29 = _d0*_d1
-                _c30 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p_variance - _c25*_c29 - _c26*_c27*_d1 - _c28*_c29
+                _c30 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p0 - _c25*_c29 - _c26*_c27*_d1 - _c28*_c29
                 _c31 = _d0*_d2
-                _c32 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d2*_p_variance - _c25*_c31 - _c26*_c27*_d2 - _c28*_c31
+                _c32 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d2*_p0 - _c25*_c31 - _c26*_c27*_d2 - _c28*_c31
                 _c33 = (_d1*_d1)
                 _c34 = _c21*_c33
                 _c35 = _d1*_d2
-                _c36 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d1*_d2*_p_variance - _c21*_c26*_c35 - _c25*_c35 - _c28*_c35
+                _c36 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d1*_d2*_p0 - _c21*_c26*_c35 - _c25*_c35 - _c28*_c35
                 _c37 = (_d2*_d2)
                 _c38 = _c21*_c37
                 v[0] = _c8
                 v[1] = -_c14*_d0
                 v[2] = -_c14*_d1
                 v[3] = -_c14*_d2
-                v[4] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p_variance - _c15 - _c16*_c25 - _c17*_c21*_c6
+                v[4] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p0 - _c15 - _c16*_c25 - _c17*_c21*_c6
                 v[5] = _c30
                 v[6] = _c32
                 v[7] = _c30
-                v[8] = 4.0*_c0*_c18*_c19*_c20*_c22*_c33*_c7*_p_variance - _c15 - _c24*_c34 - _c26*_c34 - _c28*_c33
+                v[8] = 4.0*_c0*_c18*_c19*_c20*_c22*_c33*_c7*_p0 - _c15 - _c24*_c34 - _c26*_c34 - _c28*_c33
                 v[9] = _c36
                 v[10] = _c32
                 v[11] = _c36
-                v[12] = 4.0*_c0*_c18*_c19*_c20*_c22*_c37*_c7*_p_variance - _c15 - _c24*_c38 - _c26*_c38 - _c28*_c37
+                v[12] = 4.0*_c0*_c18*_c19*_c20*_c22*_c37*_c7*_p0 - _c15 - _c24*_c38 - _c26*_c38 - _c28*_c37
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -513,8 +513,8 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
             if _r0 == 0.0:
-                _c0 = 4.0*9.869604401089358*_p_variance/((_p_length_scale*_p_length_scale)*(_p_period*_p_period))
-                v[0] = _p_variance
+                _c0 = 4.0*9.869604401089358*_p0/((_p1*_p1)*(_p2*_p2))
+                v[0] = _p0
                 v[1] = 0.0
                 v[2] = 0.0
                 v[3] = 0.0
@@ -528,58 +528,58 @@ def fill_multi(X1, X2, p, sel2, table, out):
                 v[11] = 0.0
                 v[12] = _c0
             else:
-                _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                _c1 = (1.0/_p_period)
+                _c0 = (1.0/(_p1*_p1))
+                _c1 = (1.0/_p2)
                 _c2 = 3.141592653589793*_c1
                 _c3 = _c2*_r0
                 _c4 = math.sin(_c3)
                 _c5 = (_c4*_c4)
                 _c6 = _c0*_c5
                 _c7 = math.exp(-2.0*_c6)
-                _c8 = _c7*_p_variance
+                _c8 = _c7*_p0
                 _c9 = (1.0/_r0)
                 _c10 = 4.0*_c8
                 _c11 = math.cos(_c3)
                 _c12 = _c11*_c2*_c4
                 _c13 = _c0*_c10*_c12
                 _c14 = _c13*_c9
-                _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p_variance
+                _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p0
                 _c16 = (_d0*_d0)
                 _c17 = _c10*_c16
                 _c18 = 9.869604401089358
                 _c19 = (1.0/(_r0*_r0))
-                _c20 = (1.0/(_p_period*_p_period))
+                _c20 = (1.0/(_p2*_p2))
                 _c21 = _c18*_c19*_c20
                 _c22 = (_c11*_c11)
                 _c23 = (1.0/(_r0*_r0*_r0))
-                _c24 = 16.0*_c22*_c5*_c8/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                _c24 = 16.0*_c22*_c5*_c8/(_p1*_p1*_p1*_p1)
                 _c25 = _c21*_c24
                 _c26 = _c10*_c6
                 _c27 = _c21*_d0
                 _c28 = _c13*_c23
                 _c29 = _d0*_d1
-                _c30 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p_variance - _c25*_c29 - _c26*_c27*_d1 - _c28*_c29
+                _c30 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p0 - _c25*_c29 - _c26*_c27*_d1 - _c28*_c29
                 _c31 = _d0*_d2
-                _c32 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d2*_p_variance - _c25*_c31 - _c26*_c27*_d2 - _c28*_c31
+                _c32 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d2*_p0 - _c25*_c31 - _c26*_c27*_d2 - _c28*_c31
                 _c33 = (_d1*_d1)
                 _c34 = _c21*_c33
                 _c35 = _d1*_d2
-                _c36 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d1*_d2*_p_variance - _c21*_c26*_c35 - _c25*_c35 - _c28*_c35
+                _c36 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d1*_d2*_p0 - _c21*_c26*_c35 - _c25*_c35 - _c28*_c35
                 _c37 = (_d2*_d2)
                 _c38 = _c21*_c37
                 v[0] = _c8
                 v[1] = -_c14*_d0
                 v[2] = -_c14*_d1
                 v[3] = -_c14*_d2
-                v[4] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p_variance - _c15 - _c16*_c25 - _c17*_c21*_c6
+                v[4] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p0 - _c15 - _c16*_c25 - _c17*_c21*_c6
                 v[5] = _c30
                 v[6] = _c32
                 v[7] = _c30
-                v[8] = 4.0*_c0*_c18*_c19*_c20*_c22*_c33*_c7*_p_variance - _c15 - _c24*_c34 - _c26*_c34 - _c28*_c33
+                v[8] = 4.0*_c0*_c18*_c19*_c20*_c22*_c33*_c7*_p0 - _c15 - _c24*_c34 - _c26*_c34 - _c28*_c33
                 v[9] = _c36
                 v[10] = _c32
                 v[11] = _c36
-                v[12] = 4.0*_c0*_c18*_c19*_c20*_c22*_c37*_c7*_p_variance - _c15 - _c24*_c38 - _c26*_c38 - _c28*_c37
+                v[12] = 4.0*_c0*_c18*_c19*_c20*_c22*_c37*_c7*_p0 - _c15 - _c24*_c38 - _c26*_c38 - _c28*_c37
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -587,9 +587,9 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -606,8 +606,8 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
             if _r0 == 0.0:
-                _c0 = 4.0*9.869604401089358*_p_variance/((_p_length_scale*_p_length_scale)*(_p_period*_p_period))
-                v[0] = _p_variance
+                _c0 = 4.0*9.869604401089358*_p0/((_p1*_p1)*(_p2*_p2))
+                v[0] = _p0
                 v[1] = 0.0
                 v[2] = 0.0
                 v[3] = 0.0
@@ -621,58 +621,58 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
                 v[11] = 0.0
                 v[12] = _c0
             else:
-                _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                _c1 = (1.0/_p_period)
+                _c0 = (1.0/(_p1*_p1))
+                _c1 = (1.0/_p2)
                 _c2 = 3.141592653589793*_c1
                 _c3 = _c2*_r0
                 _c4 = math.sin(_c3)
                 _c5 = (_c4*_c4)
                 _c6 = _c0*_c5
                 _c7 = math.exp(-2.0*_c6)
-                _c8 = _c7*_p_variance
+                _c8 = _c7*_p0
                 _c9 = (1.0/_r0)
                 _c10 = 4.0*_c8
                 _c11 = math.cos(_c3)
                 _c12 = _c11*_c2*_c4
                 _c13 = _c0*_c10*_c12
                 _c14 = _c13*_c9
-                _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p_variance
+                _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p0
                 _c16 = (_d0*_d0)
                 _c17 = _c10*_c16
                 _c18 = 9.869604401089358
                 _c19 = (1.0/(_r0*_r0))
-                _c20 = (1.0/(_p_period*_p_period))
+                _c20 = (1.0/(_p2*_p2))
                 _c21 = _c18*_c19*_c20
                 _c22 = (_c11*_c11)
                 _c23 = (1.0/(_r0*_r0*_r0))
-                _c24 = 16.0*_c22*_c5*_c8/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                _c24 = 16.0*_c22*_c5*_c8/(_p1*_p1*_p1*_p1)
                 _c25 = _c21*_c24
                 _c26 = _c10*_c6
                 _c27 = _c21*_d0
                 _c28 = _c13*_c23
                 _c29 = _d0*_d1
-                _c30 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p_variance - _c25*_c29 - _c26*_c27*_d1 - _c28*_c29
+                _c30 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p0 - _c25*_c29 - _c26*_c27*_d1 - _c28*_c29
                 _c31 = _d0*_d2
-                _c32 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d2*_p_variance - _c25*_c31 - _c26*_c27*_d2 - _c28*_c31
+                _c32 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d2*_p0 - _c25*_c31 - _c26*_c27*_d2 - _c28*_c31
                 _c33 = (_d1*_d1)
                 _c34 = _c21*_c33
                 _c35 = _d1*_d2
-                _c36 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d1*_d2*_p_variance - _c21*_c26*_c35 - _c25*_c35 - _c28*_c35
+                _c36 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d1*_d2*_p0 - _c21*_c26*_c35 - _c25*_c35 - _c28*_c35
                 _c37 = (_d2*_d2)
                 _c38 = _c21*_c37
                 v[0] = _c8
                 v[1] = -_c14*_d0
                 v[2] = -_c14*_d1
                 v[3] = -_c14*_d2
-                v[4] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p_variance - _c15 - _c16*_c25 - _c17*_c21*_c6
+                v[4] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p0 - _c15 - _c16*_c25 - _c17*_c21*_c6
                 v[5] = _c30
                 v[6] = _c32
                 v[7] = _c30
-                v[8] = 4.0*_c0*_c18*_c19*_c20*_c22*_c33*_c7*_p_variance - _c15 - _c24*_c34 - _c26*_c34 - _c28*_c33
+                v[8] = 4.0*_c0*_c18*_c19*_c20*_c22*_c33*_c7*_p0 - _c15 - _c24*_c34 - _c26*_c34 - _c28*_c33
                 v[9] = _c36
                 v[10] = _c32
                 v[11] = _c36
-                v[12] = 4.0*_c0*_c18*_c19*_c20*_c22*_c37*_c7*_p_variance - _c15 - _c24*_c38 - _c26*_c38 - _c28*_c37
+                v[12] = 4.0*_c0*_c18*_c19*_c20*_c22*_c37*_c7*_p0 - _c15 - _c24*_c38 - _c26*_c38 - _c28*_c37
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -687,9 +687,9 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -710,8 +710,8 @@ def contract_selected(X, p, sel, table, W, out):
                 _d2 = _x2 - _y2
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
                 if _r0 == 0.0:
-                    _c0 = 4.0*9.869604401089358*_p_variance/((_p_length_scale*_p_length_scale)*(_p_period*_p_period))
-                    v[0] = _p_variance
+                    _c0 = 4.0*9.869604401089358*_p0/((_p1*_p1)*(_p2*_p2))
+                    v[0] = _p0
                     v[1] = 0.0
                     v[2] = 0.0
                     v[3] = 0.0
@@ -725,62 +725,62 @@ def contract_selected(X, p, sel, table, W, out):
                     v[11] = 0.0
                     v[12] = _c0
                 else:
-                    _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                    _c1 = (1.0/_p_period)
+                    _c0 = (1.0/(_p1*_p1))
+                    _c1 = (1.0/_p2)
                     _c2 = 3.141592653589793*_c1
                     _c3 = _c2*_r0
                     _c4 = math.sin(_c3)
                     _c5 = (_c4*_c4)
                     _c6 = _c0*_c5
                     _c7 = math.exp(-2.0*_c6)
-                    _c8 = _c7*_p_variance
+                    _c8 = _c7*_p0
                     _c9 = (1.0/_r0)
                     _c10 = 4.0*_c8
                     _c11 = math.cos(_c3)
                     _c12 = _c11*_c2*_c4
                     _c13 = _c0*_c10*_c12
                     _c14 = _c13*_c9
-                    _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p_variance
+                    _c15 = -4.0*3.141592653589793*_c0*_c1*_c11*_c4*_c7*_c9*_p0
                     _c16 = (_d0*_d0)
                     _c17 = _c10*_c16
                     _c18 = 9.869604401089358
                     _c19 = (1.0/(_r0*_r0))
-                    _c20 = (1.0/(_p_period*_p_period))
+                    _c20 = (1.0/(_p2*_p2))
                     _c21 = _c18*_c19*_c20
                     _c22 = (_c11*_c11)
                     _c23 = (1.0/(_r0*_r0*_r0))
-                    _c24 = 16.0*_c22*_c5*_c8/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                    _c24 = 16.0*_c22*_c5*_c8/(_p1*_p1*_p1*_p1)
                     _c25 = _c21*_c24
                     _c26 = _c10*_c6
                     _c27 = _c21*_d0
                     _c28 = _c13*_c23
                     _c29 = _d0*_d1
-                    _c30 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p_variance - _c25*_c29 - _c26*_c27*_d1 - _c28*_c29
+                    _c30 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d1*_p0 - _c25*_c29 - _c26*_c27*_d1 - _c28*_c29
                     _c31 = _d0*_d2
-                    _c32 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d2*_p_variance - _c25*_c31 - _c26*_c27*_d2 - _c28*_c31
+                    _c32 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d0*_d2*_p0 - _c25*_c31 - _c26*_c27*_d2 - _c28*_c31
                     _c33 = (_d1*_d1)
                     _c34 = _c21*_c33
                     _c35 = _d1*_d2
-                    _c36 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d1*_d2*_p_variance - _c21*_c26*_c35 - _c25*_c35 - _c28*_c35
+                    _c36 = 4.0*_c0*_c18*_c19*_c20*_c22*_c7*_d1*_d2*_p0 - _c21*_c26*_c35 - _c25*_c35 - _c28*_c35
                     _c37 = (_d2*_d2)
                     _c38 = _c21*_c37
                     v[0] = _c8
                     v[1] = -_c14*_d0
                     v[2] = -_c14*_d1
                     v[3] = -_c14*_d2
-                    v[4] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p_variance - _c15 - _c16*_c25 - _c17*_c21*_c6
+                    v[4] = -_c0*_c12*_c17*_c23 + 4.0*_c0*_c16*_c18*_c19*_c20*_c22*_c7*_p0 - _c15 - _c16*_c25 - _c17*_c21*_c6
                     v[5] = _c30
                     v[6] = _c32
                     v[7] = _c30
-                    v[8] = 4.0*_c0*_c18*_c19*_c20*_c22*_c33*_c7*_p_variance - _c15 - _c24*_c34 - _c26*_c34 - _c28*_c33
+                    v[8] = 4.0*_c0*_c18*_c19*_c20*_c22*_c33*_c7*_p0 - _c15 - _c24*_c34 - _c26*_c34 - _c28*_c33
                     v[9] = _c36
                     v[10] = _c32
                     v[11] = _c36
-                    v[12] = 4.0*_c0*_c18*_c19*_c20*_c22*_c37*_c7*_p_variance - _c15 - _c24*_c38 - _c26*_c38 - _c28*_c37
+                    v[12] = 4.0*_c0*_c18*_c19*_c20*_c22*_c37*_c7*_p0 - _c15 - _c24*_c38 - _c26*_c38 - _c28*_c37
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 5297a3a33857efe287d2ce4abbea8e76a740b6d962668a92cb0e5c82e26ee6bd
+# kernelgen-sha256: 72d501986eea46ea79b997f68c19c590c216804887e61e828492e84c9806ac95

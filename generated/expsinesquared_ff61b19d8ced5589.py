@@ -42,9 +42,9 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
@@ -53,16 +53,16 @@ def pair(x, y, p, out):
     _d1 = _x1 - _y1
     _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
     if _r0 == 0.0:
-        out[0] = _p_variance
-        out[1] = _p_variance
+        out[0] = _p0
+        out[1] = _p0
         out[2] = 0.0
         out[3] = 0.0
     else:
-        _c0 = (1.0/(_p_length_scale*_p_length_scale))
-        _c1 = 3.141592653589793*_r0/_p_period
+        _c0 = (1.0/(_p1*_p1))
+        _c1 = 3.141592653589793*_r0/_p2
         _c2 = math.sin(_c1)
         _c3 = _c0*(_c2*_c2)
-        _c4 = _p_variance*math.exp(-2.0*_c3)
+        _c4 = _p0*math.exp(-2.0*_c3)
         _c5 = 4.0*_c4
         out[0] = _c4
         out[1] = _c4
@@ -73,9 +73,9 @@ def pair(x, y, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -86,16 +86,16 @@ def fill(X1, X2, p, out):
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
             if _r0 == 0.0:
-                out[i, j, 0] = _p_variance
-                out[i, j, 1] = _p_variance
+                out[i, j, 0] = _p0
+                out[i, j, 1] = _p0
                 out[i, j, 2] = 0.0
                 out[i, j, 3] = 0.0
             else:
-                _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                _c1 = 3.141592653589793*_r0/_p_period
+                _c0 = (1.0/(_p1*_p1))
+                _c1 = 3.141592653589793*_r0/_p2
                 _c2 = math.sin(_c1)
                 _c3 = _c0*(_c2*_c2)
-                _c4 = _p_variance*math.exp(-2.0*_c3)
+                _c4 = _p0*math.exp(-2.0*_c3)
                 _c5 = 4.0*_c4
                 out[i, j, 0] = _c4
                 out[i, j, 1] = _c4
@@ -106,9 +106,9 @@ def fill(X1, X2, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -123,16 +123,16 @@ def fill_symmetric(X, p, out):
                 _d1 = _x1 - _y1
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
                 if _r0 == 0.0:
-                    out[i, j, 0] = _p_variance
-                    out[i, j, 1] = _p_variance
+                    out[i, j, 0] = _p0
+                    out[i, j, 1] = _p0
                     out[i, j, 2] = 0.0
                     out[i, j, 3] = 0.0
                 else:
-                    _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                    _c1 = 3.141592653589793*_r0/_p_period
+                    _c0 = (1.0/(_p1*_p1))
+                    _c1 = 3.141592653589793*_r0/_p2
                     _c2 = math.sin(_c1)
                     _c3 = _c0*(_c2*_c2)
-                    _c4 = _p_variance*math.exp(-2.0*_c3)
+                    _c4 = _p0*math.exp(-2.0*_c3)
                     _c5 = 4.0*_c4
                     out[i, j, 0] = _c4
                     out[i, j, 1] = _c4
@@ -145,9 +145,9 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -157,16 +157,16 @@ def diag(X, p, out):
         _d1 = _x1 - _y1
         _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
         if _r0 == 0.0:
-            out[i, 0] = _p_variance
-            out[i, 1] = _p_variance
+            out[i, 0] = _p0
+            out[i, 1] = _p0
             out[i, 2] = 0.0
             out[i, 3] = 0.0
         else:
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793*_r0/_p_period
+            _c0 = (1.0/(_p1*_p1))
+            _c1 = 3.141592653589793*_r0/_p2
             _c2 = math.sin(_c1)
             _c3 = _c0*(_c2*_c2)
-            _c4 = _p_variance*math.exp(-2.0*_c3)
+            _c4 = _p0*math.exp(-2.0*_c3)
             _c5 = 4.0*_c4
             out[i, 0] = _c4
             out[i, 1] = _c4
@@ -177,9 +177,9 @@ def diag(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -191,16 +191,16 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
             if _r0 == 0.0:
-                v[0] = _p_variance
-                v[1] = _p_variance
+                v[0] = _p0
+                v[1] = _p0
                 v[2] = 0.0
                 v[3] = 0.0
             else:
-                _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                _c1 = 3.141592653589793*_r0/_p_period
+                _c0 = (1.0/(_p1*_p1))
+                _c1 = 3.141592653589793*_r0/_p2
                 _c2 = math.sin(_c1)
                 _c3 = _c0*(_c2*_c2)
-                _c4 = _p_variance*math.exp(-2.0*_c3)
+                _c4 = _p0*math.exp(-2.0*_c3)
                 _c5 = 4.0*_c4
                 v[0] = _c4
                 v[1] = _c4
@@ -212,9 +212,9 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -226,16 +226,16 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
             if _r0 == 0.0:
-                v[0] = _p_variance
-                v[1] = _p_variance
+                v[0] = _p0
+                v[1] = _p0
                 v[2] = 0.0
                 v[3] = 0.0
             else:
-                _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                _c1 = 3.141592653589793*_r0/_p_period
+                _c0 = (1.0/(_p1*_p1))
+                _c1 = 3.141592653589793*_r0/_p2
                 _c2 = math.sin(_c1)
                 _c3 = _c0*(_c2*_c2)
-                _c4 = _p_variance*math.exp(-2.0*_c3)
+                _c4 = _p0*math.exp(-2.0*_c3)
                 _c5 = 4.0*_c4
                 v[0] = _c4
                 v[1] = _c4
@@ -248,9 +248,9 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -264,16 +264,16 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
             if _r0 == 0.0:
-                v[0] = _p_variance
-                v[1] = _p_variance
+                v[0] = _p0
+                v[1] = _p0
                 v[2] = 0.0
                 v[3] = 0.0
             else:
-                _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                _c1 = 3.141592653589793*_r0/_p_period
+                _c0 = (1.0/(_p1*_p1))
+                _c1 = 3.141592653589793*_r0/_p2
                 _c2 = math.sin(_c1)
                 _c3 = _c0*(_c2*_c2)
-                _c4 = _p_variance*math.exp(-2.0*_c3)
+                _c4 = _p0*math.exp(-2.0*_c3)
                 _c5 = 4.0*_c4
                 v[0] = _c4
                 v[1] = _c4
@@ -293,9 +293,9 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -313,16 +313,16 @@ def contract_selected(X, p, sel, table, W, out):
                 _d1 = _x1 - _y1
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
                 if _r0 == 0.0:
-                    v[0] = _p_variance
-                    v[1] = _p_variance
+                    v[0] = _p0
+                    v[1] = _p0
                     v[2] = 0.0
                     v[3] = 0.0
                 else:
-                    _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                    _c1 = 3.141592653589793*_r0/_p_period
+                    _c0 = (1.0/(_p1*_p1))
+                    _c1 = 3.141592653589793*_r0/_p2
                     _c2 = math.sin(_c1)
                     _c3 = _c0*(_c2*_c2)
-                    _c4 = _p_variance*math.exp(-2.0*_c3)
+                    _c4 = _p0*math.exp(-2.0*_c3)
                     _c5 = 4.0*_c4
                     v[0] = _c4
                     v[1] = _c4
@@ -334,4 +334,4 @@ def contract_selected(X, p, sel, table, W, out):
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: ffa3a39fdbe0270062f0ff218258def7779c5f1dc7cef5beccf6c42c0ffd9d9e
+# kernelgen-sha256: 6840d5cf0eb940325ba5dfc8f115f363569b6fcdd8b445261e109dc7c83bac5c

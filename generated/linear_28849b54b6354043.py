@@ -40,11 +40,11 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
+    _p0 = p[0]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
-    _c0 = _p_variance*_x0*_y0
+    _c0 = _p0*_x0*_y0
     out[0] = _c0
     out[1] = _c0
 
@@ -52,13 +52,13 @@ def pair(x, y, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
+    _p0 = p[0]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = _p_variance*_x0*_y0
+            _c0 = _p0*_x0*_y0
             out[i, j, 0] = _c0
             out[i, j, 1] = _c0
 
@@ -66,7 +66,7 @@ def fill(X1, X2, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
+    _p0 = p[0]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -76,7 +76,7 @@ def fill_symmetric(X, p, out):
                 _x0 = X[i, 0]
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
-                _c0 = _p_variance*_x0*_y0
+                _c0 = _p0*_x0*_y0
                 out[i, j, 0] = _c0
                 out[i, j, 1] = _c0
                 for k in range(N_OUT):
@@ -86,12 +86,12 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
+    _p0 = p[0]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
         _d0 = _x0 - _y0
-        _c0 = _p_variance*_x0*_y0
+        _c0 = _p0*_x0*_y0
         out[i, 0] = _c0
         out[i, 1] = _c0
 
@@ -99,14 +99,14 @@ def diag(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
+    _p0 = p[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = _p_variance*_x0*_y0
+            _c0 = _p0*_x0*_y0
             v[0] = _c0
             v[1] = _c0
             out[i, j] = v[table[sel1[i], sel2[j]]]
@@ -115,14 +115,14 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
+    _p0 = p[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = _p_variance*_x0*_y0
+            _c0 = _p0*_x0*_y0
             v[0] = _c0
             v[1] = _c0
             for a in range(table.shape[0]):
@@ -132,7 +132,7 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
+    _p0 = p[0]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -141,7 +141,7 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = _p_variance*_x0*_y0
+            _c0 = _p0*_x0*_y0
             v[0] = _c0
             v[1] = _c0
             for a in range(q):
@@ -158,7 +158,7 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
+    _p0 = p[0]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -171,7 +171,7 @@ def contract_selected(X, p, sel, table, W, out):
                 _x0 = X[i, 0]
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
-                _c0 = _p_variance*_x0*_y0
+                _c0 = _p0*_x0*_y0
                 v[0] = _c0
                 v[1] = _c0
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
@@ -180,4 +180,4 @@ def contract_selected(X, p, sel, table, W, out):
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 2954af1477d032d4722d1a6eb35e262517f3ab08f7cbf9322c15f586fd5a0198
+# kernelgen-sha256: f6f626b787b3fcaaad8093ec2dfa815a63e209f18e54c902d5c5600644563b70

@@ -40,7 +40,7 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
+    _p0 = p[0]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
@@ -49,14 +49,14 @@ def pair(x, y, p, out):
     _d1 = _x1 - _y1
     _c0 = _x0*_y0
     _c1 = _x1*_y1
-    out[0] = _p_variance*(_c0 + _c1)
-    out[1] = _c0*_p_variance + _c1*_p_variance
+    out[0] = _p0*(_c0 + _c1)
+    out[1] = _c0*_p0 + _c1*_p0
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
+    _p0 = p[0]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -67,14 +67,14 @@ def fill(X1, X2, p, out):
             _d1 = _x1 - _y1
             _c0 = _x0*_y0
             _c1 = _x1*_y1
-            out[i, j, 0] = _p_variance*(_c0 + _c1)
-            out[i, j, 1] = _c0*_p_variance + _c1*_p_variance
+            out[i, j, 0] = _p0*(_c0 + _c1)
+            out[i, j, 1] = _c0*_p0 + _c1*_p0
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
+    _p0 = p[0]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -89,8 +89,8 @@ def fill_symmetric(X, p, out):
                 _d1 = _x1 - _y1
                 _c0 = _x0*_y0
                 _c1 = _x1*_y1
-                out[i, j, 0] = _p_variance*(_c0 + _c1)
-                out[i, j, 1] = _c0*_p_variance + _c1*_p_variance
+                out[i, j, 0] = _p0*(_c0 + _c1)
+                out[i, j, 1] = _c0*_p0 + _c1*_p0
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -98,7 +98,7 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
+    _p0 = p[0]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -108,14 +108,14 @@ def diag(X, p, out):
         _d1 = _x1 - _y1
         _c0 = _x0*_y0
         _c1 = _x1*_y1
-        out[i, 0] = _p_variance*(_c0 + _c1)
-        out[i, 1] = _c0*_p_variance + _c1*_p_variance
+        out[i, 0] = _p0*(_c0 + _c1)
+        out[i, 1] = _c0*_p0 + _c1*_p0
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
+    _p0 = p[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -127,15 +127,15 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _d1 = _x1 - _y1
             _c0 = _x0*_y0
             _c1 = _x1*_y1
-            v[0] = _p_variance*(_c0 + _c1)
-            v[1] = _c0*_p_variance + _c1*_p_variance
+            v[0] = _p0*(_c0 + _c1)
+            v[1] = _c0*_p0 + _c1*_p0
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
+    _p0 = p[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -147,8 +147,8 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _d1 = _x1 - _y1
             _c0 = _x0*_y0
             _c1 = _x1*_y1
-            v[0] = _p_variance*(_c0 + _c1)
-            v[1] = _c0*_p_variance + _c1*_p_variance
+            v[0] = _p0*(_c0 + _c1)
+            v[1] = _c0*_p0 + _c1*_p0
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -156,7 +156,7 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
+    _p0 = p[0]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -170,8 +170,8 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _d1 = _x1 - _y1
             _c0 = _x0*_y0
             _c1 = _x1*_y1
-            v[0] = _p_variance*(_c0 + _c1)
-            v[1] = _c0*_p_variance + _c1*_p_variance
+            v[0] = _p0*(_c0 + _c1)
+            v[1] = _c0*_p0 + _c1*_p0
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -186,7 +186,7 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
+    _p0 = p[0]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -204,12 +204,12 @@ def contract_selected(X, p, sel, table, W, out):
                 _d1 = _x1 - _y1
                 _c0 = _x0*_y0
                 _c1 = _x1*_y1
-                v[0] = _p_variance*(_c0 + _c1)
-                v[1] = _c0*_p_variance + _c1*_p_variance
+                v[0] = _p0*(_c0 + _c1)
+                v[1] = _c0*_p0 + _c1*_p0
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 876d0d34947d0069f3ab829f59c31bacfa25e317892c0319058daa74203deb2e
+# kernelgen-sha256: 5c30032655c19b9b42b1fdff8b001f878e6f07eeffacd80e8220cdf921d0786f

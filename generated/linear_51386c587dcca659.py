@@ -41,35 +41,35 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
+    _p0 = p[0]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
-    _c0 = _p_variance*_y0
+    _c0 = _p0*_y0
     out[0] = _c0*_x0
     out[1] = _c0
-    out[2] = _p_variance
+    out[2] = _p0
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
+    _p0 = p[0]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = _p_variance*_y0
+            _c0 = _p0*_y0
             out[i, j, 0] = _c0*_x0
             out[i, j, 1] = _c0
-            out[i, j, 2] = _p_variance
+            out[i, j, 2] = _p0
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
+    _p0 = p[0]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -79,10 +79,10 @@ def fill_symmetric(X, p, out):
                 _x0 = X[i, 0]
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
-                _c0 = _p_variance*_y0
+                _c0 = _p0*_y0
                 out[i, j, 0] = _c0*_x0
                 out[i, j, 1] = _c0
-                out[i, j, 2] = _p_variance
+                out[i, j, 2] = _p0
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -90,48 +90,48 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
+    _p0 = p[0]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
         _d0 = _x0 - _y0
-        _c0 = _p_variance*_y0
+        _c0 = _p0*_y0
         out[i, 0] = _c0*_x0
         out[i, 1] = _c0
-        out[i, 2] = _p_variance
+        out[i, 2] = _p0
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
+    _p0 = p[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = _p_variance*_y0
+            _c0 = _p0*_y0
             v[0] = _c0*_x0
             v[1] = _c0
-            v[2] = _p_variance
+            v[2] = _p0
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
+    _p0 = p[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = _p_variance*_y0
+            _c0 = _p0*_y0
             v[0] = _c0*_x0
             v[1] = _c0
-            v[2] = _p_variance
+            v[2] = _p0
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -139,7 +139,7 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
+    _p0 = p[0]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -148,10 +148,10 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = _p_variance*_y0
+            _c0 = _p0*_y0
             v[0] = _c0*_x0
             v[1] = _c0
-            v[2] = _p_variance
+            v[2] = _p0
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -166,7 +166,7 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
+    _p0 = p[0]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -179,14 +179,14 @@ def contract_selected(X, p, sel, table, W, out):
                 _x0 = X[i, 0]
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
-                _c0 = _p_variance*_y0
+                _c0 = _p0*_y0
                 v[0] = _c0*_x0
                 v[1] = _c0
-                v[2] = _p_variance
+                v[2] = _p0
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 455b32ecb884754f421ff684017e4f83e6a72918441b217adf29b2c0ed13d22c
+# kernelgen-sha256: 09bcaf52f5addb899eb7e4d162f0ed39e64a3a0df42e99a68d8802195c8410c3

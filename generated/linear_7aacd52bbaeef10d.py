@@ -51,7 +51,7 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
+    _p0 = p[0]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
@@ -61,25 +61,25 @@ def pair(x, y, p, out):
     _x2 = x[2]
     _y2 = y[2]
     _d2 = _x2 - _y2
-    out[0] = _p_variance*(_x0*_y0 + _x1*_y1 + _x2*_y2)
-    out[1] = _p_variance*_y0
-    out[2] = _p_variance*_y1
-    out[3] = _p_variance*_y2
-    out[4] = _p_variance
+    out[0] = _p0*(_x0*_y0 + _x1*_y1 + _x2*_y2)
+    out[1] = _p0*_y0
+    out[2] = _p0*_y1
+    out[3] = _p0*_y2
+    out[4] = _p0
     out[5] = 0.0
     out[6] = 0.0
     out[7] = 0.0
-    out[8] = _p_variance
+    out[8] = _p0
     out[9] = 0.0
     out[10] = 0.0
     out[11] = 0.0
-    out[12] = _p_variance
+    out[12] = _p0
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
+    _p0 = p[0]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -91,25 +91,25 @@ def fill(X1, X2, p, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            out[i, j, 0] = _p_variance*(_x0*_y0 + _x1*_y1 + _x2*_y2)
-            out[i, j, 1] = _p_variance*_y0
-            out[i, j, 2] = _p_variance*_y1
-            out[i, j, 3] = _p_variance*_y2
-            out[i, j, 4] = _p_variance
+            out[i, j, 0] = _p0*(_x0*_y0 + _x1*_y1 + _x2*_y2)
+            out[i, j, 1] = _p0*_y0
+            out[i, j, 2] = _p0*_y1
+            out[i, j, 3] = _p0*_y2
+            out[i, j, 4] = _p0
             out[i, j, 5] = 0.0
             out[i, j, 6] = 0.0
             out[i, j, 7] = 0.0
-            out[i, j, 8] = _p_variance
+            out[i, j, 8] = _p0
             out[i, j, 9] = 0.0
             out[i, j, 10] = 0.0
             out[i, j, 11] = 0.0
-            out[i, j, 12] = _p_variance
+            out[i, j, 12] = _p0
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
+    _p0 = p[0]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -125,19 +125,19 @@ def fill_symmetric(X, p, out):
                 _x2 = X[i, 2]
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
-                out[i, j, 0] = _p_variance*(_x0*_y0 + _x1*_y1 + _x2*_y2)
-                out[i, j, 1] = _p_variance*_y0
-                out[i, j, 2] = _p_variance*_y1
-                out[i, j, 3] = _p_variance*_y2
-                out[i, j, 4] = _p_variance
+                out[i, j, 0] = _p0*(_x0*_y0 + _x1*_y1 + _x2*_y2)
+                out[i, j, 1] = _p0*_y0
+                out[i, j, 2] = _p0*_y1
+                out[i, j, 3] = _p0*_y2
+                out[i, j, 4] = _p0
                 out[i, j, 5] = 0.0
                 out[i, j, 6] = 0.0
                 out[i, j, 7] = 0.0
-                out[i, j, 8] = _p_variance
+                out[i, j, 8] = _p0
                 out[i, j, 9] = 0.0
                 out[i, j, 10] = 0.0
                 out[i, j, 11] = 0.0
-                out[i, j, 12] = _p_variance
+                out[i, j, 12] = _p0
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -145,7 +145,7 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
+    _p0 = p[0]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -156,25 +156,25 @@ def diag(X, p, out):
         _x2 = X[i, 2]
         _y2 = X[i, 2]
         _d2 = _x2 - _y2
-        out[i, 0] = _p_variance*(_x0*_y0 + _x1*_y1 + _x2*_y2)
-        out[i, 1] = _p_variance*_y0
-        out[i, 2] = _p_variance*_y1
-        out[i, 3] = _p_variance*_y2
-        out[i, 4] = _p_variance
+        out[i, 0] = _p0*(_x0*_y0 + _x1*_y1 + _x2*_y2)
+        out[i, 1] = _p0*_y0
+        out[i, 2] = _p0*_y1
+        out[i, 3] = _p0*_y2
+        out[i, 4] = _p0
         out[i, 5] = 0.0
         out[i, 6] = 0.0
         out[i, 7] = 0.0
-        out[i, 8] = _p_variance
+        out[i, 8] = _p0
         out[i, 9] = 0.0
         out[i, 10] = 0.0
         out[i, 11] = 0.0
-        out[i, 12] = _p_variance
+        out[i, 12] = _p0
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
+    _p0 = p[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -187,26 +187,26 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            v[0] = _p_variance*(_x0*_y0 + _x1*_y1 + _x2*_y2)
-            v[1] = _p_variance*_y0
-            v[2] = _p_variance*_y1
-            v[3] = _p_variance*_y2
-            v[4] = _p_variance
+            v[0] = _p0*(_x0*_y0 + _x1*_y1 + _x2*_y2)
+            v[1] = _p0*_y0
+            v[2] = _p0*_y1
+            v[3] = _p0*_y2
+            v[4] = _p0
             v[5] = 0.0
             v[6] = 0.0
             v[7] = 0.0
-            v[8] = _p_variance
+            v[8] = _p0
             v[9] = 0.0
             v[10] = 0.0
             v[11] = 0.0
-            v[12] = _p_variance
+            v[12] = _p0
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
+    _p0 = p[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -219,19 +219,19 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            v[0] = _p_variance*(_x0*_y0 + _x1*_y1 + _x2*_y2)
-            v[1] = _p_variance*_y0
-            v[2] = _p_variance*_y1
-            v[3] = _p_variance*_y2
-            v[4] = _p_variance
+            v[0] = _p0*(_x0*_y0 + _x1*_y1 + _x2*_y2)
+            v[1] = _p0*_y0
+            v[2] = _p0*_y1
+            v[3] = _p0*_y2
+            v[4] = _p0
             v[5] = 0.0
             v[6] = 0.0
             v[7] = 0.0
-            v[8] = _p_variance
+            v[8] = _p0
             v[9] = 0.0
             v[10] = 0.0
             v[11] = 0.0
-            v[12] = _p_variance
+            v[12] = _p0
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -239,7 +239,7 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
+    _p0 = p[0]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -254,19 +254,19 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            v[0] = _p_variance*(_x0*_y0 + _x1*_y1 + _x2*_y2)
-            v[1] = _p_variance*_y0
-            v[2] = _p_variance*_y1
-            v[3] = _p_variance*_y2
-            v[4] = _p_variance
+            v[0] = _p0*(_x0*_y0 + _x1*_y1 + _x2*_y2)
+            v[1] = _p0*_y0
+            v[2] = _p0*_y1
+            v[3] = _p0*_y2
+            v[4] = _p0
             v[5] = 0.0
             v[6] = 0.0
             v[7] = 0.0
-            v[8] = _p_variance
+            v[8] = _p0
             v[9] = 0.0
             v[10] = 0.0
             v[11] = 0.0
-            v[12] = _p_variance
+            v[12] = _p0
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -281,7 +281,7 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
+    _p0 = p[0]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -300,23 +300,23 @@ def contract_selected(X, p, sel, table, W, out):
                 _x2 = X[i, 2]
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
-                v[0] = _p_variance*(_x0*_y0 + _x1*_y1 + _x2*_y2)
-                v[1] = _p_variance*_y0
-                v[2] = _p_variance*_y1
-                v[3] = _p_variance*_y2
-                v[4] = _p_variance
+                v[0] = _p0*(_x0*_y0 + _x1*_y1 + _x2*_y2)
+                v[1] = _p0*_y0
+                v[2] = _p0*_y1
+                v[3] = _p0*_y2
+                v[4] = _p0
                 v[5] = 0.0
                 v[6] = 0.0
                 v[7] = 0.0
-                v[8] = _p_variance
+                v[8] = _p0
                 v[9] = 0.0
                 v[10] = 0.0
                 v[11] = 0.0
-                v[12] = _p_variance
+                v[12] = _p0
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 8edd05fcf10e7d7c67d82eef4b6b232b9661ba43640561a5af744945632b2dc1
+# kernelgen-sha256: 46de19b73d99cf2764ee5403b9b4ff715abb13b6014eea8a97161fa6c83e50e9

@@ -45,26 +45,26 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
+    _p0 = p[0]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
     _x1 = x[1]
     _y1 = y[1]
     _d1 = _x1 - _y1
-    out[0] = _p_variance*(_x0*_y0 + _x1*_y1)
-    out[1] = _p_variance*_y0
-    out[2] = _p_variance*_y1
-    out[3] = _p_variance
+    out[0] = _p0*(_x0*_y0 + _x1*_y1)
+    out[1] = _p0*_y0
+    out[2] = _p0*_y1
+    out[3] = _p0
     out[4] = 0.0
     out[5] = 0.0
-    out[6] = _p_variance
+    out[6] = _p0
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
+    _p0 = p[0]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -73,19 +73,19 @@ def fill(X1, X2, p, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            out[i, j, 0] = _p_variance*(_x0*_y0 + _x1*_y1)
-            out[i, j, 1] = _p_variance*_y0
-            out[i, j, 2] = _p_variance*_y1
-            out[i, j, 3] = _p_variance
+            out[i, j, 0] = _p0*(_x0*_y0 + _x1*_y1)
+            out[i, j, 1] = _p0*_y0
+            out[i, j, 2] = _p0*_y1
+            out[i, j, 3] = _p0
             out[i, j, 4] = 0.0
             out[i, j, 5] = 0.0
-            out[i, j, 6] = _p_variance
+            out[i, j, 6] = _p0
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
+    _p0 = p[0]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -98,13 +98,13 @@ def fill_symmetric(X, p, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                out[i, j, 0] = _p_variance*(_x0*_y0 + _x1*_y1)
-                out[i, j, 1] = _p_variance*_y0
-                out[i, j, 2] = _p_variance*_y1
-                out[i, j, 3] = _p_variance
+                out[i, j, 0] = _p0*(_x0*_y0 + _x1*_y1)
+                out[i, j, 1] = _p0*_y0
+                out[i, j, 2] = _p0*_y1
+                out[i, j, 3] = _p0
                 out[i, j, 4] = 0.0
                 out[i, j, 5] = 0.0
-                out[i, j, 6] = _p_variance
+                out[i, j, 6] = _p0
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -112,7 +112,7 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
+    _p0 = p[0]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -120,19 +120,19 @@ def diag(X, p, out):
         _x1 = X[i, 1]
         _y1 = X[i, 1]
         _d1 = _x1 - _y1
-        out[i, 0] = _p_variance*(_x0*_y0 + _x1*_y1)
-        out[i, 1] = _p_variance*_y0
-        out[i, 2] = _p_variance*_y1
-        out[i, 3] = _p_variance
+        out[i, 0] = _p0*(_x0*_y0 + _x1*_y1)
+        out[i, 1] = _p0*_y0
+        out[i, 2] = _p0*_y1
+        out[i, 3] = _p0
         out[i, 4] = 0.0
         out[i, 5] = 0.0
-        out[i, 6] = _p_variance
+        out[i, 6] = _p0
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
+    _p0 = p[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -142,20 +142,20 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            v[0] = _p_variance*(_x0*_y0 + _x1*_y1)
-            v[1] = _p_variance*_y0
-            v[2] = _p_variance*_y1
-            v[3] = _p_variance
+            v[0] = _p0*(_x0*_y0 + _x1*_y1)
+            v[1] = _p0*_y0
+            v[2] = _p0*_y1
+            v[3] = _p0
             v[4] = 0.0
             v[5] = 0.0
-            v[6] = _p_variance
+            v[6] = _p0
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
+    _p0 = p[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -165,13 +165,13 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            v[0] = _p_variance*(_x0*_y0 + _x1*_y1)
-            v[1] = _p_variance*_y0
-            v[2] = _p_variance*_y1
-            v[3] = _p_variance
+            v[0] = _p0*(_x0*_y0 + _x1*_y1)
+            v[1] = _p0*_y0
+            v[2] = _p0*_y1
+            v[3] = _p0
             v[4] = 0.0
             v[5] = 0.0
-            v[6] = _p_variance
+            v[6] = _p0
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -179,7 +179,7 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
+    _p0 = p[0]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -191,13 +191,13 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            v[0] = _p_variance*(_x0*_y0 + _x1*_y1)
-            v[1] = _p_variance*_y0
-            v[2] = _p_variance*_y1
-            v[3] = _p_variance
+            v[0] = _p0*(_x0*_y0 + _x1*_y1)
+            v[1] = _p0*_y0
+            v[2] = _p0*_y1
+            v[3] = _p0
             v[4] = 0.0
             v[5] = 0.0
-            v[6] = _p_variance
+            v[6] = _p0
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -212,7 +212,7 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
+    _p0 = p[0]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -228,17 +228,17 @@ def contract_selected(X, p, sel, table, W, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                v[0] = _p_variance*(_x0*_y0 + _x1*_y1)
-                v[1] = _p_variance*_y0
-                v[2] = _p_variance*_y1
-                v[3] = _p_variance
+                v[0] = _p0*(_x0*_y0 + _x1*_y1)
+                v[1] = _p0*_y0
+                v[2] = _p0*_y1
+                v[3] = _p0
                 v[4] = 0.0
                 v[5] = 0.0
-                v[6] = _p_variance
+                v[6] = _p0
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: c0a00c433cf3e8a96e06a09674c277cd05b002f5401085a8fc87ab85e8ba891d
+# kernelgen-sha256: 0dccbbe34274007fefd6a3c2de24181114de412896ec5b51250a571c3ee46b16

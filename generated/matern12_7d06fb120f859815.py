@@ -41,19 +41,19 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
     _r0 = math.sqrt((_d0*_d0))
     if _r0 == 0.0:
-        out[0] = _p_variance
-        out[1] = _p_variance
+        out[0] = _p0
+        out[1] = _p0
         out[2] = 0.0
     else:
-        _c0 = _r0/_p_length_scale
-        _c1 = _p_variance*math.exp(-_c0)
+        _c0 = _r0/_p1
+        _c1 = _p0*math.exp(-_c0)
         out[0] = _c1
         out[1] = _c1
         out[2] = _c0*_c1
@@ -62,8 +62,8 @@ def pair(x, y, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -71,12 +71,12 @@ def fill(X1, X2, p, out):
             _d0 = _x0 - _y0
             _r0 = math.sqrt((_d0*_d0))
             if _r0 == 0.0:
-                out[i, j, 0] = _p_variance
-                out[i, j, 1] = _p_variance
+                out[i, j, 0] = _p0
+                out[i, j, 1] = _p0
                 out[i, j, 2] = 0.0
             else:
-                _c0 = _r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
+                _c0 = _r0/_p1
+                _c1 = _p0*math.exp(-_c0)
                 out[i, j, 0] = _c1
                 out[i, j, 1] = _c1
                 out[i, j, 2] = _c0*_c1
@@ -85,8 +85,8 @@ def fill(X1, X2, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -98,12 +98,12 @@ def fill_symmetric(X, p, out):
                 _d0 = _x0 - _y0
                 _r0 = math.sqrt((_d0*_d0))
                 if _r0 == 0.0:
-                    out[i, j, 0] = _p_variance
-                    out[i, j, 1] = _p_variance
+                    out[i, j, 0] = _p0
+                    out[i, j, 1] = _p0
                     out[i, j, 2] = 0.0
                 else:
-                    _c0 = _r0/_p_length_scale
-                    _c1 = _p_variance*math.exp(-_c0)
+                    _c0 = _r0/_p1
+                    _c1 = _p0*math.exp(-_c0)
                     out[i, j, 0] = _c1
                     out[i, j, 1] = _c1
                     out[i, j, 2] = _c0*_c1
@@ -114,20 +114,20 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
         _d0 = _x0 - _y0
         _r0 = math.sqrt((_d0*_d0))
         if _r0 == 0.0:
-            out[i, 0] = _p_variance
-            out[i, 1] = _p_variance
+            out[i, 0] = _p0
+            out[i, 1] = _p0
             out[i, 2] = 0.0
         else:
-            _c0 = _r0/_p_length_scale
-            _c1 = _p_variance*math.exp(-_c0)
+            _c0 = _r0/_p1
+            _c1 = _p0*math.exp(-_c0)
             out[i, 0] = _c1
             out[i, 1] = _c1
             out[i, 2] = _c0*_c1
@@ -136,8 +136,8 @@ def diag(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -146,12 +146,12 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _d0 = _x0 - _y0
             _r0 = math.sqrt((_d0*_d0))
             if _r0 == 0.0:
-                v[0] = _p_variance
-                v[1] = _p_variance
+                v[0] = _p0
+                v[1] = _p0
                 v[2] = 0.0
             else:
-                _c0 = _r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
+                _c0 = _r0/_p1
+                _c1 = _p0*math.exp(-_c0)
                 v[0] = _c1
                 v[1] = _c1
                 v[2] = _c0*_c1
@@ -161,8 +161,8 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -171,12 +171,12 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _d0 = _x0 - _y0
             _r0 = math.sqrt((_d0*_d0))
             if _r0 == 0.0:
-                v[0] = _p_variance
-                v[1] = _p_variance
+                v[0] = _p0
+                v[1] = _p0
                 v[2] = 0.0
             else:
-                _c0 = _r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
+                _c0 = _r0/_p1
+                _c1 = _p0*math.exp(-_c0)
                 v[0] = _c1
                 v[1] = _c1
                 v[2] = _c0*_c1
@@ -187,8 +187,8 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -199,12 +199,12 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _d0 = _x0 - _y0
             _r0 = math.sqrt((_d0*_d0))
             if _r0 == 0.0:
-                v[0] = _p_variance
-                v[1] = _p_variance
+                v[0] = _p0
+                v[1] = _p0
                 v[2] = 0.0
             else:
-                _c0 = _r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
+                _c0 = _r0/_p1
+                _c1 = _p0*math.exp(-_c0)
                 v[0] = _c1
                 v[1] = _c1
                 v[2] = _c0*_c1
@@ -222,8 +222,8 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -238,12 +238,12 @@ def contract_selected(X, p, sel, table, W, out):
                 _d0 = _x0 - _y0
                 _r0 = math.sqrt((_d0*_d0))
                 if _r0 == 0.0:
-                    v[0] = _p_variance
-                    v[1] = _p_variance
+                    v[0] = _p0
+                    v[1] = _p0
                     v[2] = 0.0
                 else:
-                    _c0 = _r0/_p_length_scale
-                    _c1 = _p_variance*math.exp(-_c0)
+                    _c0 = _r0/_p1
+                    _c1 = _p0*math.exp(-_c0)
                     v[0] = _c1
                     v[1] = _c1
                     v[2] = _c0*_c1
@@ -253,4 +253,4 @@ def contract_selected(X, p, sel, table, W, out):
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 9cb7640c0a5b0cfdec6cb5e5ae35f97ff55867a8a341bd777818017ae74ce30f
+# kernelgen-sha256: bd9b5e4936e1d75d8af5671bad7ff6f8b4400619bb4ff3840d282624092cbf9e

@@ -41,8 +41,8 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
@@ -54,12 +54,12 @@ def pair(x, y, p, out):
     _d2 = _x2 - _y2
     _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
     if _r0 == 0.0:
-        out[0] = _p_variance
-        out[1] = _p_variance
+        out[0] = _p0
+        out[1] = _p0
         out[2] = 0.0
     else:
-        _c0 = _r0/_p_length_scale
-        _c1 = _p_variance*math.exp(-_c0)
+        _c0 = _r0/_p1
+        _c1 = _p0*math.exp(-_c0)
         out[0] = _c1
         out[1] = _c1
         out[2] = _c0*_c1
@@ -68,8 +68,8 @@ def pair(x, y, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -83,12 +83,12 @@ def fill(X1, X2, p, out):
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
             if _r0 == 0.0:
-                out[i, j, 0] = _p_variance
-                out[i, j, 1] = _p_variance
+                out[i, j, 0] = _p0
+                out[i, j, 1] = _p0
                 out[i, j, 2] = 0.0
             else:
-                _c0 = _r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
+                _c0 = _r0/_p1
+                _c1 = _p0*math.exp(-_c0)
                 out[i, j, 0] = _c1
                 out[i, j, 1] = _c1
                 out[i, j, 2] = _c0*_c1
@@ -97,8 +97,8 @@ def fill(X1, X2, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -116,12 +116,12 @@ def fill_symmetric(X, p, out):
                 _d2 = _x2 - _y2
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
                 if _r0 == 0.0:
-                    out[i, j, 0] = _p_variance
-                    out[i, j, 1] = _p_variance
+                    out[i, j, 0] = _p0
+                    out[i, j, 1] = _p0
                     out[i, j, 2] = 0.0
                 else:
-                    _c0 = _r0/_p_length_scale
-                    _c1 = _p_variance*math.exp(-_c0)
+                    _c0 = _r0/_p1
+                    _c1 = _p0*math.exp(-_c0)
                     out[i, j, 0] = _c1
                     out[i, j, 1] = _c1
                     out[i, j, 2] = _c0*_c1
@@ -132,8 +132,8 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -146,12 +146,12 @@ def diag(X, p, out):
         _d2 = _x2 - _y2
         _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
         if _r0 == 0.0:
-            out[i, 0] = _p_variance
-            out[i, 1] = _p_variance
+            out[i, 0] = _p0
+            out[i, 1] = _p0
             out[i, 2] = 0.0
         else:
-            _c0 = _r0/_p_length_scale
-            _c1 = _p_variance*math.exp(-_c0)
+            _c0 = _r0/_p1
+            _c1 = _p0*math.exp(-_c0)
             out[i, 0] = _c1
             out[i, 1] = _c1
             out[i, 2] = _c0*_c1
@@ -160,8 +160,8 @@ def diag(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -176,12 +176,12 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
             if _r0 == 0.0:
-                v[0] = _p_variance
-                v[1] = _p_variance
+                v[0] = _p0
+                v[1] = _p0
                 v[2] = 0.0
             else:
-                _c0 = _r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
+                _c0 = _r0/_p1
+                _c1 = _p0*math.exp(-_c0)
                 v[0] = _c1
                 v[1] = _c1
                 v[2] = _c0*_c1
@@ -191,8 +191,8 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -207,12 +207,12 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
             if _r0 == 0.0:
-                v[0] = _p_variance
-                v[1] = _p_variance
+                v[0] = _p0
+                v[1] = _p0
                 v[2] = 0.0
             else:
-                _c0 = _r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
+                _c0 = _r0/_p1
+                _c1 = _p0*math.exp(-_c0)
                 v[0] = _c1
                 v[1] = _c1
                 v[2] = _c0*_c1
@@ -223,8 +223,8 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -241,12 +241,12 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
             if _r0 == 0.0:
-                v[0] = _p_variance
-                v[1] = _p_variance
+                v[0] = _p0
+                v[1] = _p0
                 v[2] = 0.0
             else:
-                _c0 = _r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
+                _c0 = _r0/_p1
+                _c1 = _p0*math.exp(-_c0)
                 v[0] = _c1
                 v[1] = _c1
                 v[2] = _c0*_c1
@@ -264,8 +264,8 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -286,12 +286,12 @@ def contract_selected(X, p, sel, table, W, out):
                 _d2 = _x2 - _y2
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
                 if _r0 == 0.0:
-                    v[0] = _p_variance
-                    v[1] = _p_variance
+                    v[0] = _p0
+                    v[1] = _p0
                     v[2] = 0.0
                 else:
-                    _c0 = _r0/_p_length_scale
-                    _c1 = _p_variance*math.exp(-_c0)
+                    _c0 = _r0/_p1
+                    _c1 = _p0*math.exp(-_c0)
                     v[0] = _c1
                     v[1] = _c1
                     v[2] = _c0*_c1
@@ -301,4 +301,4 @@ def contract_selected(X, p, sel, table, W, out):
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: f2ea9f1d24c8d6fae003eadc803b6517e484b21a74a23e35d00bf31daf25ab8a
+# kernelgen-sha256: 720273659d0e8d07844d5ff011cfa829e59f0173a33217a66b9e096cd7789f5c

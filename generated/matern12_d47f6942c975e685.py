@@ -41,8 +41,8 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
@@ -51,12 +51,12 @@ def pair(x, y, p, out):
     _d1 = _x1 - _y1
     _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
     if _r0 == 0.0:
-        out[0] = _p_variance
-        out[1] = _p_variance
+        out[0] = _p0
+        out[1] = _p0
         out[2] = 0.0
     else:
-        _c0 = _r0/_p_length_scale
-        _c1 = _p_variance*math.exp(-_c0)
+        _c0 = _r0/_p1
+        _c1 = _p0*math.exp(-_c0)
         out[0] = _c1
         out[1] = _c1
         out[2] = _c0*_c1
@@ -65,8 +65,8 @@ def pair(x, y, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -77,12 +77,12 @@ def fill(X1, X2, p, out):
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
             if _r0 == 0.0:
-                out[i, j, 0] = _p_variance
-                out[i, j, 1] = _p_variance
+                out[i, j, 0] = _p0
+                out[i, j, 1] = _p0
                 out[i, j, 2] = 0.0
             else:
-                _c0 = _r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
+                _c0 = _r0/_p1
+                _c1 = _p0*math.exp(-_c0)
                 out[i, j, 0] = _c1
                 out[i, j, 1] = _c1
                 out[i, j, 2] = _c0*_c1
@@ -91,8 +91,8 @@ def fill(X1, X2, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -107,12 +107,12 @@ def fill_symmetric(X, p, out):
                 _d1 = _x1 - _y1
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
                 if _r0 == 0.0:
-                    out[i, j, 0] = _p_variance
-                    out[i, j, 1] = _p_variance
+                    out[i, j, 0] = _p0
+                    out[i, j, 1] = _p0
                     out[i, j, 2] = 0.0
                 else:
-                    _c0 = _r0/_p_length_scale
-                    _c1 = _p_variance*math.exp(-_c0)
+                    _c0 = _r0/_p1
+                    _c1 = _p0*math.exp(-_c0)
                     out[i, j, 0] = _c1
                     out[i, j, 1] = _c1
                     out[i, j, 2] = _c0*_c1
@@ -123,8 +123,8 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -134,12 +134,12 @@ def diag(X, p, out):
         _d1 = _x1 - _y1
         _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
         if _r0 == 0.0:
-            out[i, 0] = _p_variance
-            out[i, 1] = _p_variance
+            out[i, 0] = _p0
+            out[i, 1] = _p0
             out[i, 2] = 0.0
         else:
-            _c0 = _r0/_p_length_scale
-            _c1 = _p_variance*math.exp(-_c0)
+            _c0 = _r0/_p1
+            _c1 = _p0*math.exp(-_c0)
             out[i, 0] = _c1
             out[i, 1] = _c1
             out[i, 2] = _c0*_c1
@@ -148,8 +148,8 @@ def diag(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -161,12 +161,12 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
             if _r0 == 0.0:
-                v[0] = _p_variance
-                v[1] = _p_variance
+                v[0] = _p0
+                v[1] = _p0
                 v[2] = 0.0
             else:
-                _c0 = _r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
+                _c0 = _r0/_p1
+                _c1 = _p0*math.exp(-_c0)
                 v[0] = _c1
                 v[1] = _c1
                 v[2] = _c0*_c1
@@ -176,8 +176,8 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -189,12 +189,12 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
             if _r0 == 0.0:
-                v[0] = _p_variance
-                v[1] = _p_variance
+                v[0] = _p0
+                v[1] = _p0
                 v[2] = 0.0
             else:
-                _c0 = _r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
+                _c0 = _r0/_p1
+                _c1 = _p0*math.exp(-_c0)
                 v[0] = _c1
                 v[1] = _c1
                 v[2] = _c0*_c1
@@ -205,8 +205,8 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -220,12 +220,12 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
             if _r0 == 0.0:
-                v[0] = _p_variance
-                v[1] = _p_variance
+                v[0] = _p0
+                v[1] = _p0
                 v[2] = 0.0
             else:
-                _c0 = _r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
+                _c0 = _r0/_p1
+                _c1 = _p0*math.exp(-_c0)
                 v[0] = _c1
                 v[1] = _c1
                 v[2] = _c0*_c1
@@ -243,8 +243,8 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -262,12 +262,12 @@ def contract_selected(X, p, sel, table, W, out):
                 _d1 = _x1 - _y1
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
                 if _r0 == 0.0:
-                    v[0] = _p_variance
-                    v[1] = _p_variance
+                    v[0] = _p0
+                    v[1] = _p0
                     v[2] = 0.0
                 else:
-                    _c0 = _r0/_p_length_scale
-                    _c1 = _p_variance*math.exp(-_c0)
+                    _c0 = _r0/_p1
+                    _c1 = _p0*math.exp(-_c0)
                     v[0] = _c1
                     v[1] = _c1
                     v[2] = _c0*_c1
@@ -277,4 +277,4 @@ def contract_selected(X, p, sel, table, W, out):
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: d3a619f0933025a621346941b02bb43be073eb54bf89023377e5bb6215f3a5c5
+# kernelgen-sha256: 9d3f569a97698d1d47b398b757db366eb85c98dc00d516240266664558508e2c

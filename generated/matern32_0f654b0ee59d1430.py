@@ -51,8 +51,8 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
@@ -64,8 +64,8 @@ def pair(x, y, p, out):
     _d2 = _x2 - _y2
     _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
     if _r0 == 0.0:
-        _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
-        out[0] = _p_variance
+        _c0 = 3.0*_p0/(_p1*_p1)
+        out[0] = _p0
         out[1] = 0.0
         out[2] = 0.0
         out[3] = 0.0
@@ -80,14 +80,14 @@ def pair(x, y, p, out):
         out[12] = _c0
     else:
         _c0 = 1.7320508075688772
-        _c1 = _c0*_r0/_p_length_scale
+        _c1 = _c0*_r0/_p1
         _c2 = math.exp(-_c1)
-        _c3 = _c2*_p_variance
-        _c4 = (1.0/(_p_length_scale*_p_length_scale))
+        _c3 = _c2*_p0
+        _c4 = (1.0/(_p1*_p1))
         _c5 = 3.0*_c3
         _c6 = _c4*_c5
-        _c7 = -3.0*_c2*_c4*_p_variance
-        _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+        _c7 = -3.0*_c2*_c4*_p0
+        _c8 = _c0*_c5/(_r0*(_p1*_p1*_p1))
         _c9 = _c8*_d0
         _c10 = -_c9*_d1
         _c11 = -_c9*_d2
@@ -110,8 +110,8 @@ def pair(x, y, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -125,8 +125,8 @@ def fill(X1, X2, p, out):
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
             if _r0 == 0.0:
-                _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
-                out[i, j, 0] = _p_variance
+                _c0 = 3.0*_p0/(_p1*_p1)
+                out[i, j, 0] = _p0
                 out[i, j, 1] = 0.0
                 out[i, j, 2] = 0.0
                 out[i, j, 3] = 0.0
@@ -141,14 +141,14 @@ def fill(X1, X2, p, out):
                 out[i, j, 12] = _c0
             else:
                 _c0 = 1.7320508075688772
-                _c1 = _c0*_r0/_p_length_scale
+                _c1 = _c0*_r0/_p1
                 _c2 = math.exp(-_c1)
-                _c3 = _c2*_p_variance
-                _c4 = (1.0/(_p_length_scale*_p_length_scale))
+                _c3 = _c2*_p0
+                _c4 = (1.0/(_p1*_p1))
                 _c5 = 3.0*_c3
                 _c6 = _c4*_c5
-                _c7 = -3.0*_c2*_c4*_p_variance
-                _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+                _c7 = -3.0*_c2*_c4*_p0
+                _c8 = _c0*_c5/(_r0*(_p1*_p1*_p1))
                 _c9 = _c8*_d0
                 _c10 = -_c9*_d1
                 _c11 = -_c9*_d2
@@ -171,8 +171,8 @@ def fill(X1, X2, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -190,8 +190,8 @@ def fill_symmetric(X, p, out):
                 _d2 = _x2 - _y2
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
                 if _r0 == 0.0:
-                    _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
-                    out[i, j, 0] = _p_variance
+                    _c0 = 3.0*_p0/(_p1*_p1)
+                    out[i, j, 0] = _p0
                     out[i, j, 1] = 0.0
                     out[i, j, 2] = 0.0
                     out[i, j, 3] = 0.0
@@ -206,14 +206,14 @@ def fill_symmetric(X, p, out):
                     out[i, j, 12] = _c0
                 else:
                     _c0 = 1.7320508075688772
-                    _c1 = _c0*_r0/_p_length_scale
+                    _c1 = _c0*_r0/_p1
                     _c2 = math.exp(-_c1)
-                    _c3 = _c2*_p_variance
-                    _c4 = (1.0/(_p_length_scale*_p_length_scale))
+                    _c3 = _c2*_p0
+                    _c4 = (1.0/(_p1*_p1))
                     _c5 = 3.0*_c3
                     _c6 = _c4*_c5
-                    _c7 = -3.0*_c2*_c4*_p_variance
-                    _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+                    _c7 = -3.0*_c2*_c4*_p0
+                    _c8 = _c0*_c5/(_r0*(_p1*_p1*_p1))
                     _c9 = _c8*_d0
                     _c10 = -_c9*_d1
                     _c11 = -_c9*_d2
@@ -238,8 +238,8 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -252,8 +252,8 @@ def diag(X, p, out):
         _d2 = _x2 - _y2
         _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
         if _r0 == 0.0:
-            _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
-            out[i, 0] = _p_variance
+            _c0 = 3.0*_p0/(_p1*_p1)
+            out[i, 0] = _p0
             out[i, 1] = 0.0
             out[i, 2] = 0.0
             out[i, 3] = 0.0
@@ -268,14 +268,14 @@ def diag(X, p, out):
             out[i, 12] = _c0
         else:
             _c0 = 1.7320508075688772
-            _c1 = _c0*_r0/_p_length_scale
+            _c1 = _c0*_r0/_p1
             _c2 = math.exp(-_c1)
-            _c3 = _c2*_p_variance
-            _c4 = (1.0/(_p_length_scale*_p_length_scale))
+            _c3 = _c2*_p0
+            _c4 = (1.0/(_p1*_p1))
             _c5 = 3.0*_c3
             _c6 = _c4*_c5
-            _c7 = -3.0*_c2*_c4*_p_variance
-            _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+            _c7 = -3.0*_c2*_c4*_p0
+            _c8 = _c0*_c5/(_r0*(_p1*_p1*_p1))
             _c9 = _c8*_d0
             _c10 = -_c9*_d1
             _c11 = -_c9*_d2
@@ -298,8 +298,8 @@ def diag(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -314,8 +314,8 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
             if _r0 == 0.0:
-                _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
-                v[0] = _p_variance
+                _c0 = 3.0*_p0/(_p1*_p1)
+                v[0] = _p0
                 v[1] = 0.0
                 v[2] = 0.0
                 v[3] = 0.0
@@ -330,14 +330,14 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
                 v[12] = _c0
             else:
                 _c0 = 1.7320508075688772
-                _c1 = _c0*_r0/_p_length_scale
+                _c1 = _c0*_r0/_p1
                 _c2 = math.exp(-_c1)
-                _c3 = _c2*_p_variance
-                _c4 = (1.0/(_p_length_scale*_p_length_scale))
+                _c3 = _c2*_p0
+                _c4 = (1.0/(_p1*_p1))
                 _c5 = 3.0*_c3
                 _c6 = _c4*_c5
-                _c7 = -3.0*_c2*_c4*_p_variance
-                _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+                _c7 = -3.0*_c2*_c4*_p0
+                _c8 = _c0*_c5/(_r0*(_p1*_p1*_p1))
                 _c9 = _c8*_d0
                 _c10 = -_c9*_d1
                 _c11 = -_c9*_d2
@@ -361,8 +361,8 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -377,8 +377,8 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
             if _r0 == 0.0:
-                _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
-                v[0] = _p_variance
+                _c0 = 3.0*_p0/(_p1*_p1)
+                v[0] = _p0
                 v[1] = 0.0
                 v[2] = 0.0
                 v[3] = 0.0
@@ -393,14 +393,14 @@ def fill_multi(X1, X2, p, sel2, table, out):
                 v[12] = _c0
             else:
                 _c0 = 1.7320508075688772
-                _c1 = _c0*_r0/_p_length_scale
+                _c1 = _c0*_r0/_p1
                 _c2 = math.exp(-_c1)
-                _c3 = _c2*_p_variance
-                _c4 = (1.0/(_p_length_scale*_p_length_scale))
+                _c3 = _c2*_p0
+                _c4 = (1.0/(_p1*_p1))
                 _c5 = 3.0*_c3
                 _c6 = _c4*_c5
-                _c7 = -3.0*_c2*_c4*_p_variance
-                _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+                _c7 = -3.0*_c2*_c4*_p0
+                _c8 = _c0*_c5/(_r0*(_p1*_p1*_p1))
                 _c9 = _c8*_d0
                 _c10 = -_c9*_d1
                 _c11 = -_c9*_d2
@@ -425,8 +425,8 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -443,8 +443,8 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
             if _r0 == 0.0:
-                _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
-                v[0] = _p_variance
+                _c0 = 3.0*_p0/(_p1*_p1)
+                v[0] = _p0
                 v[1] = 0.0
                 v[2] = 0.0
                 v[3] = 0.0
@@ -459,14 +459,14 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
                 v[12] = _c0
             else:
                 _c0 = 1.7320508075688772
-                _c1 = _c0*_r0/_p_length_scale
+                _c1 = _c0*_r0/_p1
                 _c2 = math.exp(-_c1)
-                _c3 = _c2*_p_variance
-                _c4 = (1.0/(_p_length_scale*_p_length_scale))
+                _c3 = _c2*_p0
+                _c4 = (1.0/(_p1*_p1))
                 _c5 = 3.0*_c3
                 _c6 = _c4*_c5
-                _c7 = -3.0*_c2*_c4*_p_variance
-                _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+                _c7 = -3.0*_c2*_c4*_p0
+                _c8 = _c0*_c5/(_r0*(_p1*_p1*_p1))
                 _c9 = _c8*_d0
                 _c10 = -_c9*_d1
                 _c11 = -_c9*_d2
@@ -498,8 +498,8 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -520,8 +520,8 @@ def contract_selected(X, p, sel, table, W, out):
                 _d2 = _x2 - _y2
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
                 if _r0 == 0.0:
-                    _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
-                    v[0] = _p_variance
+                    _c0 = 3.0*_p0/(_p1*_p1)
+                    v[0] = _p0
                     v[1] = 0.0
                     v[2] = 0.0
                     v[3] = 0.0
@@ -536,14 +536,14 @@ def contract_selected(X, p, sel, table, W, out):
                     v[12] = _c0
                 else:
                     _c0 = 1.7320508075688772
-                    _c1 = _c0*_r0/_p_length_scale
+                    _c1 = _c0*_r0/_p1
                     _c2 = math.exp(-_c1)
-                    _c3 = _c2*_p_variance
-                    _c4 = (1.0/(_p_length_scale*_p_length_scale))
+                    _c3 = _c2*_p0
+                    _c4 = (1.0/(_p1*_p1))
                     _c5 = 3.0*_c3
                     _c6 = _c4*_c5
-                    _c7 = -3.0*_c2*_c4*_p_variance
-                    _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+                    _c7 = -3.0*_c2*_c4*_p0
+                    _c8 = _c0*_c5/(_r0*(_p1*_p1*_p1))
                     _c9 = _c8*_d0
                     _c10 = -_c9*_d1
                     _c11 = -_c9*_d2
@@ -567,4 +567,4 @@ def contract_selected(X, p, sel, table, W, out):
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 280cf91102e97ce0429afc9a75f9d9b5105bdf683bcb1796de04bbb1743c185c
+# kernelgen-sha256: 0b1a89e63e8207302c5323ad68069e18bbba0f541ad9a21c5d5948f165491eb0

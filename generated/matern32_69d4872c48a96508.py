@@ -45,8 +45,8 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
@@ -55,8 +55,8 @@ def pair(x, y, p, out):
     _d1 = _x1 - _y1
     _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
     if _r0 == 0.0:
-        _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
-        out[0] = _p_variance
+        _c0 = 3.0*_p0/(_p1*_p1)
+        out[0] = _p0
         out[1] = 0.0
         out[2] = 0.0
         out[3] = _c0
@@ -65,14 +65,14 @@ def pair(x, y, p, out):
         out[6] = _c0
     else:
         _c0 = 1.7320508075688772
-        _c1 = _c0*_r0/_p_length_scale
+        _c1 = _c0*_r0/_p1
         _c2 = math.exp(-_c1)
-        _c3 = _c2*_p_variance
-        _c4 = (1.0/(_p_length_scale*_p_length_scale))
+        _c3 = _c2*_p0
+        _c4 = (1.0/(_p1*_p1))
         _c5 = 3.0*_c3
         _c6 = _c4*_c5
-        _c7 = -3.0*_c2*_c4*_p_variance
-        _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+        _c7 = -3.0*_c2*_c4*_p0
+        _c8 = _c0*_c5/(_r0*(_p1*_p1*_p1))
         _c9 = -_c8*_d0*_d1
         out[0] = _c1*_c3 + _c3
         out[1] = -_c6*_d0
@@ -86,8 +86,8 @@ def pair(x, y, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -98,8 +98,8 @@ def fill(X1, X2, p, out):
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
             if _r0 == 0.0:
-                _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
-                out[i, j, 0] = _p_variance
+                _c0 = 3.0*_p0/(_p1*_p1)
+                out[i, j, 0] = _p0
                 out[i, j, 1] = 0.0
                 out[i, j, 2] = 0.0
                 out[i, j, 3] = _c0
@@ -108,14 +108,14 @@ def fill(X1, X2, p, out):
                 out[i, j, 6] = _c0
             else:
                 _c0 = 1.7320508075688772
-                _c1 = _c0*_r0/_p_length_scale
+                _c1 = _c0*_r0/_p1
                 _c2 = math.exp(-_c1)
-                _c3 = _c2*_p_variance
-                _c4 = (1.0/(_p_length_scale*_p_length_scale))
+                _c3 = _c2*_p0
+                _c4 = (1.0/(_p1*_p1))
                 _c5 = 3.0*_c3
                 _c6 = _c4*_c5
-                _c7 = -3.0*_c2*_c4*_p_variance
-                _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+                _c7 = -3.0*_c2*_c4*_p0
+                _c8 = _c0*_c5/(_r0*(_p1*_p1*_p1))
                 _c9 = -_c8*_d0*_d1
                 out[i, j, 0] = _c1*_c3 + _c3
                 out[i, j, 1] = -_c6*_d0
@@ -129,8 +129,8 @@ def fill(X1, X2, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -145,8 +145,8 @@ def fill_symmetric(X, p, out):
                 _d1 = _x1 - _y1
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
                 if _r0 == 0.0:
-                    _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
-                    out[i, j, 0] = _p_variance
+                    _c0 = 3.0*_p0/(_p1*_p1)
+                    out[i, j, 0] = _p0
                     out[i, j, 1] = 0.0
                     out[i, j, 2] = 0.0
                     out[i, j, 3] = _c0
@@ -155,14 +155,14 @@ def fill_symmetric(X, p, out):
                     out[i, j, 6] = _c0
                 else:
                     _c0 = 1.7320508075688772
-                    _c1 = _c0*_r0/_p_length_scale
+                    _c1 = _c0*_r0/_p1
                     _c2 = math.exp(-_c1)
-                    _c3 = _c2*_p_variance
-                    _c4 = (1.0/(_p_length_scale*_p_length_scale))
+                    _c3 = _c2*_p0
+                    _c4 = (1.0/(_p1*_p1))
                     _c5 = 3.0*_c3
                     _c6 = _c4*_c5
-                    _c7 = -3.0*_c2*_c4*_p_variance
-                    _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+                    _c7 = -3.0*_c2*_c4*_p0
+                    _c8 = _c0*_c5/(_r0*(_p1*_p1*_p1))
                     _c9 = -_c8*_d0*_d1
                     out[i, j, 0] = _c1*_c3 + _c3
                     out[i, j, 1] = -_c6*_d0
@@ -178,8 +178,8 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -189,8 +189,8 @@ def diag(X, p, out):
         _d1 = _x1 - _y1
         _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
         if _r0 == 0.0:
-            _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
-            out[i, 0] = _p_variance
+            _c0 = 3.0*_p0/(_p1*_p1)
+            out[i, 0] = _p0
             out[i, 1] = 0.0
             out[i, 2] = 0.0
             out[i, 3] = _c0
@@ -199,14 +199,14 @@ def diag(X, p, out):
             out[i, 6] = _c0
         else:
             _c0 = 1.7320508075688772
-            _c1 = _c0*_r0/_p_length_scale
+            _c1 = _c0*_r0/_p1
             _c2 = math.exp(-_c1)
-            _c3 = _c2*_p_variance
-            _c4 = (1.0/(_p_length_scale*_p_length_scale))
+            _c3 = _c2*_p0
+            _c4 = (1.0/(_p1*_p1))
             _c5 = 3.0*_c3
             _c6 = _c4*_c5
-            _c7 = -3.0*_c2*_c4*_p_variance
-            _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+            _c7 = -3.0*_c2*_c4*_p0
+            _c8 = _c0*_c5/(_r0*(_p1*_p1*_p1))
             _c9 = -_c8*_d0*_d1
             out[i, 0] = _c1*_c3 + _c3
             out[i, 1] = -_c6*_d0
@@ -220,8 +220,8 @@ def diag(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -233,8 +233,8 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
             if _r0 == 0.0:
-                _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
-                v[0] = _p_variance
+                _c0 = 3.0*_p0/(_p1*_p1)
+                v[0] = _p0
                 v[1] = 0.0
                 v[2] = 0.0
                 v[3] = _c0
@@ -243,14 +243,14 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
                 v[6] = _c0
             else:
                 _c0 = 1.7320508075688772
-                _c1 = _c0*_r0/_p_length_scale
+                _c1 = _c0*_r0/_p1
                 _c2 = math.exp(-_c1)
-                _c3 = _c2*_p_variance
-                _c4 = (1.0/(_p_length_scale*_p_length_scale))
+                _c3 = _c2*_p0
+                _c4 = (1.0/(_p1*_p1))
                 _c5 = 3.0*_c3
                 _c6 = _c4*_c5
-                _c7 = -3.0*_c2*_c4*_p_variance
-                _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+                _c7 = -3.0*_c2*_c4*_p0
+                _c8 = _c0*_c5/(_r0*(_p1*_p1*_p1))
                 _c9 = -_c8*_d0*_d1
                 v[0] = _c1*_c3 + _c3
                 v[1] = -_c6*_d0
@@ -265,8 +265,8 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -278,8 +278,8 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
             if _r0 == 0.0:
-                _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
-                v[0] = _p_variance
+                _c0 = 3.0*_p0/(_p1*_p1)
+                v[0] = _p0
                 v[1] = 0.0
                 v[2] = 0.0
                 v[3] = _c0
@@ -288,14 +288,14 @@ def fill_multi(X1, X2, p, sel2, table, out):
                 v[6] = _c0
             else:
                 _c0 = 1.7320508075688772
-                _c1 = _c0*_r0/_p_length_scale
+                _c1 = _c0*_r0/_p1
                 _c2 = math.exp(-_c1)
-                _c3 = _c2*_p_variance
-                _c4 = (1.0/(_p_length_scale*_p_length_scale))
+                _c3 = _c2*_p0
+                _c4 = (1.0/(_p1*_p1))
                 _c5 = 3.0*_c3
                 _c6 = _c4*_c5
-                _c7 = -3.0*_c2*_c4*_p_variance
-                _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+                _c7 = -3.0*_c2*_c4*_p0
+                _c8 = _c0*_c5/(_r0*(_p1*_p1*_p1))
                 _c9 = -_c8*_d0*_d1
                 v[0] = _c1*_c3 + _c3
                 v[1] = -_c6*_d0
@@ -311,8 +311,8 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -326,8 +326,8 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
             if _r0 == 0.0:
-                _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
-                v[0] = _p_variance
+                _c0 = 3.0*_p0/(_p1*_p1)
+                v[0] = _p0
                 v[1] = 0.0
                 v[2] = 0.0
                 v[3] = _c0
@@ -336,14 +336,14 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
                 v[6] = _c0
             else:
                 _c0 = 1.7320508075688772
-                _c1 = _c0*_r0/_p_length_scale
+                _c1 = _c0*_r0/_p1
                 _c2 = math.exp(-_c1)
-                _c3 = _c2*_p_variance
-                _c4 = (1.0/(_p_length_scale*_p_length_scale))
+                _c3 = _c2*_p0
+                _c4 = (1.0/(_p1*_p1))
                 _c5 = 3.0*_c3
                 _c6 = _c4*_c5
-                _c7 = -3.0*_c2*_c4*_p_variance
-                _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+                _c7 = -3.0*_c2*_c4*_p0
+                _c8 = _c0*_c5/(_r0*(_p1*_p1*_p1))
                 _c9 = -_c8*_d0*_d1
                 v[0] = _c1*_c3 + _c3
                 v[1] = -_c6*_d0
@@ -366,8 +366,8 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -385,8 +385,8 @@ def contract_selected(X, p, sel, table, W, out):
                 _d1 = _x1 - _y1
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
                 if _r0 == 0.0:
-                    _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
-                    v[0] = _p_variance
+                    _c0 = 3.0*_p0/(_p1*_p1)
+                    v[0] = _p0
                     v[1] = 0.0
                     v[2] = 0.0
                     v[3] = _c0
@@ -395,14 +395,14 @@ def contract_selected(X, p, sel, table, W, out):
                     v[6] = _c0
                 else:
                     _c0 = 1.7320508075688772
-                    _c1 = _c0*_r0/_p_length_scale
+                    _c1 = _c0*_r0/_p1
                     _c2 = math.exp(-_c1)
-                    _c3 = _c2*_p_variance
-                    _c4 = (1.0/(_p_length_scale*_p_length_scale))
+                    _c3 = _c2*_p0
+                    _c4 = (1.0/(_p1*_p1))
                     _c5 = 3.0*_c3
                     _c6 = _c4*_c5
-                    _c7 = -3.0*_c2*_c4*_p_variance
-                    _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+                    _c7 = -3.0*_c2*_c4*_p0
+                    _c8 = _c0*_c5/(_r0*(_p1*_p1*_p1))
                     _c9 = -_c8*_d0*_d1
                     v[0] = _c1*_c3 + _c3
                     v[1] = -_c6*_d0
@@ -417,4 +417,4 @@ def contract_selected(X, p, sel, table, W, out):
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 8ac26e9066c6edefbb4fc5c838b6515164f953ffea65f70d6759eb16b48702d9
+# kernelgen-sha256: 68ecdd155ccb135a78e32db78bf72029ab0ddd52a785f9984a862f84260e211e

@@ -41,8 +41,8 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
@@ -54,23 +54,23 @@ def pair(x, y, p, out):
     _d2 = _x2 - _y2
     _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
     if _r0 == 0.0:
-        out[0] = _p_variance
-        out[1] = _p_variance
+        out[0] = _p0
+        out[1] = _p0
         out[2] = 0.0
     else:
-        _c0 = 1.7320508075688772*_r0/_p_length_scale
-        _c1 = _p_variance*math.exp(-_c0)
+        _c0 = 1.7320508075688772*_r0/_p1
+        _c1 = _p0*math.exp(-_c0)
         _c2 = _c0*_c1 + _c1
         out[0] = _c2
         out[1] = _c2
-        out[2] = 3.0*_c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+        out[2] = 3.0*_c1*(_r0*_r0)/(_p1*_p1)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -84,23 +84,23 @@ def fill(X1, X2, p, out):
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
             if _r0 == 0.0:
-                out[i, j, 0] = _p_variance
-                out[i, j, 1] = _p_variance
+                out[i, j, 0] = _p0
+                out[i, j, 1] = _p0
                 out[i, j, 2] = 0.0
             else:
-                _c0 = 1.7320508075688772*_r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
+                _c0 = 1.7320508075688772*_r0/_p1
+                _c1 = _p0*math.exp(-_c0)
                 _c2 = _c0*_c1 + _c1
                 out[i, j, 0] = _c2
                 out[i, j, 1] = _c2
-                out[i, j, 2] = 3.0*_c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+                out[i, j, 2] = 3.0*_c1*(_r0*_r0)/(_p1*_p1)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -118,16 +118,16 @@ def fill_symmetric(X, p, out):
                 _d2 = _x2 - _y2
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
                 if _r0 == 0.0:
-                    out[i, j, 0] = _p_variance
-                    out[i, j, 1] = _p_variance
+                    out[i, j, 0] = _p0
+                    out[i, j, 1] = _p0
                     out[i, j, 2] = 0.0
                 else:
-                    _c0 = 1.7320508075688772*_r0/_p_length_scale
-                    _c1 = _p_variance*math.exp(-_c0)
+                    _c0 = 1.7320508075688772*_r0/_p1
+                    _c1 = _p0*math.exp(-_c0)
                     _c2 = _c0*_c1 + _c1
                     out[i, j, 0] = _c2
                     out[i, j, 1] = _c2
-                    out[i, j, 2] = 3.0*_c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+                    out[i, j, 2] = 3.0*_c1*(_r0*_r0)/(_p1*_p1)
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -135,8 +135,8 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -149,23 +149,23 @@ def diag(X, p, out):
         _d2 = _x2 - _y2
         _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
         if _r0 == 0.0:
-            out[i, 0] = _p_variance
-            out[i, 1] = _p_variance
+            out[i, 0] = _p0
+            out[i, 1] = _p0
             out[i, 2] = 0.0
         else:
-            _c0 = 1.7320508075688772*_r0/_p_length_scale
-            _c1 = _p_variance*math.exp(-_c0)
+            _c0 = 1.7320508075688772*_r0/_p1
+            _c1 = _p0*math.exp(-_c0)
             _c2 = _c0*_c1 + _c1
             out[i, 0] = _c2
             out[i, 1] = _c2
-            out[i, 2] = 3.0*_c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+            out[i, 2] = 3.0*_c1*(_r0*_r0)/(_p1*_p1)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -180,24 +180,24 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
             if _r0 == 0.0:
-                v[0] = _p_variance
-                v[1] = _p_variance
+                v[0] = _p0
+                v[1] = _p0
                 v[2] = 0.0
             else:
-                _c0 = 1.7320508075688772*_r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
+                _c0 = 1.7320508075688772*_r0/_p1
+                _c1 = _p0*math.exp(-_c0)
                 _c2 = _c0*_c1 + _c1
                 v[0] = _c2
                 v[1] = _c2
-                v[2] = 3.0*_c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+                v[2] = 3.0*_c1*(_r0*_r0)/(_p1*_p1)
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -212,16 +212,16 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
             if _r0 == 0.0:
-                v[0] = _p_variance
-                v[1] = _p_variance
+                v[0] = _p0
+                v[1] = _p0
                 v[2] = 0.0
             else:
-                _c0 = 1.7320508075688772*_r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
+                _c0 = 1.7320508075688772*_r0/_p1
+                _c1 = _p0*math.exp(-_c0)
                 _c2 = _c0*_c1 + _c1
                 v[0] = _c2
                 v[1] = _c2
-                v[2] = 3.0*_c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+                v[2] = 3.0*_c1*(_r0*_r0)/(_p1*_p1)
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -229,8 +229,8 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -247,16 +247,16 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
             if _r0 == 0.0:
-                v[0] = _p_variance
-                v[1] = _p_variance
+                v[0] = _p0
+                v[1] = _p0
                 v[2] = 0.0
             else:
-                _c0 = 1.7320508075688772*_r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
+                _c0 = 1.7320508075688772*_r0/_p1
+                _c1 = _p0*math.exp(-_c0)
                 _c2 = _c0*_c1 + _c1
                 v[0] = _c2
                 v[1] = _c2
-                v[2] = 3.0*_c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+                v[2] = 3.0*_c1*(_r0*_r0)/(_p1*_p1)
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -271,8 +271,8 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -293,20 +293,20 @@ def contract_selected(X, p, sel, table, W, out):
                 _d2 = _x2 - _y2
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
                 if _r0 == 0.0:
-                    v[0] = _p_variance
-                    v[1] = _p_variance
+                    v[0] = _p0
+                    v[1] = _p0
                     v[2] = 0.0
                 else:
-                    _c0 = 1.7320508075688772*_r0/_p_length_scale
-                    _c1 = _p_variance*math.exp(-_c0)
+                    _c0 = 1.7320508075688772*_r0/_p1
+                    _c1 = _p0*math.exp(-_c0)
                     _c2 = _c0*_c1 + _c1
                     v[0] = _c2
                     v[1] = _c2
-                    v[2] = 3.0*_c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+                    v[2] = 3.0*_c1*(_r0*_r0)/(_p1*_p1)
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: e31e37ce85e85cb2b71755ff03bcb95e9f3ae24fb5e6eb92baffb94aced2f54e
+# kernelgen-sha256: dd0c5950950cc812e8634347f7eeed24be02d04228687f486987f5b1263d938a

@@ -45,52 +45,52 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
     _x1 = x[1]
     _y1 = y[1]
     _d1 = _x1 - _y1
-    _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+    _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2))
     if _r0 == 0.0:
-        _c0 = 3.0*_p_variance
-        out[0] = _p_variance
+        _c0 = 3.0*_p0
+        out[0] = _p0
         out[1] = 0.0
         out[2] = 0.0
-        out[3] = _c0/(_p_length_scale_0*_p_length_scale_0)
+        out[3] = _c0/(_p1*_p1)
         out[4] = 0.0
         out[5] = 0.0
-        out[6] = _c0/(_p_length_scale_1*_p_length_scale_1)
+        out[6] = _c0/(_p2*_p2)
     else:
         _c0 = 1.7320508075688772
         _c1 = _c0*_r0
         _c2 = math.exp(-_c1)
-        _c3 = _c2*_p_variance
-        _c4 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+        _c3 = _c2*_p0
+        _c4 = (1.0/(_p1*_p1))
         _c5 = 3.0*_c3
         _c6 = _c4*_c5*_d0
-        _c7 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+        _c7 = (1.0/(_p2*_p2))
         _c8 = _c0/_r0
         _c9 = _c5*_c8
         _c10 = -_c6*_c7*_c8*_d1
         out[0] = _c1*_c3 + _c3
         out[1] = -_c6
         out[2] = -_c5*_c7*_d1
-        out[3] = 3.0*_c2*_c4*_p_variance - _c9*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+        out[3] = 3.0*_c2*_c4*_p0 - _c9*(_d0*_d0)/(_p1*_p1*_p1*_p1)
         out[4] = _c10
         out[5] = _c10
-        out[6] = 3.0*_c2*_c7*_p_variance - _c9*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
+        out[6] = 3.0*_c2*_c7*_p0 - _c9*(_d1*_d1)/(_p2*_p2*_p2*_p2)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -99,43 +99,43 @@ def fill(X1, X2, p, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2))
             if _r0 == 0.0:
-                _c0 = 3.0*_p_variance
-                out[i, j, 0] = _p_variance
+                _c0 = 3.0*_p0
+                out[i, j, 0] = _p0
                 out[i, j, 1] = 0.0
                 out[i, j, 2] = 0.0
-                out[i, j, 3] = _c0/(_p_length_scale_0*_p_length_scale_0)
+                out[i, j, 3] = _c0/(_p1*_p1)
                 out[i, j, 4] = 0.0
                 out[i, j, 5] = 0.0
-                out[i, j, 6] = _c0/(_p_length_scale_1*_p_length_scale_1)
+                out[i, j, 6] = _c0/(_p2*_p2)
             else:
                 _c0 = 1.7320508075688772
                 _c1 = _c0*_r0
                 _c2 = math.exp(-_c1)
-                _c3 = _c2*_p_variance
-                _c4 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+                _c3 = _c2*_p0
+                _c4 = (1.0/(_p1*_p1))
                 _c5 = 3.0*_c3
                 _c6 = _c4*_c5*_d0
-                _c7 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+                _c7 = (1.0/(_p2*_p2))
                 _c8 = _c0/_r0
                 _c9 = _c5*_c8
                 _c10 = -_c6*_c7*_c8*_d1
                 out[i, j, 0] = _c1*_c3 + _c3
                 out[i, j, 1] = -_c6
                 out[i, j, 2] = -_c5*_c7*_d1
-                out[i, j, 3] = 3.0*_c2*_c4*_p_variance - _c9*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+                out[i, j, 3] = 3.0*_c2*_c4*_p0 - _c9*(_d0*_d0)/(_p1*_p1*_p1*_p1)
                 out[i, j, 4] = _c10
                 out[i, j, 5] = _c10
-                out[i, j, 6] = 3.0*_c2*_c7*_p_variance - _c9*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
+                out[i, j, 6] = 3.0*_c2*_c7*_p0 - _c9*(_d1*_d1)/(_p2*_p2*_p2*_p2)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -148,35 +148,35 @@ def fill_symmetric(X, p, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+                _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2))
                 if _r0 == 0.0:
-                    _c0 = 3.0*_p_variance
-                    out[i, j, 0] = _p_variance
+                    _c0 = 3.0*_p0
+                    out[i, j, 0] = _p0
                     out[i, j, 1] = 0.0
                     out[i, j, 2] = 0.0
-                    out[i, j, 3] = _c0/(_p_length_scale_0*_p_length_scale_0)
+                    out[i, j, 3] = _c0/(_p1*_p1)
                     out[i, j, 4] = 0.0
                     out[i, j, 5] = 0.0
-                    out[i, j, 6] = _c0/(_p_length_scale_1*_p_length_scale_1)
+                    out[i, j, 6] = _c0/(_p2*_p2)
                 else:
                     _c0 = 1.7320508075688772
                     _c1 = _c0*_r0
                     _c2 = math.exp(-_c1)
-                    _c3 = _c2*_p_variance
-                    _c4 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+                    _c3 = _c2*_p0
+                    _c4 = (1.0/(_p1*_p1))
                     _c5 = 3.0*_c3
                     _c6 = _c4*_c5*_d0
-                    _c7 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+                    _c7 = (1.0/(_p2*_p2))
                     _c8 = _c0/_r0
                     _c9 = _c5*_c8
                     _c10 = -_c6*_c7*_c8*_d1
                     out[i, j, 0] = _c1*_c3 + _c3
                     out[i, j, 1] = -_c6
                     out[i, j, 2] = -_c5*_c7*_d1
-                    out[i, j, 3] = 3.0*_c2*_c4*_p_variance - _c9*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+                    out[i, j, 3] = 3.0*_c2*_c4*_p0 - _c9*(_d0*_d0)/(_p1*_p1*_p1*_p1)
                     out[i, j, 4] = _c10
                     out[i, j, 5] = _c10
-                    out[i, j, 6] = 3.0*_c2*_c7*_p_variance - _c9*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
+                    out[i, j, 6] = 3.0*_c2*_c7*_p0 - _c9*(_d1*_d1)/(_p2*_p2*_p2*_p2)
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -184,9 +184,9 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -194,43 +194,43 @@ def diag(X, p, out):
         _x1 = X[i, 1]
         _y1 = X[i, 1]
         _d1 = _x1 - _y1
-        _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+        _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2))
         if _r0 == 0.0:
-            _c0 = 3.0*_p_variance
-            out[i, 0] = _p_variance
+            _c0 = 3.0*_p0
+            out[i, 0] = _p0
             out[i, 1] = 0.0
             out[i, 2] = 0.0
-            out[i, 3] = _c0/(_p_length_scale_0*_p_length_scale_0)
+            out[i, 3] = _c0/(_p1*_p1)
             out[i, 4] = 0.0
             out[i, 5] = 0.0
-            out[i, 6] = _c0/(_p_length_scale_1*_p_length_scale_1)
+            out[i, 6] = _c0/(_p2*_p2)
         else:
             _c0 = 1.7320508075688772
             _c1 = _c0*_r0
             _c2 = math.exp(-_c1)
-            _c3 = _c2*_p_variance
-            _c4 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+            _c3 = _c2*_p0
+            _c4 = (1.0/(_p1*_p1))
             _c5 = 3.0*_c3
             _c6 = _c4*_c5*_d0
-            _c7 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+            _c7 = (1.0/(_p2*_p2))
             _c8 = _c0/_r0
             _c9 = _c5*_c8
             _c10 = -_c6*_c7*_c8*_d1
             out[i, 0] = _c1*_c3 + _c3
             out[i, 1] = -_c6
             out[i, 2] = -_c5*_c7*_d1
-            out[i, 3] = 3.0*_c2*_c4*_p_variance - _c9*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+            out[i, 3] = 3.0*_c2*_c4*_p0 - _c9*(_d0*_d0)/(_p1*_p1*_p1*_p1)
             out[i, 4] = _c10
             out[i, 5] = _c10
-            out[i, 6] = 3.0*_c2*_c7*_p_variance - _c9*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
+            out[i, 6] = 3.0*_c2*_c7*_p0 - _c9*(_d1*_d1)/(_p2*_p2*_p2*_p2)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -240,44 +240,44 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2))
             if _r0 == 0.0:
-                _c0 = 3.0*_p_variance
-                v[0] = _p_variance
+                _c0 = 3.0*_p0
+                v[0] = _p0
                 v[1] = 0.0
                 v[2] = 0.0
-                v[3] = _c0/(_p_length_scale_0*_p_length_scale_0)
+                v[3] = _c0/(_p1*_p1)
                 v[4] = 0.0
                 v[5] = 0.0
-                v[6] = _c0/(_p_length_scale_1*_p_length_scale_1)
+                v[6] = _c0/(_p2*_p2)
             else:
                 _c0 = 1.7320508075688772
                 _c1 = _c0*_r0
                 _c2 = math.exp(-_c1)
-                _c3 = _c2*_p_variance
-                _c4 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+                _c3 = _c2*_p0
+                _c4 = (1.0/(_p1*_p1))
                 _c5 = 3.0*_c3
                 _c6 = _c4*_c5*_d0
-                _c7 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+                _c7 = (1.0/(_p2*_p2))
                 _c8 = _c0/_r0
                 _c9 = _c5*_c8
                 _c10 = -_c6*_c7*_c8*_d1
                 v[0] = _c1*_c3 + _c3
                 v[1] = -_c6
                 v[2] = -_c5*_c7*_d1
-                v[3] = 3.0*_c2*_c4*_p_variance - _c9*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+                v[3] = 3.0*_c2*_c4*_p0 - _c9*(_d0*_d0)/(_p1*_p1*_p1*_p1)
                 v[4] = _c10
                 v[5] = _c10
-                v[6] = 3.0*_c2*_c7*_p_variance - _c9*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
+                v[6] = 3.0*_c2*_c7*_p0 - _c9*(_d1*_d1)/(_p2*_p2*_p2*_p2)
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -287,35 +287,35 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2))
             if _r0 == 0.0:
-                _c0 = 3.0*_p_variance
-                v[0] = _p_variance
+                _c0 = 3.0*_p0
+                v[0] = _p0
                 v[1] = 0.0
                 v[2] = 0.0
-                v[3] = _c0/(_p_length_scale_0*_p_length_scale_0)
+                v[3] = _c0/(_p1*_p1)
                 v[4] = 0.0
                 v[5] = 0.0
-                v[6] = _c0/(_p_length_scale_1*_p_length_scale_1)
+                v[6] = _c0/(_p2*_p2)
             else:
                 _c0 = 1.7320508075688772
                 _c1 = _c0*_r0
                 _c2 = math.exp(-_c1)
-                _c3 = _c2*_p_variance
-                _c4 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+                _c3 = _c2*_p0
+                _c4 = (1.0/(_p1*_p1))
                 _c5 = 3.0*_c3
                 _c6 = _c4*_c5*_d0
-                _c7 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+                _c7 = (1.0/(_p2*_p2))
                 _c8 = _c0/_r0
                 _c9 = _c5*_c8
                 _c10 = -_c6*_c7*_c8*_d1
                 v[0] = _c1*_c3 + _c3
                 v[1] = -_c6
                 v[2] = -_c5*_c7*_d1
-                v[3] = 3.0*_c2*_c4*_p_variance - _c9*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+                v[3] = 3.0*_c2*_c4*_p0 - _c9*(_d0*_d0)/(_p1*_p1*_p1*_p1)
                 v[4] = _c10
                 v[5] = _c10
-                v[6] = 3.0*_c2*_c7*_p_variance - _c9*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
+                v[6] = 3.0*_c2*_c7*_p0 - _c9*(_d1*_d1)/(_p2*_p2*_p2*_p2)
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -323,9 +323,9 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -337,35 +337,35 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2))
             if _r0 == 0.0:
-                _c0 = 3.0*_p_variance
-                v[0] = _p_variance
+                _c0 = 3.0*_p0
+                v[0] = _p0
                 v[1] = 0.0
                 v[2] = 0.0
-                v[3] = _c0/(_p_length_scale_0*_p_length_scale_0)
+                v[3] = _c0/(_p1*_p1)
                 v[4] = 0.0
                 v[5] = 0.0
-                v[6] = _c0/(_p_length_scale_1*_p_length_scale_1)
+                v[6] = _c0/(_p2*_p2)
             else:
                 _c0 = 1.7320508075688772
                 _c1 = _c0*_r0
                 _c2 = math.exp(-_c1)
-                _c3 = _c2*_p_variance
-                _c4 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+                _c3 = _c2*_p0
+                _c4 = (1.0/(_p1*_p1))
                 _c5 = 3.0*_c3
                 _c6 = _c4*_c5*_d0
-                _c7 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+                _c7 = (1.0/(_p2*_p2))
                 _c8 = _c0/_r0
                 _c9 = _c5*_c8
                 _c10 = -_c6*_c7*_c8*_d1
                 v[0] = _c1*_c3 + _c3
                 v[1] = -_c6
                 v[2] = -_c5*_c7*_d1
-                v[3] = 3.0*_c2*_c4*_p_variance - _c9*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+                v[3] = 3.0*_c2*_c4*_p0 - _c9*(_d0*_d0)/(_p1*_p1*_p1*_p1)
                 v[4] = _c10
                 v[5] = _c10
-                v[6] = 3.0*_c2*_c7*_p_variance - _c9*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
+                v[6] = 3.0*_c2*_c7*_p0 - _c9*(_d1*_d1)/(_p2*_p2*_p2*_p2)
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -380,9 +380,9 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -398,39 +398,39 @@ def contract_selected(X, p, sel, table, W, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+                _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2))
                 if _r0 == 0.0:
-                    _c0 = 3.0*_p_variance
-                    v[0] = _p_variance
+                    _c0 = 3.0*_p0
+                    v[0] = _p0
                     v[1] = 0.0
                     v[2] = 0.0
-                    v[3] = _c0/(_p_length_scale_0*_p_length_scale_0)
+                    v[3] = _c0/(_p1*_p1)
                     v[4] = 0.0
                     v[5] = 0.0
-                    v[6] = _c0/(_p_length_scale_1*_p_length_scale_1)
+                    v[6] = _c0/(_p2*_p2)
                 else:
                     _c0 = 1.7320508075688772
                     _c1 = _c0*_r0
                     _c2 = math.exp(-_c1)
-                    _c3 = _c2*_p_variance
-                    _c4 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+                    _c3 = _c2*_p0
+                    _c4 = (1.0/(_p1*_p1))
                     _c5 = 3.0*_c3
                     _c6 = _c4*_c5*_d0
-                    _c7 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+                    _c7 = (1.0/(_p2*_p2))
                     _c8 = _c0/_r0
                     _c9 = _c5*_c8
                     _c10 = -_c6*_c7*_c8*_d1
                     v[0] = _c1*_c3 + _c3
                     v[1] = -_c6
                     v[2] = -_c5*_c7*_d1
-                    v[3] = 3.0*_c2*_c4*_p_variance - _c9*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+                    v[3] = 3.0*_c2*_c4*_p0 - _c9*(_d0*_d0)/(_p1*_p1*_p1*_p1)
                     v[4] = _c10
                     v[5] = _c10
-                    v[6] = 3.0*_c2*_c7*_p_variance - _c9*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
+                    v[6] = 3.0*_c2*_c7*_p0 - _c9*(_d1*_d1)/(_p2*_p2*_p2*_p2)
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: d7a9e2bc7c080ccd7a0aff39cc2351a4e6c59a54f644ed6f938e33921eac516f
+# kernelgen-sha256: 27b1ab1e67c4052fb2a8d8f6b90116ef615f98d82727eeb531eaa23c3355933d

@@ -42,38 +42,38 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
     _x1 = x[1]
     _y1 = y[1]
     _d1 = _x1 - _y1
-    _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+    _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2))
     if _r0 == 0.0:
-        out[0] = _p_variance
-        out[1] = _p_variance
+        out[0] = _p0
+        out[1] = _p0
         out[2] = 0.0
         out[3] = 0.0
     else:
         _c0 = 1.7320508075688772*_r0
-        _c1 = _p_variance*math.exp(-_c0)
+        _c1 = _p0*math.exp(-_c0)
         _c2 = _c0*_c1 + _c1
         _c3 = 3.0*_c1
         out[0] = _c2
         out[1] = _c2
-        out[2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-        out[3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+        out[2] = _c3*(_d0*_d0)/(_p1*_p1)
+        out[3] = _c3*(_d1*_d1)/(_p2*_p2)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -82,29 +82,29 @@ def fill(X1, X2, p, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2))
             if _r0 == 0.0:
-                out[i, j, 0] = _p_variance
-                out[i, j, 1] = _p_variance
+                out[i, j, 0] = _p0
+                out[i, j, 1] = _p0
                 out[i, j, 2] = 0.0
                 out[i, j, 3] = 0.0
             else:
                 _c0 = 1.7320508075688772*_r0
-                _c1 = _p_variance*math.exp(-_c0)
+                _c1 = _p0*math.exp(-_c0)
                 _c2 = _c0*_c1 + _c1
                 _c3 = 3.0*_c1
                 out[i, j, 0] = _c2
                 out[i, j, 1] = _c2
-                out[i, j, 2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                out[i, j, 3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                out[i, j, 2] = _c3*(_d0*_d0)/(_p1*_p1)
+                out[i, j, 3] = _c3*(_d1*_d1)/(_p2*_p2)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -117,21 +117,21 @@ def fill_symmetric(X, p, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+                _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2))
                 if _r0 == 0.0:
-                    out[i, j, 0] = _p_variance
-                    out[i, j, 1] = _p_variance
+                    out[i, j, 0] = _p0
+                    out[i, j, 1] = _p0
                     out[i, j, 2] = 0.0
                     out[i, j, 3] = 0.0
                 else:
                     _c0 = 1.7320508075688772*_r0
-                    _c1 = _p_variance*math.exp(-_c0)
+                    _c1 = _p0*math.exp(-_c0)
                     _c2 = _c0*_c1 + _c1
                     _c3 = 3.0*_c1
                     out[i, j, 0] = _c2
                     out[i, j, 1] = _c2
-                    out[i, j, 2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                    out[i, j, 3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                    out[i, j, 2] = _c3*(_d0*_d0)/(_p1*_p1)
+                    out[i, j, 3] = _c3*(_d1*_d1)/(_p2*_p2)
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -139,9 +139,9 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -149,29 +149,29 @@ def diag(X, p, out):
         _x1 = X[i, 1]
         _y1 = X[i, 1]
         _d1 = _x1 - _y1
-        _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+        _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2))
         if _r0 == 0.0:
-            out[i, 0] = _p_variance
-            out[i, 1] = _p_variance
+            out[i, 0] = _p0
+            out[i, 1] = _p0
             out[i, 2] = 0.0
             out[i, 3] = 0.0
         else:
             _c0 = 1.7320508075688772*_r0
-            _c1 = _p_variance*math.exp(-_c0)
+            _c1 = _p0*math.exp(-_c0)
             _c2 = _c0*_c1 + _c1
             _c3 = 3.0*_c1
             out[i, 0] = _c2
             out[i, 1] = _c2
-            out[i, 2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-            out[i, 3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+            out[i, 2] = _c3*(_d0*_d0)/(_p1*_p1)
+            out[i, 3] = _c3*(_d1*_d1)/(_p2*_p2)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -181,30 +181,30 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2))
             if _r0 == 0.0:
-                v[0] = _p_variance
-                v[1] = _p_variance
+                v[0] = _p0
+                v[1] = _p0
                 v[2] = 0.0
                 v[3] = 0.0
             else:
                 _c0 = 1.7320508075688772*_r0
-                _c1 = _p_variance*math.exp(-_c0)
+                _c1 = _p0*math.exp(-_c0)
                 _c2 = _c0*_c1 + _c1
                 _c3 = 3.0*_c1
                 v[0] = _c2
                 v[1] = _c2
-                v[2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                v[3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                v[2] = _c3*(_d0*_d0)/(_p1*_p1)
+                v[3] = _c3*(_d1*_d1)/(_p2*_p2)
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -214,21 +214,21 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2))
             if _r0 == 0.0:
-                v[0] = _p_variance
-                v[1] = _p_variance
+                v[0] = _p0
+                v[1] = _p0
                 v[2] = 0.0
                 v[3] = 0.0
             else:
                 _c0 = 1.7320508075688772*_r0
-                _c1 = _p_variance*math.exp(-_c0)
+                _c1 = _p0*math.exp(-_c0)
                 _c2 = _c0*_c1 + _c1
                 _c3 = 3.0*_c1
                 v[0] = _c2
                 v[1] = _c2
-                v[2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                v[3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                v[2] = _c3*(_d0*_d0)/(_p1*_p1)
+                v[3] = _c3*(_d1*_d1)/(_p2*_p2)
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -236,9 +236,9 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -250,21 +250,21 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2))
             if _r0 == 0.0:
-                v[0] = _p_variance
-                v[1] = _p_variance
+                v[0] = _p0
+                v[1] = _p0
                 v[2] = 0.0
                 v[3] = 0.0
             else:
                 _c0 = 1.7320508075688772*_r0
-                _c1 = _p_variance*math.exp(-_c0)
+                _c1 = _p0*math.exp(-_c0)
                 _c2 = _c0*_c1 + _c1
                 _c3 = 3.0*_c1
                 v[0] = _c2
                 v[1] = _c2
-                v[2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                v[3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                v[2] = _c3*(_d0*_d0)/(_p1*_p1)
+                v[3] = _c3*(_d1*_d1)/(_p2*_p2)
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -279,9 +279,9 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -297,25 +297,25 @@ def contract_selected(X, p, sel, table, W, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+                _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2))
                 if _r0 == 0.0:
-                    v[0] = _p_variance
-                    v[1] = _p_variance
+                    v[0] = _p0
+                    v[1] = _p0
                     v[2] = 0.0
                     v[3] = 0.0
                 else:
                     _c0 = 1.7320508075688772*_r0
-                    _c1 = _p_variance*math.exp(-_c0)
+                    _c1 = _p0*math.exp(-_c0)
                     _c2 = _c0*_c1 + _c1
                     _c3 = 3.0*_c1
                     v[0] = _c2
                     v[1] = _c2
-                    v[2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                    v[3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                    v[2] = _c3*(_d0*_d0)/(_p1*_p1)
+                    v[3] = _c3*(_d1*_d1)/(_p2*_p2)
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: ce6a5ea12fe218f476c247b6456287968c0b8fff4f232e60f29c32c34ea1090c
+# kernelgen-sha256: ecf3bec00d00747b78be131e24dd07f966e1de67466ede369fa6cb94f0880df4

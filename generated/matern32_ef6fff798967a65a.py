@@ -43,10 +43,10 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
@@ -56,32 +56,32 @@ def pair(x, y, p, out):
     _x2 = x[2]
     _y2 = y[2]
     _d2 = _x2 - _y2
-    _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+    _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2) + (_d2*_d2)/(_p3*_p3))
     if _r0 == 0.0:
-        out[0] = _p_variance
-        out[1] = _p_variance
+        out[0] = _p0
+        out[1] = _p0
         out[2] = 0.0
         out[3] = 0.0
         out[4] = 0.0
     else:
         _c0 = 1.7320508075688772*_r0
-        _c1 = _p_variance*math.exp(-_c0)
+        _c1 = _p0*math.exp(-_c0)
         _c2 = _c0*_c1 + _c1
         _c3 = 3.0*_c1
         out[0] = _c2
         out[1] = _c2
-        out[2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-        out[3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-        out[4] = _c3*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+        out[2] = _c3*(_d0*_d0)/(_p1*_p1)
+        out[3] = _c3*(_d1*_d1)/(_p2*_p2)
+        out[4] = _c3*(_d2*_d2)/(_p3*_p3)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -93,32 +93,32 @@ def fill(X1, X2, p, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2) + (_d2*_d2)/(_p3*_p3))
             if _r0 == 0.0:
-                out[i, j, 0] = _p_variance
-                out[i, j, 1] = _p_variance
+                out[i, j, 0] = _p0
+                out[i, j, 1] = _p0
                 out[i, j, 2] = 0.0
                 out[i, j, 3] = 0.0
                 out[i, j, 4] = 0.0
             else:
                 _c0 = 1.7320508075688772*_r0
-                _c1 = _p_variance*math.exp(-_c0)
+                _c1 = _p0*math.exp(-_c0)
                 _c2 = _c0*_c1 + _c1
                 _c3 = 3.0*_c1
                 out[i, j, 0] = _c2
                 out[i, j, 1] = _c2
-                out[i, j, 2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                out[i, j, 3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                out[i, j, 4] = _c3*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+                out[i, j, 2] = _c3*(_d0*_d0)/(_p1*_p1)
+                out[i, j, 3] = _c3*(_d1*_d1)/(_p2*_p2)
+                out[i, j, 4] = _c3*(_d2*_d2)/(_p3*_p3)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -134,23 +134,23 @@ def fill_symmetric(X, p, out):
                 _x2 = X[i, 2]
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
-                _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+                _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2) + (_d2*_d2)/(_p3*_p3))
                 if _r0 == 0.0:
-                    out[i, j, 0] = _p_variance
-                    out[i, j, 1] = _p_variance
+                    out[i, j, 0] = _p0
+                    out[i, j, 1] = _p0
                     out[i, j, 2] = 0.0
                     out[i, j, 3] = 0.0
                     out[i, j, 4] = 0.0
                 else:
                     _c0 = 1.7320508075688772*_r0
-                    _c1 = _p_variance*math.exp(-_c0)
+                    _c1 = _p0*math.exp(-_c0)
                     _c2 = _c0*_c1 + _c1
                     _c3 = 3.0*_c1
                     out[i, j, 0] = _c2
                     out[i, j, 1] = _c2
-                    out[i, j, 2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                    out[i, j, 3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                    out[i, j, 4] = _c3*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+                    out[i, j, 2] = _c3*(_d0*_d0)/(_p1*_p1)
+                    out[i, j, 3] = _c3*(_d1*_d1)/(_p2*_p2)
+                    out[i, j, 4] = _c3*(_d2*_d2)/(_p3*_p3)
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -158,10 +158,10 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -172,32 +172,32 @@ def diag(X, p, out):
         _x2 = X[i, 2]
         _y2 = X[i, 2]
         _d2 = _x2 - _y2
-        _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+        _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2) + (_d2*_d2)/(_p3*_p3))
         if _r0 == 0.0:
-            out[i, 0] = _p_variance
-            out[i, 1] = _p_variance
+            out[i, 0] = _p0
+            out[i, 1] = _p0
             out[i, 2] = 0.0
             out[i, 3] = 0.0
             out[i, 4] = 0.0
         else:
             _c0 = 1.7320508075688772*_r0
-            _c1 = _p_variance*math.exp(-_c0)
+            _c1 = _p0*math.exp(-_c0)
             _c2 = _c0*_c1 + _c1
             _c3 = 3.0*_c1
             out[i, 0] = _c2
             out[i, 1] = _c2
-            out[i, 2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-            out[i, 3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-            out[i, 4] = _c3*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+            out[i, 2] = _c3*(_d0*_d0)/(_p1*_p1)
+            out[i, 3] = _c3*(_d1*_d1)/(_p2*_p2)
+            out[i, 4] = _c3*(_d2*_d2)/(_p3*_p3)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -210,33 +210,33 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2) + (_d2*_d2)/(_p3*_p3))
             if _r0 == 0.0:
-                v[0] = _p_variance
-                v[1] = _p_variance
+                v[0] = _p0
+                v[1] = _p0
                 v[2] = 0.0
                 v[3] = 0.0
                 v[4] = 0.0
             else:
                 _c0 = 1.7320508075688772*_r0
-                _c1 = _p_variance*math.exp(-_c0)
+                _c1 = _p0*math.exp(-_c0)
                 _c2 = _c0*_c1 + _c1
                 _c3 = 3.0*_c1
                 v[0] = _c2
                 v[1] = _c2
-                v[2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                v[3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                v[4] = _c3*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+                v[2] = _c3*(_d0*_d0)/(_p1*_p1)
+                v[3] = _c3*(_d1*_d1)/(_p2*_p2)
+                v[4] = _c3*(_d2*_d2)/(_p3*_p3)
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -249,23 +249,23 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2) + (_d2*_d2)/(_p3*_p3))
             if _r0 == 0.0:
-                v[0] = _p_variance
-                v[1] = _p_variance
+                v[0] = _p0
+                v[1] = _p0
                 v[2] = 0.0
                 v[3] = 0.0
                 v[4] = 0.0
             else:
                 _c0 = 1.7320508075688772*_r0
-                _c1 = _p_variance*math.exp(-_c0)
+                _c1 = _p0*math.exp(-_c0)
                 _c2 = _c0*_c1 + _c1
                 _c3 = 3.0*_c1
                 v[0] = _c2
                 v[1] = _c2
-                v[2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                v[3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                v[4] = _c3*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+                v[2] = _c3*(_d0*_d0)/(_p1*_p1)
+                v[3] = _c3*(_d1*_d1)/(_p2*_p2)
+                v[4] = _c3*(_d2*_d2)/(_p3*_p3)
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -273,10 +273,10 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -291,23 +291,23 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2) + (_d2*_d2)/(_p3*_p3))
             if _r0 == 0.0:
-                v[0] = _p_variance
-                v[1] = _p_variance
+                v[0] = _p0
+                v[1] = _p0
                 v[2] = 0.0
                 v[3] = 0.0
                 v[4] = 0.0
             else:
                 _c0 = 1.7320508075688772*_r0
-                _c1 = _p_variance*math.exp(-_c0)
+                _c1 = _p0*math.exp(-_c0)
                 _c2 = _c0*_c1 + _c1
                 _c3 = 3.0*_c1
                 v[0] = _c2
                 v[1] = _c2
-                v[2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                v[3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                v[4] = _c3*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+                v[2] = _c3*(_d0*_d0)/(_p1*_p1)
+                v[3] = _c3*(_d1*_d1)/(_p2*_p2)
+                v[4] = _c3*(_d2*_d2)/(_p3*_p3)
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -322,10 +322,10 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -344,27 +344,27 @@ def contract_selected(X, p, sel, table, W, out):
                 _x2 = X[i, 2]
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
-                _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+                _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2) + (_d2*_d2)/(_p3*_p3))
                 if _r0 == 0.0:
-                    v[0] = _p_variance
-                    v[1] = _p_variance
+                    v[0] = _p0
+                    v[1] = _p0
                     v[2] = 0.0
                     v[3] = 0.0
                     v[4] = 0.0
                 else:
                     _c0 = 1.7320508075688772*_r0
-                    _c1 = _p_variance*math.exp(-_c0)
+                    _c1 = _p0*math.exp(-_c0)
                     _c2 = _c0*_c1 + _c1
                     _c3 = 3.0*_c1
                     v[0] = _c2
                     v[1] = _c2
-                    v[2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                    v[3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                    v[4] = _c3*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+                    v[2] = _c3*(_d0*_d0)/(_p1*_p1)
+                    v[3] = _c3*(_d1*_d1)/(_p2*_p2)
+                    v[4] = _c3*(_d2*_d2)/(_p3*_p3)
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: a5b7c7c39853fce738e1ef517d609df11b408c7e77b245adb0fcc88368031ed9
+# kernelgen-sha256: d04dacb9d99e67778c27adfe660c56ac0d29b59f74b08a57f2d7fa4e8c0011c1

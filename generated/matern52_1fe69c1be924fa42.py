@@ -45,8 +45,8 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
@@ -55,8 +55,8 @@ def pair(x, y, p, out):
     _d1 = _x1 - _y1
     _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
     if _r0 == 0.0:
-        _c0 = (1.6666666666666667)*_p_variance/(_p_length_scale*_p_length_scale)
-        out[0] = _p_variance
+        _c0 = (1.6666666666666667)*_p0/(_p1*_p1)
+        out[0] = _p0
         out[1] = 0.0
         out[2] = 0.0
         out[3] = _c0
@@ -65,12 +65,12 @@ def pair(x, y, p, out):
         out[6] = _c0
     else:
         _c0 = 2.23606797749979*_r0
-        _c1 = _c0/_p_length_scale
-        _c2 = _p_variance*math.exp(-_c1)
+        _c1 = _c0/_p1
+        _c2 = _p0*math.exp(-_c1)
         _c3 = (1.6666666666666667)*_c2
-        _c4 = _c3/(_p_length_scale*_p_length_scale)
-        _c5 = _c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
-        _c6 = (8.333333333333334)*_c2/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+        _c4 = _c3/(_p1*_p1)
+        _c5 = _c0*_c3/(_p1*_p1*_p1)
+        _c6 = (8.333333333333334)*_c2/(_p1*_p1*_p1*_p1)
         _c7 = _c4 + _c5
         _c8 = -_c6*_d0*_d1
         out[0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
@@ -85,8 +85,8 @@ def pair(x, y, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -97,8 +97,8 @@ def fill(X1, X2, p, out):
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
             if _r0 == 0.0:
-                _c0 = (1.6666666666666667)*_p_variance/(_p_length_scale*_p_length_scale)
-                out[i, j, 0] = _p_variance
+                _c0 = (1.6666666666666667)*_p0/(_p1*_p1)
+                out[i, j, 0] = _p0
                 out[i, j, 1] = 0.0
                 out[i, j, 2] = 0.0
                 out[i, j, 3] = _c0
@@ -107,12 +107,12 @@ def fill(X1, X2, p, out):
                 out[i, j, 6] = _c0
             else:
                 _c0 = 2.23606797749979*_r0
-                _c1 = _c0/_p_length_scale
-                _c2 = _p_variance*math.exp(-_c1)
+                _c1 = _c0/_p1
+                _c2 = _p0*math.exp(-_c1)
                 _c3 = (1.6666666666666667)*_c2
-                _c4 = _c3/(_p_length_scale*_p_length_scale)
-                _c5 = _c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
-                _c6 = (8.333333333333334)*_c2/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                _c4 = _c3/(_p1*_p1)
+                _c5 = _c0*_c3/(_p1*_p1*_p1)
+                _c6 = (8.333333333333334)*_c2/(_p1*_p1*_p1*_p1)
                 _c7 = _c4 + _c5
                 _c8 = -_c6*_d0*_d1
                 out[i, j, 0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
@@ -127,8 +127,8 @@ def fill(X1, X2, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -143,8 +143,8 @@ def fill_symmetric(X, p, out):
                 _d1 = _x1 - _y1
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
                 if _r0 == 0.0:
-                    _c0 = (1.6666666666666667)*_p_variance/(_p_length_scale*_p_length_scale)
-                    out[i, j, 0] = _p_variance
+                    _c0 = (1.6666666666666667)*_p0/(_p1*_p1)
+                    out[i, j, 0] = _p0
                     out[i, j, 1] = 0.0
                     out[i, j, 2] = 0.0
                     out[i, j, 3] = _c0
@@ -153,12 +153,12 @@ def fill_symmetric(X, p, out):
                     out[i, j, 6] = _c0
                 else:
                     _c0 = 2.23606797749979*_r0
-                    _c1 = _c0/_p_length_scale
-                    _c2 = _p_variance*math.exp(-_c1)
+                    _c1 = _c0/_p1
+                    _c2 = _p0*math.exp(-_c1)
                     _c3 = (1.6666666666666667)*_c2
-                    _c4 = _c3/(_p_length_scale*_p_length_scale)
-                    _c5 = _c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
-                    _c6 = (8.333333333333334)*_c2/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                    _c4 = _c3/(_p1*_p1)
+                    _c5 = _c0*_c3/(_p1*_p1*_p1)
+                    _c6 = (8.333333333333334)*_c2/(_p1*_p1*_p1*_p1)
                     _c7 = _c4 + _c5
                     _c8 = -_c6*_d0*_d1
                     out[i, j, 0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
@@ -175,8 +175,8 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -186,8 +186,8 @@ def diag(X, p, out):
         _d1 = _x1 - _y1
         _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
         if _r0 == 0.0:
-            _c0 = (1.6666666666666667)*_p_variance/(_p_length_scale*_p_length_scale)
-            out[i, 0] = _p_variance
+            _c0 = (1.6666666666666667)*_p0/(_p1*_p1)
+            out[i, 0] = _p0
             out[i, 1] = 0.0
             out[i, 2] = 0.0
             out[i, 3] = _c0
@@ -196,12 +196,12 @@ def diag(X, p, out):
             out[i, 6] = _c0
         else:
             _c0 = 2.23606797749979*_r0
-            _c1 = _c0/_p_length_scale
-            _c2 = _p_variance*math.exp(-_c1)
+            _c1 = _c0/_p1
+            _c2 = _p0*math.exp(-_c1)
             _c3 = (1.6666666666666667)*_c2
-            _c4 = _c3/(_p_length_scale*_p_length_scale)
-            _c5 = _c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
-            _c6 = (8.333333333333334)*_c2/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+            _c4 = _c3/(_p1*_p1)
+            _c5 = _c0*_c3/(_p1*_p1*_p1)
+            _c6 = (8.333333333333334)*_c2/(_p1*_p1*_p1*_p1)
             _c7 = _c4 + _c5
             _c8 = -_c6*_d0*_d1
             out[i, 0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
@@ -216,8 +216,8 @@ def diag(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -229,8 +229,8 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
             if _r0 == 0.0:
-                _c0 = (1.6666666666666667)*_p_variance/(_p_length_scale*_p_length_scale)
-                v[0] = _p_variance
+                _c0 = (1.6666666666666667)*_p0/(_p1*_p1)
+                v[0] = _p0
                 v[1] = 0.0
                 v[2] = 0.0
                 v[3] = _c0
@@ -239,12 +239,12 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
                 v[6] = _c0
             else:
                 _c0 = 2.23606797749979*_r0
-                _c1 = _c0/_p_length_scale
-                _c2 = _p_variance*math.exp(-_c1)
+                _c1 = _c0/_p1
+                _c2 = _p0*math.exp(-_c1)
                 _c3 = (1.6666666666666667)*_c2
-                _c4 = _c3/(_p_length_scale*_p_length_scale)
-                _c5 = _c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
-                _c6 = (8.333333333333334)*_c2/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                _c4 = _c3/(_p1*_p1)
+                _c5 = _c0*_c3/(_p1*_p1*_p1)
+                _c6 = (8.333333333333334)*_c2/(_p1*_p1*_p1*_p1)
                 _c7 = _c4 + _c5
                 _c8 = -_c6*_d0*_d1
                 v[0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
@@ -260,8 +260,8 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -273,8 +273,8 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
             if _r0 == 0.0:
-                _c0 = (1.6666666666666667)*_p_variance/(_p_length_scale*_p_length_scale)
-                v[0] = _p_variance
+                _c0 = (1.6666666666666667)*_p0/(_p1*_p1)
+                v[0] = _p0
                 v[1] = 0.0
                 v[2] = 0.0
                 v[3] = _c0
@@ -283,12 +283,12 @@ def fill_multi(X1, X2, p, sel2, table, out):
                 v[6] = _c0
             else:
                 _c0 = 2.23606797749979*_r0
-                _c1 = _c0/_p_length_scale
-                _c2 = _p_variance*math.exp(-_c1)
+                _c1 = _c0/_p1
+                _c2 = _p0*math.exp(-_c1)
                 _c3 = (1.6666666666666667)*_c2
-                _c4 = _c3/(_p_length_scale*_p_length_scale)
-                _c5 = _c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
-                _c6 = (8.333333333333334)*_c2/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                _c4 = _c3/(_p1*_p1)
+                _c5 = _c0*_c3/(_p1*_p1*_p1)
+                _c6 = (8.333333333333334)*_c2/(_p1*_p1*_p1*_p1)
                 _c7 = _c4 + _c5
                 _c8 = -_c6*_d0*_d1
                 v[0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
@@ -305,8 +305,8 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -320,8 +320,8 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
             if _r0 == 0.0:
-                _c0 = (1.6666666666666667)*_p_variance/(_p_length_scale*_p_length_scale)
-                v[0] = _p_variance
+                _c0 = (1.6666666666666667)*_p0/(_p1*_p1)
+                v[0] = _p0
                 v[1] = 0.0
                 v[2] = 0.0
                 v[3] = _c0
@@ -330,12 +330,12 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
                 v[6] = _c0
             else:
                 _c0 = 2.23606797749979*_r0
-                _c1 = _c0/_p_length_scale
-                _c2 = _p_variance*math.exp(-_c1)
+                _c1 = _c0/_p1
+                _c2 = _p0*math.exp(-_c1)
                 _c3 = (1.6666666666666667)*_c2
-                _c4 = _c3/(_p_length_scale*_p_length_scale)
-                _c5 = _c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
-                _c6 = (8.333333333333334)*_c2/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                _c4 = _c3/(_p1*_p1)
+                _c5 = _c0*_c3/(_p1*_p1*_p1)
+                _c6 = (8.333333333333334)*_c2/(_p1*_p1*_p1*_p1)
                 _c7 = _c4 + _c5
                 _c8 = -_c6*_d0*_d1
                 v[0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
@@ -359,8 +359,8 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -378,8 +378,8 @@ def contract_selected(X, p, sel, table, W, out):
                 _d1 = _x1 - _y1
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
                 if _r0 == 0.0:
-                    _c0 = (1.6666666666666667)*_p_variance/(_p_length_scale*_p_length_scale)
-                    v[0] = _p_variance
+                    _c0 = (1.6666666666666667)*_p0/(_p1*_p1)
+                    v[0] = _p0
                     v[1] = 0.0
                     v[2] = 0.0
                     v[3] = _c0
@@ -388,12 +388,12 @@ def contract_selected(X, p, sel, table, W, out):
                     v[6] = _c0
                 else:
                     _c0 = 2.23606797749979*_r0
-                    _c1 = _c0/_p_length_scale
-                    _c2 = _p_variance*math.exp(-_c1)
+                    _c1 = _c0/_p1
+                    _c2 = _p0*math.exp(-_c1)
                     _c3 = (1.6666666666666667)*_c2
-                    _c4 = _c3/(_p_length_scale*_p_length_scale)
-                    _c5 = _c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
-                    _c6 = (8.333333333333334)*_c2/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                    _c4 = _c3/(_p1*_p1)
+                    _c5 = _c0*_c3/(_p1*_p1*_p1)
+                    _c6 = (8.333333333333334)*_c2/(_p1*_p1*_p1*_p1)
                     _c7 = _c4 + _c5
                     _c8 = -_c6*_d0*_d1
                     v[0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
@@ -409,4 +409,4 @@ def contract_selected(X, p, sel, table, W, out):
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 0b0871f4bca9cc8add906060e5d7081cca74452375757a3d04ba6ea72a627525
+# kernelgen-sha256: 057458ee8928663b7f3a0b7587d0e14697646eadeed374d67a54d6ee92655585

@@ -41,8 +41,8 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
@@ -54,26 +54,26 @@ def pair(x, y, p, out):
     _d2 = _x2 - _y2
     _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
     if _r0 == 0.0:
-        out[0] = _p_variance
-        out[1] = _p_variance
+        out[0] = _p0
+        out[1] = _p0
         out[2] = 0.0
     else:
         _c0 = 2.23606797749979
-        _c1 = _c0*_r0/_p_length_scale
-        _c2 = _p_variance*math.exp(-_c1)
+        _c1 = _c0*_r0/_p1
+        _c2 = _p0*math.exp(-_c1)
         _c3 = (1.6666666666666667)*_c2
-        _c4 = _c3*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+        _c4 = _c3*(_r0*_r0)/(_p1*_p1)
         _c5 = _c1*_c2 + _c2 + _c4
         out[0] = _c5
         out[1] = _c5
-        out[2] = _c0*_c3*(_r0*_r0*_r0)/(_p_length_scale*_p_length_scale*_p_length_scale) + _c4
+        out[2] = _c0*_c3*(_r0*_r0*_r0)/(_p1*_p1*_p1) + _c4
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -87,26 +87,26 @@ def fill(X1, X2, p, out):
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
             if _r0 == 0.0:
-                out[i, j, 0] = _p_variance
-                out[i, j, 1] = _p_variance
+                out[i, j, 0] = _p0
+                out[i, j, 1] = _p0
                 out[i, j, 2] = 0.0
             else:
                 _c0 = 2.23606797749979
-                _c1 = _c0*_r0/_p_length_scale
-                _c2 = _p_variance*math.exp(-_c1)
+                _c1 = _c0*_r0/_p1
+                _c2 = _p0*math.exp(-_c1)
                 _c3 = (1.6666666666666667)*_c2
-                _c4 = _c3*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+                _c4 = _c3*(_r0*_r0)/(_p1*_p1)
                 _c5 = _c1*_c2 + _c2 + _c4
                 out[i, j, 0] = _c5
                 out[i, j, 1] = _c5
-                out[i, j, 2] = _c0*_c3*(_r0*_r0*_r0)/(_p_length_scale*_p_length_scale*_p_length_scale) + _c4
+                out[i, j, 2] = _c0*_c3*(_r0*_r0*_r0)/(_p1*_p1*_p1) + _c4
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -124,19 +124,19 @@ def fill_symmetric(X, p, out):
                 _d2 = _x2 - _y2
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
                 if _r0 == 0.0:
-                    out[i, j, 0] = _p_variance
-                    out[i, j, 1] = _p_variance
+                    out[i, j, 0] = _p0
+                    out[i, j, 1] = _p0
                     out[i, j, 2] = 0.0
                 else:
                     _c0 = 2.23606797749979
-                    _c1 = _c0*_r0/_p_length_scale
-                    _c2 = _p_variance*math.exp(-_c1)
+                    _c1 = _c0*_r0/_p1
+                    _c2 = _p0*math.exp(-_c1)
                     _c3 = (1.6666666666666667)*_c2
-                    _c4 = _c3*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+                    _c4 = _c3*(_r0*_r0)/(_p1*_p1)
                     _c5 = _c1*_c2 + _c2 + _c4
                     out[i, j, 0] = _c5
                     out[i, j, 1] = _c5
-                    out[i, j, 2] = _c0*_c3*(_r0*_r0*_r0)/(_p_length_scale*_p_length_scale*_p_length_scale) + _c4
+                    out[i, j, 2] = _c0*_c3*(_r0*_r0*_r0)/(_p1*_p1*_p1) + _c4
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -144,8 +144,8 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -158,26 +158,26 @@ def diag(X, p, out):
         _d2 = _x2 - _y2
         _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
         if _r0 == 0.0:
-            out[i, 0] = _p_variance
-            out[i, 1] = _p_variance
+            out[i, 0] = _p0
+            out[i, 1] = _p0
             out[i, 2] = 0.0
         else:
             _c0 = 2.23606797749979
-            _c1 = _c0*_r0/_p_length_scale
-            _c2 = _p_variance*math.exp(-_c1)
+            _c1 = _c0*_r0/_p1
+            _c2 = _p0*math.exp(-_c1)
             _c3 = (1.6666666666666667)*_c2
-            _c4 = _c3*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+            _c4 = _c3*(_r0*_r0)/(_p1*_p1)
             _c5 = _c1*_c2 + _c2 + _c4
             out[i, 0] = _c5
             out[i, 1] = _c5
-            out[i, 2] = _c0*_c3*(_r0*_r0*_r0)/(_p_length_scale*_p_length_scale*_p_length_scale) + _c4
+            out[i, 2] = _c0*_c3*(_r0*_r0*_r0)/(_p1*_p1*_p1) + _c4
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -192,27 +192,27 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
             if _r0 == 0.0:
-                v[0] = _p_variance
-                v[1] = _p_variance
+                v[0] = _p0
+                v[1] = _p0
                 v[2] = 0.0
             else:
                 _c0 = 2.23606797749979
-                _c1 = _c0*_r0/_p_length_scale
-                _c2 = _p_variance*math.exp(-_c1)
+                _c1 = _c0*_r0/_p1
+                _c2 = _p0*math.exp(-_c1)
                 _c3 = (1.6666666666666667)*_c2
-                _c4 = _c3*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+                _c4 = _c3*(_r0*_r0)/(_p1*_p1)
                 _c5 = _c1*_c2 + _c2 + _c4
                 v[0] = _c5
                 v[1] = _c5
-                v[2] = _c0*_c3*(_r0*_r0*_r0)/(_p_length_scale*_p_length_scale*_p_length_scale) + _c4
+                v[2] = _c0*_c3*(_r0*_r0*_r0)/(_p1*_p1*_p1) + _c4
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -227,19 +227,19 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
             if _r0 == 0.0:
-                v[0] = _p_variance
-                v[1] = _p_variance
+                v[0] = _p0
+                v[1] = _p0
                 v[2] = 0.0
             else:
                 _c0 = 2.23606797749979
-                _c1 = _c0*_r0/_p_length_scale
-                _c2 = _p_variance*math.exp(-_c1)
+                _c1 = _c0*_r0/_p1
+                _c2 = _p0*math.exp(-_c1)
                 _c3 = (1.6666666666666667)*_c2
-                _c4 = _c3*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+                _c4 = _c3*(_r0*_r0)/(_p1*_p1)
                 _c5 = _c1*_c2 + _c2 + _c4
                 v[0] = _c5
                 v[1] = _c5
-                v[2] = _c0*_c3*(_r0*_r0*_r0)/(_p_length_scale*_p_length_scale*_p_length_scale) + _c4
+                v[2] = _c0*_c3*(_r0*_r0*_r0)/(_p1*_p1*_p1) + _c4
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -247,8 +247,8 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -265,19 +265,19 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
             if _r0 == 0.0:
-                v[0] = _p_variance
-                v[1] = _p_variance
+                v[0] = _p0
+                v[1] = _p0
                 v[2] = 0.0
             else:
                 _c0 = 2.23606797749979
-                _c1 = _c0*_r0/_p_length_scale
-                _c2 = _p_variance*math.exp(-_c1)
+                _c1 = _c0*_r0/_p1
+                _c2 = _p0*math.exp(-_c1)
                 _c3 = (1.6666666666666667)*_c2
-                _c4 = _c3*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+                _c4 = _c3*(_r0*_r0)/(_p1*_p1)
                 _c5 = _c1*_c2 + _c2 + _c4
                 v[0] = _c5
                 v[1] = _c5
-                v[2] = _c0*_c3*(_r0*_r0*_r0)/(_p_length_scale*_p_length_scale*_p_length_scale) + _c4
+                v[2] = _c0*_c3*(_r0*_r0*_r0)/(_p1*_p1*_p1) + _c4
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -292,8 +292,8 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -314,23 +314,23 @@ def contract_selected(X, p, sel, table, W, out):
                 _d2 = _x2 - _y2
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
                 if _r0 == 0.0:
-                    v[0] = _p_variance
-                    v[1] = _p_variance
+                    v[0] = _p0
+                    v[1] = _p0
                     v[2] = 0.0
                 else:
                     _c0 = 2.23606797749979
-                    _c1 = _c0*_r0/_p_length_scale
-                    _c2 = _p_variance*math.exp(-_c1)
+                    _c1 = _c0*_r0/_p1
+                    _c2 = _p0*math.exp(-_c1)
                     _c3 = (1.6666666666666667)*_c2
-                    _c4 = _c3*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+                    _c4 = _c3*(_r0*_r0)/(_p1*_p1)
                     _c5 = _c1*_c2 + _c2 + _c4
                     v[0] = _c5
                     v[1] = _c5
-                    v[2] = _c0*_c3*(_r0*_r0*_r0)/(_p_length_scale*_p_length_scale*_p_length_scale) + _c4
+                    v[2] = _c0*_c3*(_r0*_r0*_r0)/(_p1*_p1*_p1) + _c4
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 21a52167485fbbacf0026af99f58e88f6a80d1837ba2123c81e9e49cdbb46089
+# kernelgen-sha256: d1a509ed83c144e3278f2b31abfd2f1e9eb3aa0706283148146d4eb42f299bd3

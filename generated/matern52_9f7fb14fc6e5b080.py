@@ -43,10 +43,10 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
@@ -56,21 +56,21 @@ def pair(x, y, p, out):
     _x2 = x[2]
     _y2 = y[2]
     _d2 = _x2 - _y2
-    _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+    _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2) + (_d2*_d2)/(_p3*_p3))
     if _r0 == 0.0:
-        out[0] = _p_variance
-        out[1] = _p_variance
+        out[0] = _p0
+        out[1] = _p0
         out[2] = 0.0
         out[3] = 0.0
         out[4] = 0.0
     else:
         _c0 = 2.23606797749979*_r0
-        _c1 = _p_variance*math.exp(-_c0)
+        _c1 = _p0*math.exp(-_c0)
         _c2 = (1.6666666666666667)*_c1
         _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-        _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-        _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-        _c6 = _c2*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+        _c4 = _c2*(_d0*_d0)/(_p1*_p1)
+        _c5 = _c2*(_d1*_d1)/(_p2*_p2)
+        _c6 = _c2*(_d2*_d2)/(_p3*_p3)
         out[0] = _c3
         out[1] = _c3
         out[2] = _c0*_c4 + _c4
@@ -81,10 +81,10 @@ def pair(x, y, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -96,21 +96,21 @@ def fill(X1, X2, p, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2) + (_d2*_d2)/(_p3*_p3))
             if _r0 == 0.0:
-                out[i, j, 0] = _p_variance
-                out[i, j, 1] = _p_variance
+                out[i, j, 0] = _p0
+                out[i, j, 1] = _p0
                 out[i, j, 2] = 0.0
                 out[i, j, 3] = 0.0
                 out[i, j, 4] = 0.0
             else:
                 _c0 = 2.23606797749979*_r0
-                _c1 = _p_variance*math.exp(-_c0)
+                _c1 = _p0*math.exp(-_c0)
                 _c2 = (1.6666666666666667)*_c1
                 _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                _c6 = _c2*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+                _c4 = _c2*(_d0*_d0)/(_p1*_p1)
+                _c5 = _c2*(_d1*_d1)/(_p2*_p2)
+                _c6 = _c2*(_d2*_d2)/(_p3*_p3)
                 out[i, j, 0] = _c3
                 out[i, j, 1] = _c3
                 out[i, j, 2] = _c0*_c4 + _c4
@@ -121,10 +121,10 @@ def fill(X1, X2, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -140,21 +140,21 @@ def fill_symmetric(X, p, out):
                 _x2 = X[i, 2]
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
-                _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+                _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2) + (_d2*_d2)/(_p3*_p3))
                 if _r0 == 0.0:
-                    out[i, j, 0] = _p_variance
-                    out[i, j, 1] = _p_variance
+                    out[i, j, 0] = _p0
+                    out[i, j, 1] = _p0
                     out[i, j, 2] = 0.0
                     out[i, j, 3] = 0.0
                     out[i, j, 4] = 0.0
                 else:
                     _c0 = 2.23606797749979*_r0
-                    _c1 = _p_variance*math.exp(-_c0)
+                    _c1 = _p0*math.exp(-_c0)
                     _c2 = (1.6666666666666667)*_c1
                     _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                    _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                    _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                    _c6 = _c2*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+                    _c4 = _c2*(_d0*_d0)/(_p1*_p1)
+                    _c5 = _c2*(_d1*_d1)/(_p2*_p2)
+                    _c6 = _c2*(_d2*_d2)/(_p3*_p3)
                     out[i, j, 0] = _c3
                     out[i, j, 1] = _c3
                     out[i, j, 2] = _c0*_c4 + _c4
@@ -167,10 +167,10 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -181,21 +181,21 @@ def diag(X, p, out):
         _x2 = X[i, 2]
         _y2 = X[i, 2]
         _d2 = _x2 - _y2
-        _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+        _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2) + (_d2*_d2)/(_p3*_p3))
         if _r0 == 0.0:
-            out[i, 0] = _p_variance
-            out[i, 1] = _p_variance
+            out[i, 0] = _p0
+            out[i, 1] = _p0
             out[i, 2] = 0.0
             out[i, 3] = 0.0
             out[i, 4] = 0.0
         else:
             _c0 = 2.23606797749979*_r0
-            _c1 = _p_variance*math.exp(-_c0)
+            _c1 = _p0*math.exp(-_c0)
             _c2 = (1.6666666666666667)*_c1
             _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-            _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-            _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-            _c6 = _c2*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+            _c4 = _c2*(_d0*_d0)/(_p1*_p1)
+            _c5 = _c2*(_d1*_d1)/(_p2*_p2)
+            _c6 = _c2*(_d2*_d2)/(_p3*_p3)
             out[i, 0] = _c3
             out[i, 1] = _c3
             out[i, 2] = _c0*_c4 + _c4
@@ -206,10 +206,10 @@ def diag(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -222,21 +222,21 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2) + (_d2*_d2)/(_p3*_p3))
             if _r0 == 0.0:
-                v[0] = _p_variance
-                v[1] = _p_variance
+                v[0] = _p0
+                v[1] = _p0
                 v[2] = 0.0
                 v[3] = 0.0
                 v[4] = 0.0
             else:
                 _c0 = 2.23606797749979*_r0
-                _c1 = _p_variance*math.exp(-_c0)
+                _c1 = _p0*math.exp(-_c0)
                 _c2 = (1.6666666666666667)*_c1
                 _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                _c6 = _c2*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+                _c4 = _c2*(_d0*_d0)/(_p1*_p1)
+                _c5 = _c2*(_d1*_d1)/(_p2*_p2)
+                _c6 = _c2*(_d2*_d2)/(_p3*_p3)
                 v[0] = _c3
                 v[1] = _c3
                 v[2] = _c0*_c4 + _c4
@@ -248,10 +248,10 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -264,21 +264,21 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2) + (_d2*_d2)/(_p3*_p3))
             if _r0 == 0.0:
-                v[0] = _p_variance
-                v[1] = _p_variance
+                v[0] = _p0
+                v[1] = _p0
                 v[2] = 0.0
                 v[3] = 0.0
                 v[4] = 0.0
             else:
                 _c0 = 2.23606797749979*_r0
-                _c1 = _p_variance*math.exp(-_c0)
+                _c1 = _p0*math.exp(-_c0)
                 _c2 = (1.6666666666666667)*_c1
                 _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                _c6 = _c2*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+                _c4 = _c2*(_d0*_d0)/(_p1*_p1)
+                _c5 = _c2*(_d1*_d1)/(_p2*_p2)
+                _c6 = _c2*(_d2*_d2)/(_p3*_p3)
                 v[0] = _c3
                 v[1] = _c3
                 v[2] = _c0*_c4 + _c4
@@ -291,10 +291,10 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -309,21 +309,21 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2) + (_d2*_d2)/(_p3*_p3))
             if _r0 == 0.0:
-                v[0] = _p_variance
-                v[1] = _p_variance
+                v[0] = _p0
+                v[1] = _p0
                 v[2] = 0.0
                 v[3] = 0.0
                 v[4] = 0.0
             else:
                 _c0 = 2.23606797749979*_r0
-                _c1 = _p_variance*math.exp(-_c0)
+                _c1 = _p0*math.exp(-_c0)
                 _c2 = (1.6666666666666667)*_c1
                 _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                _c6 = _c2*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+                _c4 = _c2*(_d0*_d0)/(_p1*_p1)
+                _c5 = _c2*(_d1*_d1)/(_p2*_p2)
+                _c6 = _c2*(_d2*_d2)/(_p3*_p3)
                 v[0] = _c3
                 v[1] = _c3
                 v[2] = _c0*_c4 + _c4
@@ -343,10 +343,10 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -365,21 +365,21 @@ def contract_selected(X, p, sel, table, W, out):
                 _x2 = X[i, 2]
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
-                _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+                _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2) + (_d2*_d2)/(_p3*_p3))
                 if _r0 == 0.0:
-                    v[0] = _p_variance
-                    v[1] = _p_variance
+                    v[0] = _p0
+                    v[1] = _p0
                     v[2] = 0.0
                     v[3] = 0.0
                     v[4] = 0.0
                 else:
                     _c0 = 2.23606797749979*_r0
-                    _c1 = _p_variance*math.exp(-_c0)
+                    _c1 = _p0*math.exp(-_c0)
                     _c2 = (1.6666666666666667)*_c1
                     _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                    _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                    _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                    _c6 = _c2*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+                    _c4 = _c2*(_d0*_d0)/(_p1*_p1)
+                    _c5 = _c2*(_d1*_d1)/(_p2*_p2)
+                    _c6 = _c2*(_d2*_d2)/(_p3*_p3)
                     v[0] = _c3
                     v[1] = _c3
                     v[2] = _c0*_c4 + _c4
@@ -391,4 +391,4 @@ def contract_selected(X, p, sel, table, W, out):
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 76ef0382b72a990a36bcab5221ca038cd96ea470ecaef3606579a40d6f7cfbbc
+# kernelgen-sha256: 9502e249ff410ba655da692505732c71e30dfa473f6474300dd6369428871e77

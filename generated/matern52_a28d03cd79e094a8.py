@@ -42,28 +42,28 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
     _x1 = x[1]
     _y1 = y[1]
     _d1 = _x1 - _y1
-    _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+    _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2))
     if _r0 == 0.0:
-        out[0] = _p_variance
-        out[1] = _p_variance
+        out[0] = _p0
+        out[1] = _p0
         out[2] = 0.0
         out[3] = 0.0
     else:
         _c0 = 2.23606797749979*_r0
-        _c1 = _p_variance*math.exp(-_c0)
+        _c1 = _p0*math.exp(-_c0)
         _c2 = (1.6666666666666667)*_c1
         _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-        _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-        _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+        _c4 = _c2*(_d0*_d0)/(_p1*_p1)
+        _c5 = _c2*(_d1*_d1)/(_p2*_p2)
         out[0] = _c3
         out[1] = _c3
         out[2] = _c0*_c4 + _c4
@@ -73,9 +73,9 @@ def pair(x, y, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -84,19 +84,19 @@ def fill(X1, X2, p, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2))
             if _r0 == 0.0:
-                out[i, j, 0] = _p_variance
-                out[i, j, 1] = _p_variance
+                out[i, j, 0] = _p0
+                out[i, j, 1] = _p0
                 out[i, j, 2] = 0.0
                 out[i, j, 3] = 0.0
             else:
                 _c0 = 2.23606797749979*_r0
-                _c1 = _p_variance*math.exp(-_c0)
+                _c1 = _p0*math.exp(-_c0)
                 _c2 = (1.6666666666666667)*_c1
                 _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                _c4 = _c2*(_d0*_d0)/(_p1*_p1)
+                _c5 = _c2*(_d1*_d1)/(_p2*_p2)
                 out[i, j, 0] = _c3
                 out[i, j, 1] = _c3
                 out[i, j, 2] = _c0*_c4 + _c4
@@ -106,9 +106,9 @@ def fill(X1, X2, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -121,19 +121,19 @@ def fill_symmetric(X, p, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+                _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2))
                 if _r0 == 0.0:
-                    out[i, j, 0] = _p_variance
-                    out[i, j, 1] = _p_variance
+                    out[i, j, 0] = _p0
+                    out[i, j, 1] = _p0
                     out[i, j, 2] = 0.0
                     out[i, j, 3] = 0.0
                 else:
                     _c0 = 2.23606797749979*_r0
-                    _c1 = _p_variance*math.exp(-_c0)
+                    _c1 = _p0*math.exp(-_c0)
                     _c2 = (1.6666666666666667)*_c1
                     _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                    _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                    _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                    _c4 = _c2*(_d0*_d0)/(_p1*_p1)
+                    _c5 = _c2*(_d1*_d1)/(_p2*_p2)
                     out[i, j, 0] = _c3
                     out[i, j, 1] = _c3
                     out[i, j, 2] = _c0*_c4 + _c4
@@ -145,9 +145,9 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -155,19 +155,19 @@ def diag(X, p, out):
         _x1 = X[i, 1]
         _y1 = X[i, 1]
         _d1 = _x1 - _y1
-        _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+        _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2))
         if _r0 == 0.0:
-            out[i, 0] = _p_variance
-            out[i, 1] = _p_variance
+            out[i, 0] = _p0
+            out[i, 1] = _p0
             out[i, 2] = 0.0
             out[i, 3] = 0.0
         else:
             _c0 = 2.23606797749979*_r0
-            _c1 = _p_variance*math.exp(-_c0)
+            _c1 = _p0*math.exp(-_c0)
             _c2 = (1.6666666666666667)*_c1
             _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-            _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-            _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+            _c4 = _c2*(_d0*_d0)/(_p1*_p1)
+            _c5 = _c2*(_d1*_d1)/(_p2*_p2)
             out[i, 0] = _c3
             out[i, 1] = _c3
             out[i, 2] = _c0*_c4 + _c4
@@ -177,9 +177,9 @@ def diag(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -189,19 +189,19 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2))
             if _r0 == 0.0:
-                v[0] = _p_variance
-                v[1] = _p_variance
+                v[0] = _p0
+                v[1] = _p0
                 v[2] = 0.0
                 v[3] = 0.0
             else:
                 _c0 = 2.23606797749979*_r0
-                _c1 = _p_variance*math.exp(-_c0)
+                _c1 = _p0*math.exp(-_c0)
                 _c2 = (1.6666666666666667)*_c1
                 _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                _c4 = _c2*(_d0*_d0)/(_p1*_p1)
+                _c5 = _c2*(_d1*_d1)/(_p2*_p2)
                 v[0] = _c3
                 v[1] = _c3
                 v[2] = _c0*_c4 + _c4
@@ -212,9 +212,9 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -224,19 +224,19 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2))
             if _r0 == 0.0:
-                v[0] = _p_variance
-                v[1] = _p_variance
+                v[0] = _p0
+                v[1] = _p0
                 v[2] = 0.0
                 v[3] = 0.0
             else:
                 _c0 = 2.23606797749979*_r0
-                _c1 = _p_variance*math.exp(-_c0)
+                _c1 = _p0*math.exp(-_c0)
                 _c2 = (1.6666666666666667)*_c1
                 _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                _c4 = _c2*(_d0*_d0)/(_p1*_p1)
+                _c5 = _c2*(_d1*_d1)/(_p2*_p2)
                 v[0] = _c3
                 v[1] = _c3
                 v[2] = _c0*_c4 + _c4
@@ -248,9 +248,9 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -262,19 +262,19 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2))
             if _r0 == 0.0:
-                v[0] = _p_variance
-                v[1] = _p_variance
+                v[0] = _p0
+                v[1] = _p0
                 v[2] = 0.0
                 v[3] = 0.0
             else:
                 _c0 = 2.23606797749979*_r0
-                _c1 = _p_variance*math.exp(-_c0)
+                _c1 = _p0*math.exp(-_c0)
                 _c2 = (1.6666666666666667)*_c1
                 _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                _c4 = _c2*(_d0*_d0)/(_p1*_p1)
+                _c5 = _c2*(_d1*_d1)/(_p2*_p2)
                 v[0] = _c3
                 v[1] = _c3
                 v[2] = _c0*_c4 + _c4
@@ -293,9 +293,9 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -311,19 +311,19 @@ def contract_selected(X, p, sel, table, W, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+                _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2))
                 if _r0 == 0.0:
-                    v[0] = _p_variance
-                    v[1] = _p_variance
+                    v[0] = _p0
+                    v[1] = _p0
                     v[2] = 0.0
                     v[3] = 0.0
                 else:
                     _c0 = 2.23606797749979*_r0
-                    _c1 = _p_variance*math.exp(-_c0)
+                    _c1 = _p0*math.exp(-_c0)
                     _c2 = (1.6666666666666667)*_c1
                     _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                    _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                    _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                    _c4 = _c2*(_d0*_d0)/(_p1*_p1)
+                    _c5 = _c2*(_d1*_d1)/(_p2*_p2)
                     v[0] = _c3
                     v[1] = _c3
                     v[2] = _c0*_c4 + _c4
@@ -334,4 +334,4 @@ def contract_selected(X, p, sel, table, W, out):
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: de11d6e43e109a4bb56911608affeccd61c123364f39753aead76cd78e9b73fe
+# kernelgen-sha256: 7ac848011e52bb0b3a445e1c0eda6edfd5bb407fb75826152496c70c106a8885

@@ -41,33 +41,33 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
     _r0 = math.sqrt((_d0*_d0))
     if _r0 == 0.0:
-        out[0] = _p_variance
+        out[0] = _p0
         out[1] = 0.0
-        out[2] = (1.6666666666666667)*_p_variance/(_p_length_scale_0*_p_length_scale_0)
+        out[2] = (1.6666666666666667)*_p0/(_p1*_p1)
     else:
         _c0 = 2.23606797749979*_r0
-        _c1 = _c0/_p_length_scale_0
-        _c2 = _p_variance*math.exp(-_c1)
+        _c1 = _c0/_p1
+        _c2 = _p0*math.exp(-_c1)
         _c3 = (1.6666666666666667)*_c2
-        _c4 = _c3/(_p_length_scale_0*_p_length_scale_0)
-        _c5 = _c0*_c3/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+        _c4 = _c3/(_p1*_p1)
+        _c5 = _c0*_c3/(_p1*_p1*_p1)
         out[0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
         out[1] = -_c4*_d0 - _c5*_d0
-        out[2] = -8.333333333333334*_c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4 + _c5
+        out[2] = -8.333333333333334*_c2*(_d0*_d0)/(_p1*_p1*_p1*_p1) + _c4 + _c5
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -75,26 +75,26 @@ def fill(X1, X2, p, out):
             _d0 = _x0 - _y0
             _r0 = math.sqrt((_d0*_d0))
             if _r0 == 0.0:
-                out[i, j, 0] = _p_variance
+                out[i, j, 0] = _p0
                 out[i, j, 1] = 0.0
-                out[i, j, 2] = (1.6666666666666667)*_p_variance/(_p_length_scale_0*_p_length_scale_0)
+                out[i, j, 2] = (1.6666666666666667)*_p0/(_p1*_p1)
             else:
                 _c0 = 2.23606797749979*_r0
-                _c1 = _c0/_p_length_scale_0
-                _c2 = _p_variance*math.exp(-_c1)
+                _c1 = _c0/_p1
+                _c2 = _p0*math.exp(-_c1)
                 _c3 = (1.6666666666666667)*_c2
-                _c4 = _c3/(_p_length_scale_0*_p_length_scale_0)
-                _c5 = _c0*_c3/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+                _c4 = _c3/(_p1*_p1)
+                _c5 = _c0*_c3/(_p1*_p1*_p1)
                 out[i, j, 0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
                 out[i, j, 1] = -_c4*_d0 - _c5*_d0
-                out[i, j, 2] = -8.333333333333334*_c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4 + _c5
+                out[i, j, 2] = -8.333333333333334*_c2*(_d0*_d0)/(_p1*_p1*_p1*_p1) + _c4 + _c5
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -106,19 +106,19 @@ def fill_symmetric(X, p, out):
                 _d0 = _x0 - _y0
                 _r0 = math.sqrt((_d0*_d0))
                 if _r0 == 0.0:
-                    out[i, j, 0] = _p_variance
+                    out[i, j, 0] = _p0
                     out[i, j, 1] = 0.0
-                    out[i, j, 2] = (1.6666666666666667)*_p_variance/(_p_length_scale_0*_p_length_scale_0)
+                    out[i, j, 2] = (1.6666666666666667)*_p0/(_p1*_p1)
                 else:
                     _c0 = 2.23606797749979*_r0
-                    _c1 = _c0/_p_length_scale_0
-                    _c2 = _p_variance*math.exp(-_c1)
+                    _c1 = _c0/_p1
+                    _c2 = _p0*math.exp(-_c1)
                     _c3 = (1.6666666666666667)*_c2
-                    _c4 = _c3/(_p_length_scale_0*_p_length_scale_0)
-                    _c5 = _c0*_c3/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+                    _c4 = _c3/(_p1*_p1)
+                    _c5 = _c0*_c3/(_p1*_p1*_p1)
                     out[i, j, 0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
                     out[i, j, 1] = -_c4*_d0 - _c5*_d0
-                    out[i, j, 2] = -8.333333333333334*_c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4 + _c5
+                    out[i, j, 2] = -8.333333333333334*_c2*(_d0*_d0)/(_p1*_p1*_p1*_p1) + _c4 + _c5
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -126,34 +126,34 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
         _d0 = _x0 - _y0
         _r0 = math.sqrt((_d0*_d0))
         if _r0 == 0.0:
-            out[i, 0] = _p_variance
+            out[i, 0] = _p0
             out[i, 1] = 0.0
-            out[i, 2] = (1.6666666666666667)*_p_variance/(_p_length_scale_0*_p_length_scale_0)
+            out[i, 2] = (1.6666666666666667)*_p0/(_p1*_p1)
         else:
             _c0 = 2.23606797749979*_r0
-            _c1 = _c0/_p_length_scale_0
-            _c2 = _p_variance*math.exp(-_c1)
+            _c1 = _c0/_p1
+            _c2 = _p0*math.exp(-_c1)
             _c3 = (1.6666666666666667)*_c2
-            _c4 = _c3/(_p_length_scale_0*_p_length_scale_0)
-            _c5 = _c0*_c3/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+            _c4 = _c3/(_p1*_p1)
+            _c5 = _c0*_c3/(_p1*_p1*_p1)
             out[i, 0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
             out[i, 1] = -_c4*_d0 - _c5*_d0
-            out[i, 2] = -8.333333333333334*_c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4 + _c5
+            out[i, 2] = -8.333333333333334*_c2*(_d0*_d0)/(_p1*_p1*_p1*_p1) + _c4 + _c5
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -162,27 +162,27 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _d0 = _x0 - _y0
             _r0 = math.sqrt((_d0*_d0))
             if _r0 == 0.0:
-                v[0] = _p_variance
+                v[0] = _p0
                 v[1] = 0.0
-                v[2] = (1.6666666666666667)*_p_variance/(_p_length_scale_0*_p_length_scale_0)
+                v[2] = (1.6666666666666667)*_p0/(_p1*_p1)
             else:
                 _c0 = 2.23606797749979*_r0
-                _c1 = _c0/_p_length_scale_0
-                _c2 = _p_variance*math.exp(-_c1)
+                _c1 = _c0/_p1
+                _c2 = _p0*math.exp(-_c1)
                 _c3 = (1.6666666666666667)*_c2
-                _c4 = _c3/(_p_length_scale_0*_p_length_scale_0)
-                _c5 = _c0*_c3/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+                _c4 = _c3/(_p1*_p1)
+                _c5 = _c0*_c3/(_p1*_p1*_p1)
                 v[0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
                 v[1] = -_c4*_d0 - _c5*_d0
-                v[2] = -8.333333333333334*_c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4 + _c5
+                v[2] = -8.333333333333334*_c2*(_d0*_d0)/(_p1*_p1*_p1*_p1) + _c4 + _c5
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -191,19 +191,19 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _d0 = _x0 - _y0
             _r0 = math.sqrt((_d0*_d0))
             if _r0 == 0.0:
-                v[0] = _p_variance
+                v[0] = _p0
                 v[1] = 0.0
-                v[2] = (1.6666666666666667)*_p_variance/(_p_length_scale_0*_p_length_scale_0)
+                v[2] = (1.6666666666666667)*_p0/(_p1*_p1)
             else:
                 _c0 = 2.23606797749979*_r0
-                _c1 = _c0/_p_length_scale_0
-                _c2 = _p_variance*math.exp(-_c1)
+                _c1 = _c0/_p1
+                _c2 = _p0*math.exp(-_c1)
                 _c3 = (1.6666666666666667)*_c2
-                _c4 = _c3/(_p_length_scale_0*_p_length_scale_0)
-                _c5 = _c0*_c3/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+                _c4 = _c3/(_p1*_p1)
+                _c5 = _c0*_c3/(_p1*_p1*_p1)
                 v[0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
                 v[1] = -_c4*_d0 - _c5*_d0
-                v[2] = -8.333333333333334*_c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4 + _c5
+                v[2] = -8.333333333333334*_c2*(_d0*_d0)/(_p1*_p1*_p1*_p1) + _c4 + _c5
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -211,8 +211,8 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -223,19 +223,19 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _d0 = _x0 - _y0
             _r0 = math.sqrt((_d0*_d0))
             if _r0 == 0.0:
-                v[0] = _p_variance
+                v[0] = _p0
                 v[1] = 0.0
-                v[2] = (1.6666666666666667)*_p_variance/(_p_length_scale_0*_p_length_scale_0)
+                v[2] = (1.6666666666666667)*_p0/(_p1*_p1)
             else:
                 _c0 = 2.23606797749979*_r0
-                _c1 = _c0/_p_length_scale_0
-                _c2 = _p_variance*math.exp(-_c1)
+                _c1 = _c0/_p1
+                _c2 = _p0*math.exp(-_c1)
                 _c3 = (1.6666666666666667)*_c2
-                _c4 = _c3/(_p_length_scale_0*_p_length_scale_0)
-                _c5 = _c0*_c3/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+                _c4 = _c3/(_p1*_p1)
+                _c5 = _c0*_c3/(_p1*_p1*_p1)
                 v[0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
                 v[1] = -_c4*_d0 - _c5*_d0
-                v[2] = -8.333333333333334*_c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4 + _c5
+                v[2] = -8.333333333333334*_c2*(_d0*_d0)/(_p1*_p1*_p1*_p1) + _c4 + _c5
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -250,8 +250,8 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -266,23 +266,23 @@ def contract_selected(X, p, sel, table, W, out):
                 _d0 = _x0 - _y0
                 _r0 = math.sqrt((_d0*_d0))
                 if _r0 == 0.0:
-                    v[0] = _p_variance
+                    v[0] = _p0
                     v[1] = 0.0
-                    v[2] = (1.6666666666666667)*_p_variance/(_p_length_scale_0*_p_length_scale_0)
+                    v[2] = (1.6666666666666667)*_p0/(_p1*_p1)
                 else:
                     _c0 = 2.23606797749979*_r0
-                    _c1 = _c0/_p_length_scale_0
-                    _c2 = _p_variance*math.exp(-_c1)
+                    _c1 = _c0/_p1
+                    _c2 = _p0*math.exp(-_c1)
                     _c3 = (1.6666666666666667)*_c2
-                    _c4 = _c3/(_p_length_scale_0*_p_length_scale_0)
-                    _c5 = _c0*_c3/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+                    _c4 = _c3/(_p1*_p1)
+                    _c5 = _c0*_c3/(_p1*_p1*_p1)
                     v[0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
                     v[1] = -_c4*_d0 - _c5*_d0
-                    v[2] = -8.333333333333334*_c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4 + _c5
+                    v[2] = -8.333333333333334*_c2*(_d0*_d0)/(_p1*_p1*_p1*_p1) + _c4 + _c5
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 357b0683af8f089cc74cc73593d7d0512ebcf0d08f6725b4aa4e830826a851fb
+# kernelgen-sha256: 78162223d58e70287348e930dc65db4688f5645278f543e61f2aef4cac206134

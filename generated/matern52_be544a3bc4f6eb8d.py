@@ -51,10 +51,10 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
@@ -64,33 +64,33 @@ def pair(x, y, p, out):
     _x2 = x[2]
     _y2 = y[2]
     _d2 = _x2 - _y2
-    _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+    _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2) + (_d2*_d2)/(_p3*_p3))
     if _r0 == 0.0:
-        _c0 = (1.6666666666666667)*_p_variance
-        out[0] = _p_variance
+        _c0 = (1.6666666666666667)*_p0
+        out[0] = _p0
         out[1] = 0.0
         out[2] = 0.0
         out[3] = 0.0
-        out[4] = _c0/(_p_length_scale_0*_p_length_scale_0)
+        out[4] = _c0/(_p1*_p1)
         out[5] = 0.0
         out[6] = 0.0
         out[7] = 0.0
-        out[8] = _c0/(_p_length_scale_1*_p_length_scale_1)
+        out[8] = _c0/(_p2*_p2)
         out[9] = 0.0
         out[10] = 0.0
         out[11] = 0.0
-        out[12] = _c0/(_p_length_scale_2*_p_length_scale_2)
+        out[12] = _c0/(_p3*_p3)
     else:
         _c0 = 2.23606797749979*_r0
-        _c1 = _p_variance*math.exp(-_c0)
+        _c1 = _p0*math.exp(-_c0)
         _c2 = (1.6666666666666667)*_c1
-        _c3 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+        _c3 = (1.0/(_p1*_p1))
         _c4 = _c2*_c3
         _c5 = _c4*_d0
-        _c6 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+        _c6 = (1.0/(_p2*_p2))
         _c7 = _c2*_c6
         _c8 = _c7*_d1
-        _c9 = (1.0/(_p_length_scale_2*_p_length_scale_2))
+        _c9 = (1.0/(_p3*_p3))
         _c10 = _c2*_c9
         _c11 = _c10*_d2
         _c12 = (8.333333333333334)*_c1
@@ -104,24 +104,24 @@ def pair(x, y, p, out):
         out[1] = -_c0*_c5 - _c5
         out[2] = -_c0*_c8 - _c8
         out[3] = -_c0*_c11 - _c11
-        out[4] = _c0*_c4 - _c12*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4
+        out[4] = _c0*_c4 - _c12*(_d0*_d0)/(_p1*_p1*_p1*_p1) + _c4
         out[5] = _c15
         out[6] = _c17
         out[7] = _c15
-        out[8] = _c0*_c7 - _c12*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c7
+        out[8] = _c0*_c7 - _c12*(_d1*_d1)/(_p2*_p2*_p2*_p2) + _c7
         out[9] = _c18
         out[10] = _c17
         out[11] = _c18
-        out[12] = _c0*_c10 + _c10 - _c12*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
+        out[12] = _c0*_c10 + _c10 - _c12*(_d2*_d2)/(_p3*_p3*_p3*_p3)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -133,33 +133,33 @@ def fill(X1, X2, p, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2) + (_d2*_d2)/(_p3*_p3))
             if _r0 == 0.0:
-                _c0 = (1.6666666666666667)*_p_variance
-                out[i, j, 0] = _p_variance
+                _c0 = (1.6666666666666667)*_p0
+                out[i, j, 0] = _p0
                 out[i, j, 1] = 0.0
                 out[i, j, 2] = 0.0
                 out[i, j, 3] = 0.0
-                out[i, j, 4] = _c0/(_p_length_scale_0*_p_length_scale_0)
+                out[i, j, 4] = _c0/(_p1*_p1)
                 out[i, j, 5] = 0.0
                 out[i, j, 6] = 0.0
                 out[i, j, 7] = 0.0
-                out[i, j, 8] = _c0/(_p_length_scale_1*_p_length_scale_1)
+                out[i, j, 8] = _c0/(_p2*_p2)
                 out[i, j, 9] = 0.0
                 out[i, j, 10] = 0.0
                 out[i, j, 11] = 0.0
-                out[i, j, 12] = _c0/(_p_length_scale_2*_p_length_scale_2)
+                out[i, j, 12] = _c0/(_p3*_p3)
             else:
                 _c0 = 2.23606797749979*_r0
-                _c1 = _p_variance*math.exp(-_c0)
+                _c1 = _p0*math.exp(-_c0)
                 _c2 = (1.6666666666666667)*_c1
-                _c3 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+                _c3 = (1.0/(_p1*_p1))
                 _c4 = _c2*_c3
                 _c5 = _c4*_d0
-                _c6 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+                _c6 = (1.0/(_p2*_p2))
                 _c7 = _c2*_c6
                 _c8 = _c7*_d1
-                _c9 = (1.0/(_p_length_scale_2*_p_length_scale_2))
+                _c9 = (1.0/(_p3*_p3))
                 _c10 = _c2*_c9
                 _c11 = _c10*_d2
                 _c12 = (8.333333333333334)*_c1
@@ -173,24 +173,24 @@ def fill(X1, X2, p, out):
                 out[i, j, 1] = -_c0*_c5 - _c5
                 out[i, j, 2] = -_c0*_c8 - _c8
                 out[i, j, 3] = -_c0*_c11 - _c11
-                out[i, j, 4] = _c0*_c4 - _c12*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4
+                out[i, j, 4] = _c0*_c4 - _c12*(_d0*_d0)/(_p1*_p1*_p1*_p1) + _c4
                 out[i, j, 5] = _c15
                 out[i, j, 6] = _c17
                 out[i, j, 7] = _c15
-                out[i, j, 8] = _c0*_c7 - _c12*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c7
+                out[i, j, 8] = _c0*_c7 - _c12*(_d1*_d1)/(_p2*_p2*_p2*_p2) + _c7
                 out[i, j, 9] = _c18
                 out[i, j, 10] = _c17
                 out[i, j, 11] = _c18
-                out[i, j, 12] = _c0*_c10 + _c10 - _c12*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
+                out[i, j, 12] = _c0*_c10 + _c10 - _c12*(_d2*_d2)/(_p3*_p3*_p3*_p3)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -206,33 +206,33 @@ def fill_symmetric(X, p, out):
                 _x2 = X[i, 2]
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
-                _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+                _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2) + (_d2*_d2)/(_p3*_p3))
                 if _r0 == 0.0:
-                    _c0 = (1.6666666666666667)*_p_variance
-                    out[i, j, 0] = _p_variance
+                    _c0 = (1.6666666666666667)*_p0
+                    out[i, j, 0] = _p0
                     out[i, j, 1] = 0.0
                     out[i, j, 2] = 0.0
                     out[i, j, 3] = 0.0
-                    out[i, j, 4] = _c0/(_p_length_scale_0*_p_length_scale_0)
+                    out[i, j, 4] = _c0/(_p1*_p1)
                     out[i, j, 5] = 0.0
                     out[i, j, 6] = 0.0
                     out[i, j, 7] = 0.0
-                    out[i, j, 8] = _c0/(_p_length_scale_1*_p_length_scale_1)
+                    out[i, j, 8] = _c0/(_p2*_p2)
                     out[i, j, 9] = 0.0
                     out[i, j, 10] = 0.0
                     out[i, j, 11] = 0.0
-                    out[i, j, 12] = _c0/(_p_length_scale_2*_p_length_scale_2)
+                    out[i, j, 12] = _c0/(_p3*_p3)
                 else:
                     _c0 = 2.23606797749979*_r0
-                    _c1 = _p_variance*math.exp(-_c0)
+                    _c1 = _p0*math.exp(-_c0)
                     _c2 = (1.6666666666666667)*_c1
-                    _c3 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+                    _c3 = (1.0/(_p1*_p1))
                     _c4 = _c2*_c3
                     _c5 = _c4*_d0
-                    _c6 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+                    _c6 = (1.0/(_p2*_p2))
                     _c7 = _c2*_c6
                     _c8 = _c7*_d1
-                    _c9 = (1.0/(_p_length_scale_2*_p_length_scale_2))
+                    _c9 = (1.0/(_p3*_p3))
                     _c10 = _c2*_c9
                     _c11 = _c10*_d2
                     _c12 = (8.333333333333334)*_c1
@@ -246,15 +246,15 @@ def fill_symmetric(X, p, out):
                     out[i, j, 1] = -_c0*_c5 - _c5
                     out[i, j, 2] = -_c0*_c8 - _c8
                     out[i, j, 3] = -_c0*_c11 - _c11
-                    out[i, j, 4] = _c0*_c4 - _c12*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4
+                    out[i, j, 4] = _c0*_c4 - _c12*(_d0*_d0)/(_p1*_p1*_p1*_p1) + _c4
                     out[i, j, 5] = _c15
                     out[i, j, 6] = _c17
                     out[i, j, 7] = _c15
-                    out[i, j, 8] = _c0*_c7 - _c12*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c7
+                    out[i, j, 8] = _c0*_c7 - _c12*(_d1*_d1)/(_p2*_p2*_p2*_p2) + _c7
                     out[i, j, 9] = _c18
                     out[i, j, 10] = _c17
                     out[i, j, 11] = _c18
-                    out[i, j, 12] = _c0*_c10 + _c10 - _c12*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
+                    out[i, j, 12] = _c0*_c10 + _c10 - _c12*(_d2*_d2)/(_p3*_p3*_p3*_p3)
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -262,10 +262,10 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -276,33 +276,33 @@ def diag(X, p, out):
         _x2 = X[i, 2]
         _y2 = X[i, 2]
         _d2 = _x2 - _y2
-        _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+        _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2) + (_d2*_d2)/(_p3*_p3))
         if _r0 == 0.0:
-            _c0 = (1.6666666666666667)*_p_variance
-            out[i, 0] = _p_variance
+            _c0 = (1.6666666666666667)*_p0
+            out[i, 0] = _p0
             out[i, 1] = 0.0
             out[i, 2] = 0.0
             out[i, 3] = 0.0
-            out[i, 4] = _c0/(_p_length_scale_0*_p_length_scale_0)
+            out[i, 4] = _c0/(_p1*_p1)
             out[i, 5] = 0.0
             out[i, 6] = 0.0
             out[i, 7] = 0.0
-            out[i, 8] = _c0/(_p_length_scale_1*_p_length_scale_1)
+            out[i, 8] = _c0/(_p2*_p2)
             out[i, 9] = 0.0
             out[i, 10] = 0.0
             out[i, 11] = 0.0
-            out[i, 12] = _c0/(_p_length_scale_2*_p_length_scale_2)
+            out[i, 12] = _c0/(_p3*_p3)
         else:
             _c0 = 2.23606797749979*_r0
-            _c1 = _p_variance*math.exp(-_c0)
+            _c1 = _p0*math.exp(-_c0)
             _c2 = (1.6666666666666667)*_c1
-            _c3 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+            _c3 = (1.0/(_p1*_p1))
             _c4 = _c2*_c3
             _c5 = _c4*_d0
-            _c6 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+            _c6 = (1.0/(_p2*_p2))
             _c7 = _c2*_c6
             _c8 = _c7*_d1
-            _c9 = (1.0/(_p_length_scale_2*_p_length_scale_2))
+            _c9 = (1.0/(_p3*_p3))
             _c10 = _c2*_c9
             _c11 = _c10*_d2
             _c12 = (8.333333333333334)*_c1
@@ -316,24 +316,24 @@ def diag(X, p, out):
             out[i, 1] = -_c0*_c5 - _c5
             out[i, 2] = -_c0*_c8 - _c8
             out[i, 3] = -_c0*_c11 - _c11
-            out[i, 4] = _c0*_c4 - _c12*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4
+            out[i, 4] = _c0*_c4 - _c12*(_d0*_d0)/(_p1*_p1*_p1*_p1) + _c4
             out[i, 5] = _c15
             out[i, 6] = _c17
             out[i, 7] = _c15
-            out[i, 8] = _c0*_c7 - _c12*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c7
+            out[i, 8] = _c0*_c7 - _c12*(_d1*_d1)/(_p2*_p2*_p2*_p2) + _c7
             out[i, 9] = _c18
             out[i, 10] = _c17
             out[i, 11] = _c18
-            out[i, 12] = _c0*_c10 + _c10 - _c12*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
+            out[i, 12] = _c0*_c10 + _c10 - _c12*(_d2*_d2)/(_p3*_p3*_p3*_p3)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -346,33 +346,33 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2) + (_d2*_d2)/(_p3*_p3))
             if _r0 == 0.0:
-                _c0 = (1.6666666666666667)*_p_variance
-                v[0] = _p_variance
+                _c0 = (1.6666666666666667)*_p0
+                v[0] = _p0
                 v[1] = 0.0
                 v[2] = 0.0
                 v[3] = 0.0
-                v[4] = _c0/(_p_length_scale_0*_p_length_scale_0)
+                v[4] = _c0/(_p1*_p1)
                 v[5] = 0.0
                 v[6] = 0.0
                 v[7] = 0.0
-                v[8] = _c0/(_p_length_scale_1*_p_length_scale_1)
+                v[8] = _c0/(_p2*_p2)
                 v[9] = 0.0
                 v[10] = 0.0
                 v[11] = 0.0
-                v[12] = _c0/(_p_length_scale_2*_p_length_scale_2)
+                v[12] = _c0/(_p3*_p3)
             else:
                 _c0 = 2.23606797749979*_r0
-                _c1 = _p_variance*math.exp(-_c0)
+                _c1 = _p0*math.exp(-_c0)
                 _c2 = (1.6666666666666667)*_c1
-                _c3 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+                _c3 = (1.0/(_p1*_p1))
                 _c4 = _c2*_c3
                 _c5 = _c4*_d0
-                _c6 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+                _c6 = (1.0/(_p2*_p2))
                 _c7 = _c2*_c6
                 _c8 = _c7*_d1
-                _c9 = (1.0/(_p_length_scale_2*_p_length_scale_2))
+                _c9 = (1.0/(_p3*_p3))
                 _c10 = _c2*_c9
                 _c11 = _c10*_d2
                 _c12 = (8.333333333333334)*_c1
@@ -386,25 +386,25 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
                 v[1] = -_c0*_c5 - _c5
                 v[2] = -_c0*_c8 - _c8
                 v[3] = -_c0*_c11 - _c11
-                v[4] = _c0*_c4 - _c12*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4
+                v[4] = _c0*_c4 - _c12*(_d0*_d0)/(_p1*_p1*_p1*_p1) + _c4
                 v[5] = _c15
                 v[6] = _c17
                 v[7] = _c15
-                v[8] = _c0*_c7 - _c12*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c7
+                v[8] = _c0*_c7 - _c12*(_d1*_d1)/(_p2*_p2*_p2*_p2) + _c7
                 v[9] = _c18
                 v[10] = _c17
                 v[11] = _c18
-                v[12] = _c0*_c10 + _c10 - _c12*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
+                v[12] = _c0*_c10 + _c10 - _c12*(_d2*_d2)/(_p3*_p3*_p3*_p3)
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -417,33 +417,33 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2) + (_d2*_d2)/(_p3*_p3))
             if _r0 == 0.0:
-                _c0 = (1.6666666666666667)*_p_variance
-                v[0] = _p_variance
+                _c0 = (1.6666666666666667)*_p0
+                v[0] = _p0
                 v[1] = 0.0
                 v[2] = 0.0
                 v[3] = 0.0
-                v[4] = _c0/(_p_length_scale_0*_p_length_scale_0)
+                v[4] = _c0/(_p1*_p1)
                 v[5] = 0.0
                 v[6] = 0.0
                 v[7] = 0.0
-                v[8] = _c0/(_p_length_scale_1*_p_length_scale_1)
+                v[8] = _c0/(_p2*_p2)
                 v[9] = 0.0
                 v[10] = 0.0
                 v[11] = 0.0
-                v[12] = _c0/(_p_length_scale_2*_p_length_scale_2)
+                v[12] = _c0/(_p3*_p3)
             else:
                 _c0 = 2.23606797749979*_r0
-                _c1 = _p_variance*math.exp(-_c0)
+                _c1 = _p0*math.exp(-_c0)
                 _c2 = (1.6666666666666667)*_c1
-                _c3 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+                _c3 = (1.0/(_p1*_p1))
                 _c4 = _c2*_c3
                 _c5 = _c4*_d0
-                _c6 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+                _c6 = (1.0/(_p2*_p2))
                 _c7 = _c2*_c6
                 _c8 = _c7*_d1
-                _c9 = (1.0/(_p_length_scale_2*_p_length_scale_2))
+                _c9 = (1.0/(_p3*_p3))
                 _c10 = _c2*_c9
                 _c11 = _c10*_d2
                 _c12 = (8.333333333333334)*_c1
@@ -457,15 +457,15 @@ def fill_multi(X1, X2, p, sel2, table, out):
                 v[1] = -_c0*_c5 - _c5
                 v[2] = -_c0*_c8 - _c8
                 v[3] = -_c0*_c11 - _c11
-                v[4] = _c0*_c4 - _c12*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4
+                v[4] = _c0*_c4 - _c12*(_d0*_d0)/(_p1*_p1*_p1*_p1) + _c4
                 v[5] = _c15
                 v[6] = _c17
                 v[7] = _c15
-                v[8] = _c0*_c7 - _c12*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c7
+                v[8] = _c0*_c7 - _c12*(_d1*_d1)/(_p2*_p2*_p2*_p2) + _c7
                 v[9] = _c18
                 v[10] = _c17
                 v[11] = _c18
-                v[12] = _c0*_c10 + _c10 - _c12*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
+                v[12] = _c0*_c10 + _c10 - _c12*(_d2*_d2)/(_p3*_p3*_p3*_p3)
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -473,10 +473,10 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -491,33 +491,33 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2) + (_d2*_d2)/(_p3*_p3))
             if _r0 == 0.0:
-                _c0 = (1.6666666666666667)*_p_variance
-                v[0] = _p_variance
+                _c0 = (1.6666666666666667)*_p0
+                v[0] = _p0
                 v[1] = 0.0
                 v[2] = 0.0
                 v[3] = 0.0
-                v[4] = _c0/(_p_length_scale_0*_p_length_scale_0)
+                v[4] = _c0/(_p1*_p1)
                 v[5] = 0.0
                 v[6] = 0.0
                 v[7] = 0.0
-                v[8] = _c0/(_p_length_scale_1*_p_length_scale_1)
+                v[8] = _c0/(_p2*_p2)
                 v[9] = 0.0
                 v[10] = 0.0
                 v[11] = 0.0
-                v[12] = _c0/(_p_length_scale_2*_p_length_scale_2)
+                v[12] = _c0/(_p3*_p3)
             else:
                 _c0 = 2.23606797749979*_r0
-                _c1 = _p_variance*math.exp(-_c0)
+                _c1 = _p0*math.exp(-_c0)
                 _c2 = (1.6666666666666667)*_c1
-                _c3 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+                _c3 = (1.0/(_p1*_p1))
                 _c4 = _c2*_c3
                 _c5 = _c4*_d0
-                _c6 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+                _c6 = (1.0/(_p2*_p2))
                 _c7 = _c2*_c6
                 _c8 = _c7*_d1
-                _c9 = (1.0/(_p_length_scale_2*_p_length_scale_2))
+                _c9 = (1.0/(_p3*_p3))
                 _c10 = _c2*_c9
                 _c11 = _c10*_d2
                 _c12 = (8.333333333333334)*_c1
@@ -531,15 +531,15 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
                 v[1] = -_c0*_c5 - _c5
                 v[2] = -_c0*_c8 - _c8
                 v[3] = -_c0*_c11 - _c11
-                v[4] = _c0*_c4 - _c12*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4
+                v[4] = _c0*_c4 - _c12*(_d0*_d0)/(_p1*_p1*_p1*_p1) + _c4
                 v[5] = _c15
                 v[6] = _c17
                 v[7] = _c15
-                v[8] = _c0*_c7 - _c12*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c7
+                v[8] = _c0*_c7 - _c12*(_d1*_d1)/(_p2*_p2*_p2*_p2) + _c7
                 v[9] = _c18
                 v[10] = _c17
                 v[11] = _c18
-                v[12] = _c0*_c10 + _c10 - _c12*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
+                v[12] = _c0*_c10 + _c10 - _c12*(_d2*_d2)/(_p3*_p3*_p3*_p3)
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -554,10 +554,10 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -576,33 +576,33 @@ def contract_selected(X, p, sel, table, W, out):
                 _x2 = X[i, 2]
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
-                _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+                _r0 = math.sqrt((_d0*_d0)/(_p1*_p1) + (_d1*_d1)/(_p2*_p2) + (_d2*_d2)/(_p3*_p3))
                 if _r0 == 0.0:
-                    _c0 = (1.6666666666666667)*_p_variance
-                    v[0] = _p_variance
+                    _c0 = (1.6666666666666667)*_p0
+                    v[0] = _p0
                     v[1] = 0.0
                     v[2] = 0.0
                     v[3] = 0.0
-                    v[4] = _c0/(_p_length_scale_0*_p_length_scale_0)
+                    v[4] = _c0/(_p1*_p1)
                     v[5] = 0.0
                     v[6] = 0.0
                     v[7] = 0.0
-                    v[8] = _c0/(_p_length_scale_1*_p_length_scale_1)
+                    v[8] = _c0/(_p2*_p2)
                     v[9] = 0.0
                     v[10] = 0.0
                     v[11] = 0.0
-                    v[12] = _c0/(_p_length_scale_2*_p_length_scale_2)
+                    v[12] = _c0/(_p3*_p3)
                 else:
                     _c0 = 2.23606797749979*_r0
-                    _c1 = _p_variance*math.exp(-_c0)
+                    _c1 = _p0*math.exp(-_c0)
                     _c2 = (1.6666666666666667)*_c1
-                    _c3 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+                    _c3 = (1.0/(_p1*_p1))
                     _c4 = _c2*_c3
                     _c5 = _c4*_d0
-                    _c6 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+                    _c6 = (1.0/(_p2*_p2))
                     _c7 = _c2*_c6
                     _c8 = _c7*_d1
-                    _c9 = (1.0/(_p_length_scale_2*_p_length_scale_2))
+                    _c9 = (1.0/(_p3*_p3))
                     _c10 = _c2*_c9
                     _c11 = _c10*_d2
                     _c12 = (8.333333333333334)*_c1
@@ -616,19 +616,19 @@ def contract_selected(X, p, sel, table, W, out):
                     v[1] = -_c0*_c5 - _c5
                     v[2] = -_c0*_c8 - _c8
                     v[3] = -_c0*_c11 - _c11
-                    v[4] = _c0*_c4 - _c12*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4
+                    v[4] = _c0*_c4 - _c12*(_d0*_d0)/(_p1*_p1*_p1*_p1) + _c4
                     v[5] = _c15
                     v[6] = _c17
                     v[7] = _c15
-                    v[8] = _c0*_c7 - _c12*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c7
+                    v[8] = _c0*_c7 - _c12*(_d1*_d1)/(_p2*_p2*_p2*_p2) + _c7
                     v[9] = _c18
                     v[10] = _c17
                     v[11] = _c18
-                    v[12] = _c0*_c10 + _c10 - _c12*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
+                    v[12] = _c0*_c10 + _c10 - _c12*(_d2*_d2)/(_p3*_p3*_p3*_p3)
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: da909c65043833279e73843ec49c92512beeb98c857d97bb6a5039d8de515e73
+# kernelgen-sha256: db56c002affa260b174c77ed343852d23f7d347adc45788a76dcb5cbb98d9c0f

@@ -42,9 +42,9 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
@@ -54,8 +54,8 @@ def pair(x, y, p, out):
     _x2 = x[2]
     _y2 = y[2]
     _d2 = _x2 - _y2
-    _c0 = (1.0/(_p_length_scale*_p_length_scale))
-    _c1 = 3.141592653589793/_p_period
+    _c0 = (1.0/(_p1*_p1))
+    _c1 = 3.141592653589793/_p2
     _c2 = _c1*_d0
     _c3 = math.sin(_c2)
     _c4 = (_c3*_c3)
@@ -68,9 +68,9 @@ def pair(x, y, p, out):
     _c11 = math.sin(_c10)
     _c12 = (_c11*_c11)
     _c13 = 2.0*_c12
-    _c14 = _p_variance*math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
+    _c14 = _p0*math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
     _c15 = 4.0*_c0*_c14
-    out[0] = _p_variance*math.exp(_c0*(-_c13 - _c5 - _c9))
+    out[0] = _p0*math.exp(_c0*(-_c13 - _c5 - _c9))
     out[1] = _c14
     out[2] = _c12*_c15 + _c15*_c4 + _c15*_c8
     out[3] = _c10*_c11*_c15*math.cos(_c10) + _c15*_c2*_c3*math.cos(_c2) + _c15*_c6*_c7*math.cos(_c6)
@@ -79,9 +79,9 @@ def pair(x, y, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -93,8 +93,8 @@ def fill(X1, X2, p, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
+            _c0 = (1.0/(_p1*_p1))
+            _c1 = 3.141592653589793/_p2
             _c2 = _c1*_d0
             _c3 = math.sin(_c2)
             _c4 = (_c3*_c3)
@@ -107,9 +107,9 @@ def fill(X1, X2, p, out):
             _c11 = math.sin(_c10)
             _c12 = (_c11*_c11)
             _c13 = 2.0*_c12
-            _c14 = _p_variance*math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
+            _c14 = _p0*math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
             _c15 = 4.0*_c0*_c14
-            out[i, j, 0] = _p_variance*math.exp(_c0*(-_c13 - _c5 - _c9))
+            out[i, j, 0] = _p0*math.exp(_c0*(-_c13 - _c5 - _c9))
             out[i, j, 1] = _c14
             out[i, j, 2] = _c12*_c15 + _c15*_c4 + _c15*_c8
             out[i, j, 3] = _c10*_c11*_c15*math.cos(_c10) + _c15*_c2*_c3*math.cos(_c2) + _c15*_c6*_c7*math.cos(_c6)
@@ -118,9 +118,9 @@ def fill(X1, X2, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -136,8 +136,8 @@ def fill_symmetric(X, p, out):
                 _x2 = X[i, 2]
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
-                _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                _c1 = 3.141592653589793/_p_period
+                _c0 = (1.0/(_p1*_p1))
+                _c1 = 3.141592653589793/_p2
                 _c2 = _c1*_d0
                 _c3 = math.sin(_c2)
                 _c4 = (_c3*_c3)
@@ -150,9 +150,9 @@ def fill_symmetric(X, p, out):
                 _c11 = math.sin(_c10)
                 _c12 = (_c11*_c11)
                 _c13 = 2.0*_c12
-                _c14 = _p_variance*math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
+                _c14 = _p0*math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
                 _c15 = 4.0*_c0*_c14
-                out[i, j, 0] = _p_variance*math.exp(_c0*(-_c13 - _c5 - _c9))
+                out[i, j, 0] = _p0*math.exp(_c0*(-_c13 - _c5 - _c9))
                 out[i, j, 1] = _c14
                 out[i, j, 2] = _c12*_c15 + _c15*_c4 + _c15*_c8
                 out[i, j, 3] = _c10*_c11*_c15*math.cos(_c10) + _c15*_c2*_c3*math.cos(_c2) + _c15*_c6*_c7*math.cos(_c6)
@@ -163,9 +163,9 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -176,8 +176,8 @@ def diag(X, p, out):
         _x2 = X[i, 2]
         _y2 = X[i, 2]
         _d2 = _x2 - _y2
-        _c0 = (1.0/(_p_length_scale*_p_length_scale))
-        _c1 = 3.141592653589793/_p_period
+        _c0 = (1.0/(_p1*_p1))
+        _c1 = 3.141592653589793/_p2
         _c2 = _c1*_d0
         _c3 = math.sin(_c2)
         _c4 = (_c3*_c3)
@@ -190,9 +190,9 @@ def diag(X, p, out):
         _c11 = math.sin(_c10)
         _c12 = (_c11*_c11)
         _c13 = 2.0*_c12
-        _c14 = _p_variance*math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
+        _c14 = _p0*math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
         _c15 = 4.0*_c0*_c14
-        out[i, 0] = _p_variance*math.exp(_c0*(-_c13 - _c5 - _c9))
+        out[i, 0] = _p0*math.exp(_c0*(-_c13 - _c5 - _c9))
         out[i, 1] = _c14
         out[i, 2] = _c12*_c15 + _c15*_c4 + _c15*_c8
         out[i, 3] = _c10*_c11*_c15*math.cos(_c10) + _c15*_c2*_c3*math.cos(_c2) + _c15*_c6*_c7*math.cos(_c6)
@@ -201,9 +201,9 @@ def diag(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -216,8 +216,8 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
+            _c0 = (1.0/(_p1*_p1))
+            _c1 = 3.141592653589793/_p2
             _c2 = _c1*_d0
             _c3 = math.sin(_c2)
             _c4 = (_c3*_c3)
@@ -230,9 +230,9 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _c11 = math.sin(_c10)
             _c12 = (_c11*_c11)
             _c13 = 2.0*_c12
-            _c14 = _p_variance*math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
+            _c14 = _p0*math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
             _c15 = 4.0*_c0*_c14
-            v[0] = _p_variance*math.exp(_c0*(-_c13 - _c5 - _c9))
+            v[0] = _p0*math.exp(_c0*(-_c13 - _c5 - _c9))
             v[1] = _c14
             v[2] = _c12*_c15 + _c15*_c4 + _c15*_c8
             v[3] = _c10*_c11*_c15*math.cos(_c10) + _c15*_c2*_c3*math.cos(_c2) + _c15*_c6*_c7*math.cos(_c6)
@@ -242,9 +242,9 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -257,8 +257,8 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
+            _c0 = (1.0/(_p1*_p1))
+            _c1 = 3.141592653589793/_p2
             _c2 = _c1*_d0
             _c3 = math.sin(_c2)
             _c4 = (_c3*_c3)
@@ -271,9 +271,9 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _c11 = math.sin(_c10)
             _c12 = (_c11*_c11)
             _c13 = 2.0*_c12
-            _c14 = _p_variance*math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
+            _c14 = _p0*math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
             _c15 = 4.0*_c0*_c14
-            v[0] = _p_variance*math.exp(_c0*(-_c13 - _c5 - _c9))
+            v[0] = _p0*math.exp(_c0*(-_c13 - _c5 - _c9))
             v[1] = _c14
             v[2] = _c12*_c15 + _c15*_c4 + _c15*_c8
             v[3] = _c10*_c11*_c15*math.cos(_c10) + _c15*_c2*_c3*math.cos(_c2) + _c15*_c6*_c7*math.cos(_c6)
@@ -284,9 +284,9 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -301,8 +301,8 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
+            _c0 = (1.0/(_p1*_p1))
+            _c1 = 3.141592653589793/_p2
             _c2 = _c1*_d0
             _c3 = math.sin(_c2)
             _c4 = (_c3*_c3)
@@ -315,9 +315,9 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _c11 = math.sin(_c10)
             _c12 = (_c11*_c11)
             _c13 = 2.0*_c12
-            _c14 = _p_variance*math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
+            _c14 = _p0*math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
             _c15 = 4.0*_c0*_c14
-            v[0] = _p_variance*math.exp(_c0*(-_c13 - _c5 - _c9))
+            v[0] = _p0*math.exp(_c0*(-_c13 - _c5 - _c9))
             v[1] = _c14
             v[2] = _c12*_c15 + _c15*_c4 + _c15*_c8
             v[3] = _c10*_c11*_c15*math.cos(_c10) + _c15*_c2*_c3*math.cos(_c2) + _c15*_c6*_c7*math.cos(_c6)
@@ -335,9 +335,9 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -356,8 +356,8 @@ def contract_selected(X, p, sel, table, W, out):
                 _x2 = X[i, 2]
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
-                _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                _c1 = 3.141592653589793/_p_period
+                _c0 = (1.0/(_p1*_p1))
+                _c1 = 3.141592653589793/_p2
                 _c2 = _c1*_d0
                 _c3 = math.sin(_c2)
                 _c4 = (_c3*_c3)
@@ -370,9 +370,9 @@ def contract_selected(X, p, sel, table, W, out):
                 _c11 = math.sin(_c10)
                 _c12 = (_c11*_c11)
                 _c13 = 2.0*_c12
-                _c14 = _p_variance*math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
+                _c14 = _p0*math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
                 _c15 = 4.0*_c0*_c14
-                v[0] = _p_variance*math.exp(_c0*(-_c13 - _c5 - _c9))
+                v[0] = _p0*math.exp(_c0*(-_c13 - _c5 - _c9))
                 v[1] = _c14
                 v[2] = _c12*_c15 + _c15*_c4 + _c15*_c8
                 v[3] = _c10*_c11*_c15*math.cos(_c10) + _c15*_c2*_c3*math.cos(_c2) + _c15*_c6*_c7*math.cos(_c6)
@@ -382,4 +382,4 @@ def contract_selected(X, p, sel, table, W, out):
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 0bc8a356d6c1cf81ebfe2515aa0fe06d2642274e8148db1edac54b5218c39619
+# kernelgen-sha256: d52b3772375b544cb39248fb521c918005800621aa69f89fb825a31d75f553c7

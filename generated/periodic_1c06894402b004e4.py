@@ -41,67 +41,67 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
-    _c0 = (1.0/(_p_length_scale*_p_length_scale))
-    _c1 = 3.141592653589793/_p_period
+    _c0 = (1.0/(_p1*_p1))
+    _c1 = 3.141592653589793/_p2
     _c2 = _c1*_d0
     _c3 = math.sin(_c2)
     _c4 = (_c3*_c3)
     _c5 = _c0*_c4
     _c6 = math.exp(-2.0*_c5)
-    _c7 = _c6*_p_variance
+    _c7 = _c6*_p0
     _c8 = math.cos(_c2)
     _c9 = 4.0*_c7
     _c10 = 9.869604401089358
-    _c11 = (1.0/(_p_period*_p_period))
+    _c11 = (1.0/(_p2*_p2))
     _c12 = _c10*_c11
     _c13 = (_c8*_c8)
     out[0] = _c7
     out[1] = -_c0*_c1*_c3*_c8*_c9
-    out[2] = 4.0*_c0*_c10*_c11*_c13*_c6*_p_variance - 16.0*_c12*_c13*_c4*_c7/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) - _c12*_c5*_c9
+    out[2] = 4.0*_c0*_c10*_c11*_c13*_c6*_p0 - 16.0*_c12*_c13*_c4*_c7/(_p1*_p1*_p1*_p1) - _c12*_c5*_c9
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
+            _c0 = (1.0/(_p1*_p1))
+            _c1 = 3.141592653589793/_p2
             _c2 = _c1*_d0
             _c3 = math.sin(_c2)
             _c4 = (_c3*_c3)
             _c5 = _c0*_c4
             _c6 = math.exp(-2.0*_c5)
-            _c7 = _c6*_p_variance
+            _c7 = _c6*_p0
             _c8 = math.cos(_c2)
             _c9 = 4.0*_c7
             _c10 = 9.869604401089358
-            _c11 = (1.0/(_p_period*_p_period))
+            _c11 = (1.0/(_p2*_p2))
             _c12 = _c10*_c11
             _c13 = (_c8*_c8)
             out[i, j, 0] = _c7
             out[i, j, 1] = -_c0*_c1*_c3*_c8*_c9
-            out[i, j, 2] = 4.0*_c0*_c10*_c11*_c13*_c6*_p_variance - 16.0*_c12*_c13*_c4*_c7/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) - _c12*_c5*_c9
+            out[i, j, 2] = 4.0*_c0*_c10*_c11*_c13*_c6*_p0 - 16.0*_c12*_c13*_c4*_c7/(_p1*_p1*_p1*_p1) - _c12*_c5*_c9
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -111,23 +111,23 @@ def fill_symmetric(X, p, out):
                 _x0 = X[i, 0]
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
-                _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                _c1 = 3.141592653589793/_p_period
+                _c0 = (1.0/(_p1*_p1))
+                _c1 = 3.141592653589793/_p2
                 _c2 = _c1*_d0
                 _c3 = math.sin(_c2)
                 _c4 = (_c3*_c3)
                 _c5 = _c0*_c4
                 _c6 = math.exp(-2.0*_c5)
-                _c7 = _c6*_p_variance
+                _c7 = _c6*_p0
                 _c8 = math.cos(_c2)
                 _c9 = 4.0*_c7
                 _c10 = 9.869604401089358
-                _c11 = (1.0/(_p_period*_p_period))
+                _c11 = (1.0/(_p2*_p2))
                 _c12 = _c10*_c11
                 _c13 = (_c8*_c8)
                 out[i, j, 0] = _c7
                 out[i, j, 1] = -_c0*_c1*_c3*_c8*_c9
-                out[i, j, 2] = 4.0*_c0*_c10*_c11*_c13*_c6*_p_variance - 16.0*_c12*_c13*_c4*_c7/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) - _c12*_c5*_c9
+                out[i, j, 2] = 4.0*_c0*_c10*_c11*_c13*_c6*_p0 - 16.0*_c12*_c13*_c4*_c7/(_p1*_p1*_p1*_p1) - _c12*_c5*_c9
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -135,93 +135,93 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
         _d0 = _x0 - _y0
-        _c0 = (1.0/(_p_length_scale*_p_length_scale))
-        _c1 = 3.141592653589793/_p_period
+        _c0 = (1.0/(_p1*_p1))
+        _c1 = 3.141592653589793/_p2
         _c2 = _c1*_d0
         _c3 = math.sin(_c2)
         _c4 = (_c3*_c3)
         _c5 = _c0*_c4
         _c6 = math.exp(-2.0*_c5)
-        _c7 = _c6*_p_variance
+        _c7 = _c6*_p0
         _c8 = math.cos(_c2)
         _c9 = 4.0*_c7
         _c10 = 9.869604401089358
-        _c11 = (1.0/(_p_period*_p_period))
+        _c11 = (1.0/(_p2*_p2))
         _c12 = _c10*_c11
         _c13 = (_c8*_c8)
         out[i, 0] = _c7
         out[i, 1] = -_c0*_c1*_c3*_c8*_c9
-        out[i, 2] = 4.0*_c0*_c10*_c11*_c13*_c6*_p_variance - 16.0*_c12*_c13*_c4*_c7/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) - _c12*_c5*_c9
+        out[i, 2] = 4.0*_c0*_c10*_c11*_c13*_c6*_p0 - 16.0*_c12*_c13*_c4*_c7/(_p1*_p1*_p1*_p1) - _c12*_c5*_c9
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
+            _c0 = (1.0/(_p1*_p1))
+            _c1 = 3.141592653589793/_p2
             _c2 = _c1*_d0
             _c3 = math.sin(_c2)
             _c4 = (_c3*_c3)
             _c5 = _c0*_c4
             _c6 = math.exp(-2.0*_c5)
-            _c7 = _c6*_p_variance
+            _c7 = _c6*_p0
             _c8 = math.cos(_c2)
             _c9 = 4.0*_c7
             _c10 = 9.869604401089358
-            _c11 = (1.0/(_p_period*_p_period))
+            _c11 = (1.0/(_p2*_p2))
             _c12 = _c10*_c11
             _c13 = (_c8*_c8)
             v[0] = _c7
             v[1] = -_c0*_c1*_c3*_c8*_c9
-            v[2] = 4.0*_c0*_c10*_c11*_c13*_c6*_p_variance - 16.0*_c12*_c13*_c4*_c7/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) - _c12*_c5*_c9
+            v[2] = 4.0*_c0*_c10*_c11*_c13*_c6*_p0 - 16.0*_c12*_c13*_c4*_c7/(_p1*_p1*_p1*_p1) - _c12*_c5*_c9
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
+            _c0 = (1.0/(_p1*_p1))
+            _c1 = 3.141592653589793/_p2
             _c2 = _c1*_d0
             _c3 = math.sin(_c2)
             _c4 = (_c3*_c3)
             _c5 = _c0*_c4
             _c6 = math.exp(-2.0*_c5)
-            _c7 = _c6*_p_variance
+            _c7 = _c6*_p0
             _c8 = math.cos(_c2)
             _c9 = 4.0*_c7
             _c10 = 9.869604401089358
-            _c11 = (1.0/(_p_period*_p_period))
+            _c11 = (1.0/(_p2*_p2))
             _c12 = _c10*_c11
             _c13 = (_c8*_c8)
             v[0] = _c7
             v[1] = -_c0*_c1*_c3*_c8*_c9
-            v[2] = 4.0*_c0*_c10*_c11*_c13*_c6*_p_variance - 16.0*_c12*_c13*_c4*_c7/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) - _c12*_c5*_c9
+            v[2] = 4.0*_c0*_c10*_c11*_c13*_c6*_p0 - 16.0*_c12*_c13*_c4*_c7/(_p1*_p1*_p1*_p1) - _c12*_c5*_c9
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -229,9 +229,9 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -240,23 +240,23 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
+            _c0 = (1.0/(_p1*_p1))
+            _c1 = 3.141592653589793/_p2
             _c2 = _c1*_d0
             _c3 = math.sin(_c2)
             _c4 = (_c3*_c3)
             _c5 = _c0*_c4
             _c6 = math.exp(-2.0*_c5)
-            _c7 = _c6*_p_variance
+            _c7 = _c6*_p0
             _c8 = math.cos(_c2)
             _c9 = 4.0*_c7
             _c10 = 9.869604401089358
-            _c11 = (1.0/(_p_period*_p_period))
+            _c11 = (1.0/(_p2*_p2))
             _c12 = _c10*_c11
             _c13 = (_c8*_c8)
             v[0] = _c7
             v[1] = -_c0*_c1*_c3*_c8*_c9
-            v[2] = 4.0*_c0*_c10*_c11*_c13*_c6*_p_variance - 16.0*_c12*_c13*_c4*_c7/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) - _c12*_c5*_c9
+            v[2] = 4.0*_c0*_c10*_c11*_c13*_c6*_p0 - 16.0*_c12*_c13*_c4*_c7/(_p1*_p1*_p1*_p1) - _c12*_c5*_c9
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -271,9 +271,9 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -286,27 +286,27 @@ def contract_selected(X, p, sel, table, W, out):
                 _x0 = X[i, 0]
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
-                _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                _c1 = 3.141592653589793/_p_period
+                _c0 = (1.0/(_p1*_p1))
+                _c1 = 3.141592653589793/_p2
                 _c2 = _c1*_d0
                 _c3 = math.sin(_c2)
                 _c4 = (_c3*_c3)
                 _c5 = _c0*_c4
                 _c6 = math.exp(-2.0*_c5)
-                _c7 = _c6*_p_variance
+                _c7 = _c6*_p0
                 _c8 = math.cos(_c2)
                 _c9 = 4.0*_c7
                 _c10 = 9.869604401089358
-                _c11 = (1.0/(_p_period*_p_period))
+                _c11 = (1.0/(_p2*_p2))
                 _c12 = _c10*_c11
                 _c13 = (_c8*_c8)
                 v[0] = _c7
                 v[1] = -_c0*_c1*_c3*_c8*_c9
-                v[2] = 4.0*_c0*_c10*_c11*_c13*_c6*_p_variance - 16.0*_c12*_c13*_c4*_c7/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) - _c12*_c5*_c9
+                v[2] = 4.0*_c0*_c10*_c11*_c13*_c6*_p0 - 16.0*_c12*_c13*_c4*_c7/(_p1*_p1*_p1*_p1) - _c12*_c5*_c9
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 8df1c04dca7c3337116a792971547b9ef68f3ff4f8fbf289594bbf28529dcfd2
+# kernelgen-sha256: f18f4033d4b03a415c1a4900c7c5a43e365781a0c6ae8e0725e82fd39c44eb5c

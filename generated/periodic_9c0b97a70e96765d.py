@@ -45,17 +45,17 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
     _x1 = x[1]
     _y1 = y[1]
     _d1 = _x1 - _y1
-    _c0 = (1.0/(_p_length_scale*_p_length_scale))
-    _c1 = 3.141592653589793/_p_period
+    _c0 = (1.0/(_p1*_p1))
+    _c1 = 3.141592653589793/_p2
     _c2 = _c1*_d0
     _c3 = math.sin(_c2)
     _c4 = (_c3*_c3)
@@ -65,36 +65,36 @@ def pair(x, y, p, out):
     _c8 = (_c7*_c7)
     _c9 = 2.0*_c8
     _c10 = math.exp(-_c0*_c5 - _c0*_c9)
-    _c11 = 4.0*_c0*_c10*_p_variance
+    _c11 = 4.0*_c0*_c10*_p0
     _c12 = _c1*_c11
     _c13 = math.cos(_c2)
     _c14 = _c13*_c3
     _c15 = math.cos(_c6)
     _c16 = _c15*_c7
     _c17 = 9.869604401089358
-    _c18 = (1.0/(_p_period*_p_period))
+    _c18 = (1.0/(_p2*_p2))
     _c19 = _c17*_c18
     _c20 = _c19*_c4
     _c21 = (_c13*_c13)
-    _c22 = 16.0*_c10*_p_variance/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+    _c22 = 16.0*_c10*_p0/(_p1*_p1*_p1*_p1)
     _c23 = _c19*_c22
     _c24 = -_c14*_c16*_c23
     _c25 = (_c15*_c15)
-    out[0] = _p_variance*math.exp(_c0*(-_c5 - _c9))
+    out[0] = _p0*math.exp(_c0*(-_c5 - _c9))
     out[1] = -_c12*_c14
     out[2] = -_c12*_c16
-    out[3] = 4.0*_c0*_c10*_c17*_c18*_c21*_p_variance - _c11*_c20 - _c20*_c21*_c22
+    out[3] = 4.0*_c0*_c10*_c17*_c18*_c21*_p0 - _c11*_c20 - _c20*_c21*_c22
     out[4] = _c24
     out[5] = _c24
-    out[6] = 4.0*_c0*_c10*_c17*_c18*_c25*_p_variance - _c11*_c19*_c8 - _c23*_c25*_c8
+    out[6] = 4.0*_c0*_c10*_c17*_c18*_c25*_p0 - _c11*_c19*_c8 - _c23*_c25*_c8
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -103,8 +103,8 @@ def fill(X1, X2, p, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
+            _c0 = (1.0/(_p1*_p1))
+            _c1 = 3.141592653589793/_p2
             _c2 = _c1*_d0
             _c3 = math.sin(_c2)
             _c4 = (_c3*_c3)
@@ -114,36 +114,36 @@ def fill(X1, X2, p, out):
             _c8 = (_c7*_c7)
             _c9 = 2.0*_c8
             _c10 = math.exp(-_c0*_c5 - _c0*_c9)
-            _c11 = 4.0*_c0*_c10*_p_variance
+            _c11 = 4.0*_c0*_c10*_p0
             _c12 = _c1*_c11
             _c13 = math.cos(_c2)
             _c14 = _c13*_c3
             _c15 = math.cos(_c6)
             _c16 = _c15*_c7
             _c17 = 9.869604401089358
-            _c18 = (1.0/(_p_period*_p_period))
+            _c18 = (1.0/(_p2*_p2))
             _c19 = _c17*_c18
             _c20 = _c19*_c4
             _c21 = (_c13*_c13)
-            _c22 = 16.0*_c10*_p_variance/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+            _c22 = 16.0*_c10*_p0/(_p1*_p1*_p1*_p1)
             _c23 = _c19*_c22
             _c24 = -_c14*_c16*_c23
             _c25 = (_c15*_c15)
-            out[i, j, 0] = _p_variance*math.exp(_c0*(-_c5 - _c9))
+            out[i, j, 0] = _p0*math.exp(_c0*(-_c5 - _c9))
             out[i, j, 1] = -_c12*_c14
             out[i, j, 2] = -_c12*_c16
-            out[i, j, 3] = 4.0*_c0*_c10*_c17*_c18*_c21*_p_variance - _c11*_c20 - _c20*_c21*_c22
+            out[i, j, 3] = 4.0*_c0*_c10*_c17*_c18*_c21*_p0 - _c11*_c20 - _c20*_c21*_c22
             out[i, j, 4] = _c24
             out[i, j, 5] = _c24
-            out[i, j, 6] = 4.0*_c0*_c10*_c17*_c18*_c25*_p_variance - _c11*_c19*_c8 - _c23*_c25*_c8
+            out[i, j, 6] = 4.0*_c0*_c10*_c17*_c18*_c25*_p0 - _c11*_c19*_c8 - _c23*_c25*_c8
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -156,8 +156,8 @@ def fill_symmetric(X, p, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                _c1 = 3.141592653589793/_p_period
+                _c0 = (1.0/(_p1*_p1))
+                _c1 = 3.141592653589793/_p2
                 _c2 = _c1*_d0
                 _c3 = math.sin(_c2)
                 _c4 = (_c3*_c3)
@@ -167,28 +167,28 @@ def fill_symmetric(X, p, out):
                 _c8 = (_c7*_c7)
                 _c9 = 2.0*_c8
                 _c10 = math.exp(-_c0*_c5 - _c0*_c9)
-                _c11 = 4.0*_c0*_c10*_p_variance
+                _c11 = 4.0*_c0*_c10*_p0
                 _c12 = _c1*_c11
                 _c13 = math.cos(_c2)
                 _c14 = _c13*_c3
                 _c15 = math.cos(_c6)
                 _c16 = _c15*_c7
                 _c17 = 9.869604401089358
-                _c18 = (1.0/(_p_period*_p_period))
+                _c18 = (1.0/(_p2*_p2))
                 _c19 = _c17*_c18
                 _c20 = _c19*_c4
                 _c21 = (_c13*_c13)
-                _c22 = 16.0*_c10*_p_variance/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                _c22 = 16.0*_c10*_p0/(_p1*_p1*_p1*_p1)
                 _c23 = _c19*_c22
                 _c24 = -_c14*_c16*_c23
                 _c25 = (_c15*_c15)
-                out[i, j, 0] = _p_variance*math.exp(_c0*(-_c5 - _c9))
+                out[i, j, 0] = _p0*math.exp(_c0*(-_c5 - _c9))
                 out[i, j, 1] = -_c12*_c14
                 out[i, j, 2] = -_c12*_c16
-                out[i, j, 3] = 4.0*_c0*_c10*_c17*_c18*_c21*_p_variance - _c11*_c20 - _c20*_c21*_c22
+                out[i, j, 3] = 4.0*_c0*_c10*_c17*_c18*_c21*_p0 - _c11*_c20 - _c20*_c21*_c22
                 out[i, j, 4] = _c24
                 out[i, j, 5] = _c24
-                out[i, j, 6] = 4.0*_c0*_c10*_c17*_c18*_c25*_p_variance - _c11*_c19*_c8 - _c23*_c25*_c8
+                out[i, j, 6] = 4.0*_c0*_c10*_c17*_c18*_c25*_p0 - _c11*_c19*_c8 - _c23*_c25*_c8
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -196,9 +196,9 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -206,8 +206,8 @@ def diag(X, p, out):
         _x1 = X[i, 1]
         _y1 = X[i, 1]
         _d1 = _x1 - _y1
-        _c0 = (1.0/(_p_length_scale*_p_length_scale))
-        _c1 = 3.141592653589793/_p_period
+        _c0 = (1.0/(_p1*_p1))
+        _c1 = 3.141592653589793/_p2
         _c2 = _c1*_d0
         _c3 = math.sin(_c2)
         _c4 = (_c3*_c3)
@@ -217,36 +217,36 @@ def diag(X, p, out):
         _c8 = (_c7*_c7)
         _c9 = 2.0*_c8
         _c10 = math.exp(-_c0*_c5 - _c0*_c9)
-        _c11 = 4.0*_c0*_c10*_p_variance
+        _c11 = 4.0*_c0*_c10*_p0
         _c12 = _c1*_c11
         _c13 = math.cos(_c2)
         _c14 = _c13*_c3
         _c15 = math.cos(_c6)
         _c16 = _c15*_c7
         _c17 = 9.869604401089358
-        _c18 = (1.0/(_p_period*_p_period))
+        _c18 = (1.0/(_p2*_p2))
         _c19 = _c17*_c18
         _c20 = _c19*_c4
         _c21 = (_c13*_c13)
-        _c22 = 16.0*_c10*_p_variance/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+        _c22 = 16.0*_c10*_p0/(_p1*_p1*_p1*_p1)
         _c23 = _c19*_c22
         _c24 = -_c14*_c16*_c23
         _c25 = (_c15*_c15)
-        out[i, 0] = _p_variance*math.exp(_c0*(-_c5 - _c9))
+        out[i, 0] = _p0*math.exp(_c0*(-_c5 - _c9))
         out[i, 1] = -_c12*_c14
         out[i, 2] = -_c12*_c16
-        out[i, 3] = 4.0*_c0*_c10*_c17*_c18*_c21*_p_variance - _c11*_c20 - _c20*_c21*_c22
+        out[i, 3] = 4.0*_c0*_c10*_c17*_c18*_c21*_p0 - _c11*_c20 - _c20*_c21*_c22
         out[i, 4] = _c24
         out[i, 5] = _c24
-        out[i, 6] = 4.0*_c0*_c10*_c17*_c18*_c25*_p_variance - _c11*_c19*_c8 - _c23*_c25*_c8
+        out[i, 6] = 4.0*_c0*_c10*_c17*_c18*_c25*_p0 - _c11*_c19*_c8 - _c23*_c25*_c8
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -256,8 +256,8 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
+            _c0 = (1.0/(_p1*_p1))
+            _c1 = 3.141592653589793/_p2
             _c2 = _c1*_d0
             _c3 = math.sin(_c2)
             _c4 = (_c3*_c3)
@@ -267,37 +267,37 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _c8 = (_c7*_c7)
             _c9 = 2.0*_c8
             _c10 = math.exp(-_c0*_c5 - _c0*_c9)
-            _c11 = 4.0*_c0*_c10*_p_variance
+            _c11 = 4.0*_c0*_c10*_p0
             _c12 = _c1*_c11
             _c13 = math.cos(_c2)
             _c14 = _c13*_c3
             _c15 = math.cos(_c6)
             _c16 = _c15*_c7
             _c17 = 9.869604401089358
-            _c18 = (1.0/(_p_period*_p_period))
+            _c18 = (1.0/(_p2*_p2))
             _c19 = _c17*_c18
             _c20 = _c19*_c4
             _c21 = (_c13*_c13)
-            _c22 = 16.0*_c10*_p_variance/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+            _c22 = 16.0*_c10*_p0/(_p1*_p1*_p1*_p1)
             _c23 = _c19*_c22
             _c24 = -_c14*_c16*_c23
             _c25 = (_c15*_c15)
-            v[0] = _p_variance*math.exp(_c0*(-_c5 - _c9))
+            v[0] = _p0*math.exp(_c0*(-_c5 - _c9))
             v[1] = -_c12*_c14
             v[2] = -_c12*_c16
-            v[3] = 4.0*_c0*_c10*_c17*_c18*_c21*_p_variance - _c11*_c20 - _c20*_c21*_c22
+            v[3] = 4.0*_c0*_c10*_c17*_c18*_c21*_p0 - _c11*_c20 - _c20*_c21*_c22
             v[4] = _c24
             v[5] = _c24
-            v[6] = 4.0*_c0*_c10*_c17*_c18*_c25*_p_variance - _c11*_c19*_c8 - _c23*_c25*_c8
+            v[6] = 4.0*_c0*_c10*_c17*_c18*_c25*_p0 - _c11*_c19*_c8 - _c23*_c25*_c8
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -307,8 +307,8 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
+            _c0 = (1.0/(_p1*_p1))
+            _c1 = 3.141592653589793/_p2
             _c2 = _c1*_d0
             _c3 = math.sin(_c2)
             _c4 = (_c3*_c3)
@@ -318,28 +318,28 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _c8 = (_c7*_c7)
             _c9 = 2.0*_c8
             _c10 = math.exp(-_c0*_c5 - _c0*_c9)
-            _c11 = 4.0*_c0*_c10*_p_variance
+            _c11 = 4.0*_c0*_c10*_p0
             _c12 = _c1*_c11
             _c13 = math.cos(_c2)
             _c14 = _c13*_c3
             _c15 = math.cos(_c6)
             _c16 = _c15*_c7
             _c17 = 9.869604401089358
-            _c18 = (1.0/(_p_period*_p_period))
+            _c18 = (1.0/(_p2*_p2))
             _c19 = _c17*_c18
             _c20 = _c19*_c4
             _c21 = (_c13*_c13)
-            _c22 = 16.0*_c10*_p_variance/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+            _c22 = 16.0*_c10*_p0/(_p1*_p1*_p1*_p1)
             _c23 = _c19*_c22
             _c24 = -_c14*_c16*_c23
             _c25 = (_c15*_c15)
-            v[0] = _p_variance*math.exp(_c0*(-_c5 - _c9))
+            v[0] = _p0*math.exp(_c0*(-_c5 - _c9))
             v[1] = -_c12*_c14
             v[2] = -_c12*_c16
-            v[3] = 4.0*_c0*_c10*_c17*_c18*_c21*_p_variance - _c11*_c20 - _c20*_c21*_c22
+            v[3] = 4.0*_c0*_c10*_c17*_c18*_c21*_p0 - _c11*_c20 - _c20*_c21*_c22
             v[4] = _c24
             v[5] = _c24
-            v[6] = 4.0*_c0*_c10*_c17*_c18*_c25*_p_variance - _c11*_c19*_c8 - _c23*_c25*_c8
+            v[6] = 4.0*_c0*_c10*_c17*_c18*_c25*_p0 - _c11*_c19*_c8 - _c23*_c25*_c8
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -347,9 +347,9 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -361,8 +361,8 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
+            _c0 = (1.0/(_p1*_p1))
+            _c1 = 3.141592653589793/_p2
             _c2 = _c1*_d0
             _c3 = math.sin(_c2)
             _c4 = (_c3*_c3)
@@ -372,28 +372,28 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _c8 = (_c7*_c7)
             _c9 = 2.0*_c8
             _c10 = math.exp(-_c0*_c5 - _c0*_c9)
-            _c11 = 4.0*_c0*_c10*_p_variance
+            _c11 = 4.0*_c0*_c10*_p0
             _c12 = _c1*_c11
             _c13 = math.cos(_c2)
             _c14 = _c13*_c3
             _c15 = math.cos(_c6)
             _c16 = _c15*_c7
             _c17 = 9.869604401089358
-            _c18 = (1.0/(_p_period*_p_period))
+            _c18 = (1.0/(_p2*_p2))
             _c19 = _c17*_c18
             _c20 = _c19*_c4
             _c21 = (_c13*_c13)
-            _c22 = 16.0*_c10*_p_variance/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+            _c22 = 16.0*_c10*_p0/(_p1*_p1*_p1*_p1)
             _c23 = _c19*_c22
             _c24 = -_c14*_c16*_c23
             _c25 = (_c15*_c15)
-            v[0] = _p_variance*math.exp(_c0*(-_c5 - _c9))
+            v[0] = _p0*math.exp(_c0*(-_c5 - _c9))
             v[1] = -_c12*_c14
             v[2] = -_c12*_c16
-            v[3] = 4.0*_c0*_c10*_c17*_c18*_c21*_p_variance - _c11*_c20 - _c20*_c21*_c22
+            v[3] = 4.0*_c0*_c10*_c17*_c18*_c21*_p0 - _c11*_c20 - _c20*_c21*_c22
             v[4] = _c24
             v[5] = _c24
-            v[6] = 4.0*_c0*_c10*_c17*_c18*_c25*_p_variance - _c11*_c19*_c8 - _c23*_c25*_c8
+            v[6] = 4.0*_c0*_c10*_c17*_c18*_c25*_p0 - _c11*_c19*_c8 - _c23*_c25*_c8
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -408,9 +408,9 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -426,8 +426,8 @@ def contract_selected(X, p, sel, table, W, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                _c1 = 3.141592653589793/_p_period
+                _c0 = (1.0/(_p1*_p1))
+                _c1 = 3.141592653589793/_p2
                 _c2 = _c1*_d0
                 _c3 = math.sin(_c2)
                 _c4 = (_c3*_c3)
@@ -437,32 +437,32 @@ def contract_selected(X, p, sel, table, W, out):
                 _c8 = (_c7*_c7)
                 _c9 = 2.0*_c8
                 _c10 = math.exp(-_c0*_c5 - _c0*_c9)
-                _c11 = 4.0*_c0*_c10*_p_variance
+                _c11 = 4.0*_c0*_c10*_p0
                 _c12 = _c1*_c11
                 _c13 = math.cos(_c2)
                 _c14 = _c13*_c3
                 _c15 = math.cos(_c6)
                 _c16 = _c15*_c7
                 _c17 = 9.869604401089358
-                _c18 = (1.0/(_p_period*_p_period))
+                _c18 = (1.0/(_p2*_p2))
                 _c19 = _c17*_c18
                 _c20 = _c19*_c4
                 _c21 = (_c13*_c13)
-                _c22 = 16.0*_c10*_p_variance/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                _c22 = 16.0*_c10*_p0/(_p1*_p1*_p1*_p1)
                 _c23 = _c19*_c22
                 _c24 = -_c14*_c16*_c23
                 _c25 = (_c15*_c15)
-                v[0] = _p_variance*math.exp(_c0*(-_c5 - _c9))
+                v[0] = _p0*math.exp(_c0*(-_c5 - _c9))
                 v[1] = -_c12*_c14
                 v[2] = -_c12*_c16
-                v[3] = 4.0*_c0*_c10*_c17*_c18*_c21*_p_variance - _c11*_c20 - _c20*_c21*_c22
+                v[3] = 4.0*_c0*_c10*_c17*_c18*_c21*_p0 - _c11*_c20 - _c20*_c21*_c22
                 v[4] = _c24
                 v[5] = _c24
-                v[6] = 4.0*_c0*_c10*_c17*_c18*_c25*_p_variance - _c11*_c19*_c8 - _c23*_c25*_c8
+                v[6] = 4.0*_c0*_c10*_c17*_c18*_c25*_p0 - _c11*_c19*_c8 - _c23*_c25*_c8
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: f8b6f19d8fb942f34db0f5f6716ff51c5b4d31bbf672d693d33a74e2e4247096
+# kernelgen-sha256: 241930b7b85ef04c07bc70c937d7523319b5a98071dd388145a767ab32e01268

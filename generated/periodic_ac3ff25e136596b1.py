@@ -42,17 +42,17 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
     _x1 = x[1]
     _y1 = y[1]
     _d1 = _x1 - _y1
-    _c0 = (1.0/(_p_length_scale*_p_length_scale))
-    _c1 = 3.141592653589793/_p_period
+    _c0 = (1.0/(_p1*_p1))
+    _c1 = 3.141592653589793/_p2
     _c2 = _c1*_d0
     _c3 = math.sin(_c2)
     _c4 = (_c3*_c3)
@@ -61,9 +61,9 @@ def pair(x, y, p, out):
     _c7 = math.sin(_c6)
     _c8 = (_c7*_c7)
     _c9 = 2.0*_c8
-    _c10 = _p_variance*math.exp(-_c0*_c5 - _c0*_c9)
+    _c10 = _p0*math.exp(-_c0*_c5 - _c0*_c9)
     _c11 = 4.0*_c0*_c10
-    out[0] = _p_variance*math.exp(_c0*(-_c5 - _c9))
+    out[0] = _p0*math.exp(_c0*(-_c5 - _c9))
     out[1] = _c10
     out[2] = _c11*_c4 + _c11*_c8
     out[3] = _c11*_c2*_c3*math.cos(_c2) + _c11*_c6*_c7*math.cos(_c6)
@@ -72,9 +72,9 @@ def pair(x, y, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -83,8 +83,8 @@ def fill(X1, X2, p, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
+            _c0 = (1.0/(_p1*_p1))
+            _c1 = 3.141592653589793/_p2
             _c2 = _c1*_d0
             _c3 = math.sin(_c2)
             _c4 = (_c3*_c3)
@@ -93,9 +93,9 @@ def fill(X1, X2, p, out):
             _c7 = math.sin(_c6)
             _c8 = (_c7*_c7)
             _c9 = 2.0*_c8
-            _c10 = _p_variance*math.exp(-_c0*_c5 - _c0*_c9)
+            _c10 = _p0*math.exp(-_c0*_c5 - _c0*_c9)
             _c11 = 4.0*_c0*_c10
-            out[i, j, 0] = _p_variance*math.exp(_c0*(-_c5 - _c9))
+            out[i, j, 0] = _p0*math.exp(_c0*(-_c5 - _c9))
             out[i, j, 1] = _c10
             out[i, j, 2] = _c11*_c4 + _c11*_c8
             out[i, j, 3] = _c11*_c2*_c3*math.cos(_c2) + _c11*_c6*_c7*math.cos(_c6)
@@ -104,9 +104,9 @@ def fill(X1, X2, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -119,8 +119,8 @@ def fill_symmetric(X, p, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                _c1 = 3.141592653589793/_p_period
+                _c0 = (1.0/(_p1*_p1))
+                _c1 = 3.141592653589793/_p2
                 _c2 = _c1*_d0
                 _c3 = math.sin(_c2)
                 _c4 = (_c3*_c3)
@@ -129,9 +129,9 @@ def fill_symmetric(X, p, out):
                 _c7 = math.sin(_c6)
                 _c8 = (_c7*_c7)
                 _c9 = 2.0*_c8
-                _c10 = _p_variance*math.exp(-_c0*_c5 - _c0*_c9)
+                _c10 = _p0*math.exp(-_c0*_c5 - _c0*_c9)
                 _c11 = 4.0*_c0*_c10
-                out[i, j, 0] = _p_variance*math.exp(_c0*(-_c5 - _c9))
+                out[i, j, 0] = _p0*math.exp(_c0*(-_c5 - _c9))
                 out[i, j, 1] = _c10
                 out[i, j, 2] = _c11*_c4 + _c11*_c8
                 out[i, j, 3] = _c11*_c2*_c3*math.cos(_c2) + _c11*_c6*_c7*math.cos(_c6)
@@ -142,9 +142,9 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -152,8 +152,8 @@ def diag(X, p, out):
         _x1 = X[i, 1]
         _y1 = X[i, 1]
         _d1 = _x1 - _y1
-        _c0 = (1.0/(_p_length_scale*_p_length_scale))
-        _c1 = 3.141592653589793/_p_period
+        _c0 = (1.0/(_p1*_p1))
+        _c1 = 3.141592653589793/_p2
         _c2 = _c1*_d0
         _c3 = math.sin(_c2)
         _c4 = (_c3*_c3)
@@ -162,9 +162,9 @@ def diag(X, p, out):
         _c7 = math.sin(_c6)
         _c8 = (_c7*_c7)
         _c9 = 2.0*_c8
-        _c10 = _p_variance*math.exp(-_c0*_c5 - _c0*_c9)
+        _c10 = _p0*math.exp(-_c0*_c5 - _c0*_c9)
         _c11 = 4.0*_c0*_c10
-        out[i, 0] = _p_variance*math.exp(_c0*(-_c5 - _c9))
+        out[i, 0] = _p0*math.exp(_c0*(-_c5 - _c9))
         out[i, 1] = _c10
         out[i, 2] = _c11*_c4 + _c11*_c8
         out[i, 3] = _c11*_c2*_c3*math.cos(_c2) + _c11*_c6*_c7*math.cos(_c6)
@@ -173,9 +173,9 @@ def diag(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -185,8 +185,8 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
+            _c0 = (1.0/(_p1*_p1))
+            _c1 = 3.141592653589793/_p2
             _c2 = _c1*_d0
             _c3 = math.sin(_c2)
             _c4 = (_c3*_c3)
@@ -195,9 +195,9 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _c7 = math.sin(_c6)
             _c8 = (_c7*_c7)
             _c9 = 2.0*_c8
-            _c10 = _p_variance*math.exp(-_c0*_c5 - _c0*_c9)
+            _c10 = _p0*math.exp(-_c0*_c5 - _c0*_c9)
             _c11 = 4.0*_c0*_c10
-            v[0] = _p_variance*math.exp(_c0*(-_c5 - _c9))
+            v[0] = _p0*math.exp(_c0*(-_c5 - _c9))
             v[1] = _c10
             v[2] = _c11*_c4 + _c11*_c8
             v[3] = _c11*_c2*_c3*math.cos(_c2) + _c11*_c6*_c7*math.cos(_c6)
@@ -207,9 +207,9 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -219,8 +219,8 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
+            _c0 = (1.0/(_p1*_p1))
+            _c1 = 3.141592653589793/_p2
             _c2 = _c1*_d0
             _c3 = math.sin(_c2)
             _c4 = (_c3*_c3)
@@ -229,9 +229,9 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _c7 = math.sin(_c6)
             _c8 = (_c7*_c7)
             _c9 = 2.0*_c8
-            _c10 = _p_variance*math.exp(-_c0*_c5 - _c0*_c9)
+            _c10 = _p0*math.exp(-_c0*_c5 - _c0*_c9)
             _c11 = 4.0*_c0*_c10
-            v[0] = _p_variance*math.exp(_c0*(-_c5 - _c9))
+            v[0] = _p0*math.exp(_c0*(-_c5 - _c9))
             v[1] = _c10
             v[2] = _c11*_c4 + _c11*_c8
             v[3] = _c11*_c2*_c3*math.cos(_c2) + _c11*_c6*_c7*math.cos(_c6)
@@ -242,9 +242,9 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -256,8 +256,8 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
+            _c0 = (1.0/(_p1*_p1))
+            _c1 = 3.141592653589793/_p2
             _c2 = _c1*_d0
             _c3 = math.sin(_c2)
             _c4 = (_c3*_c3)
@@ -266,9 +266,9 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _c7 = math.sin(_c6)
             _c8 = (_c7*_c7)
             _c9 = 2.0*_c8
-            _c10 = _p_variance*math.exp(-_c0*_c5 - _c0*_c9)
+            _c10 = _p0*math.exp(-_c0*_c5 - _c0*_c9)
             _c11 = 4.0*_c0*_c10
-            v[0] = _p_variance*math.exp(_c0*(-_c5 - _c9))
+            v[0] = _p0*math.exp(_c0*(-_c5 - _c9))
             v[1] = _c10
             v[2] = _c11*_c4 + _c11*_c8
             v[3] = _c11*_c2*_c3*math.cos(_c2) + _c11*_c6*_c7*math.cos(_c6)
@@ -286,9 +286,9 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -304,8 +304,8 @@ def contract_selected(X, p, sel, table, W, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                _c1 = 3.141592653589793/_p_period
+                _c0 = (1.0/(_p1*_p1))
+                _c1 = 3.141592653589793/_p2
                 _c2 = _c1*_d0
                 _c3 = math.sin(_c2)
                 _c4 = (_c3*_c3)
@@ -314,9 +314,9 @@ def contract_selected(X, p, sel, table, W, out):
                 _c7 = math.sin(_c6)
                 _c8 = (_c7*_c7)
                 _c9 = 2.0*_c8
-                _c10 = _p_variance*math.exp(-_c0*_c5 - _c0*_c9)
+                _c10 = _p0*math.exp(-_c0*_c5 - _c0*_c9)
                 _c11 = 4.0*_c0*_c10
-                v[0] = _p_variance*math.exp(_c0*(-_c5 - _c9))
+                v[0] = _p0*math.exp(_c0*(-_c5 - _c9))
                 v[1] = _c10
                 v[2] = _c11*_c4 + _c11*_c8
                 v[3] = _c11*_c2*_c3*math.cos(_c2) + _c11*_c6*_c7*math.cos(_c6)
@@ -326,4 +326,4 @@ def contract_selected(X, p, sel, table, W, out):
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: e894b13ed19226ea44b6619b403c9f4c38f7e673bcfe5bbf1c831917463474ea
+# kernelgen-sha256: 5126d8c9f0f0192e0a49774cb56c9b017938deec0d875c28863503e3cb3d2f32

@@ -51,9 +51,9 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
@@ -63,8 +63,8 @@ def pair(x, y, p, out):
     _x2 = x[2]
     _y2 = y[2]
     _d2 = _x2 - _y2
-    _c0 = (1.0/(_p_length_scale*_p_length_scale))
-    _c1 = 3.141592653589793/_p_period
+    _c0 = (1.0/(_p1*_p1))
+    _c1 = 3.141592653589793/_p2
     _c2 = _c1*_d0
     _c3 = math.sin(_c2)
     _c4 = (_c3*_c3)
@@ -78,7 +78,7 @@ def pair(x, y, p, out):
     _c12 = (_c11*_c11)
     _c13 = 2.0*_c12
     _c14 = math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
-    _c15 = 4.0*_c0*_c14*_p_variance
+    _c15 = 4.0*_c0*_c14*_p0
     _c16 = _c1*_c15
     _c17 = math.cos(_c2)
     _c18 = _c17*_c3
@@ -87,11 +87,11 @@ def pair(x, y, p, out):
     _c21 = math.cos(_c10)
     _c22 = _c11*_c21
     _c23 = 9.869604401089358
-    _c24 = (1.0/(_p_period*_p_period))
+    _c24 = (1.0/(_p2*_p2))
     _c25 = _c23*_c24
     _c26 = _c25*_c4
     _c27 = (_c17*_c17)
-    _c28 = 16.0*_c14*_p_variance/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+    _c28 = 16.0*_c14*_p0/(_p1*_p1*_p1*_p1)
     _c29 = _c25*_c28
     _c30 = _c18*_c29
     _c31 = -_c20*_c30
@@ -100,27 +100,27 @@ def pair(x, y, p, out):
     _c34 = (_c19*_c19)
     _c35 = -_c20*_c22*_c29
     _c36 = (_c21*_c21)
-    out[0] = _p_variance*math.exp(_c0*(-_c13 - _c5 - _c9))
+    out[0] = _p0*math.exp(_c0*(-_c13 - _c5 - _c9))
     out[1] = -_c16*_c18
     out[2] = -_c16*_c20
     out[3] = -_c16*_c22
-    out[4] = 4.0*_c0*_c14*_c23*_c24*_c27*_p_variance - _c15*_c26 - _c26*_c27*_c28
+    out[4] = 4.0*_c0*_c14*_c23*_c24*_c27*_p0 - _c15*_c26 - _c26*_c27*_c28
     out[5] = _c31
     out[6] = _c32
     out[7] = _c31
-    out[8] = 4.0*_c0*_c14*_c23*_c24*_c34*_p_variance - _c29*_c34*_c8 - _c33*_c8
+    out[8] = 4.0*_c0*_c14*_c23*_c24*_c34*_p0 - _c29*_c34*_c8 - _c33*_c8
     out[9] = _c35
     out[10] = _c32
     out[11] = _c35
-    out[12] = 4.0*_c0*_c14*_c23*_c24*_c36*_p_variance - _c12*_c29*_c36 - _c12*_c33
+    out[12] = 4.0*_c0*_c14*_c23*_c24*_c36*_p0 - _c12*_c29*_c36 - _c12*_c33
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -132,8 +132,8 @@ def fill(X1, X2, p, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
+            _c0 = (1.0/(_p1*_p1))
+            _c1 = 3.141592653589793/_p2
             _c2 = _c1*_d0
             _c3 = math.sin(_c2)
             _c4 = (_c3*_c3)
@@ -147,7 +147,7 @@ def fill(X1, X2, p, out):
             _c12 = (_c11*_c11)
             _c13 = 2.0*_c12
             _c14 = math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
-            _c15 = 4.0*_c0*_c14*_p_variance
+            _c15 = 4.0*_c0*_c14*_p0
             _c16 = _c1*_c15
             _c17 = math.cos(_c2)
             _c18 = _c17*_c3
@@ -156,11 +156,11 @@ def fill(X1, X2, p, out):
             _c21 = math.cos(_c10)
             _c22 = _c11*_c21
             _c23 = 9.869604401089358
-            _c24 = (1.0/(_p_period*_p_period))
+            _c24 = (1.0/(_p2*_p2))
             _c25 = _c23*_c24
             _c26 = _c25*_c4
             _c27 = (_c17*_c17)
-            _c28 = 16.0*_c14*_p_variance/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+            _c28 = 16.0*_c14*_p0/(_p1*_p1*_p1*_p1)
             _c29 = _c25*_c28
             _c30 = _c18*_c29
             _c31 = -_c20*_c30
@@ -169,27 +169,27 @@ def fill(X1, X2, p, out):
             _c34 = (_c19*_c19)
             _c35 = -_c20*_c22*_c29
             _c36 = (_c21*_c21)
-            out[i, j, 0] = _p_variance*math.exp(_c0*(-_c13 - _c5 - _c9))
+            out[i, j, 0] = _p0*math.exp(_c0*(-_c13 - _c5 - _c9))
             out[i, j, 1] = -_c16*_c18
             out[i, j, 2] = -_c16*_c20
             out[i, j, 3] = -_c16*_c22
-            out[i, j, 4] = 4.0*_c0*_c14*_c23*_c24*_c27*_p_variance - _c15*_c26 - _c26*_c27*_c28
+            out[i, j, 4] = 4.0*_c0*_c14*_c23*_c24*_c27*_p0 - _c15*_c26 - _c26*_c27*_c28
             out[i, j, 5] = _c31
             out[i, j, 6] = _c32
             out[i, j, 7] = _c31
-            out[i, j, 8] = 4.0*_c0*_c14*_c23*_c24*_c34*_p_variance - _c29*_c34*_c8 - _c33*_c8
+            out[i, j, 8] = 4.0*_c0*_c14*_c23*_c24*_c34*_p0 - _c29*_c34*_c8 - _c33*_c8
             out[i, j, 9] = _c35
             out[i, j, 10] = _c32
             out[i, j, 11] = _c35
-            out[i, j, 12] = 4.0*_c0*_c14*_c23*_c24*_c36*_p_variance - _c12*_c29*_c36 - _c12*_c33
+            out[i, j, 12] = 4.0*_c0*_c14*_c23*_c24*_c36*_p0 - _c12*_c29*_c36 - _c12*_c33
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -205,8 +205,8 @@ def fill_symmetric(X, p, out):
                 _x2 = X[i, 2]
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
-                _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                _c1 = 3.141592653589793/_p_period
+                _c0 = (1.0/(_p1*_p1))
+                _c1 = 3.141592653589793/_p2
                 _c2 = _c1*_d0
                 _c3 = math.sin(_c2)
                 _c4 = (_c3*_c3)
@@ -220,7 +220,7 @@ def fill_symmetric(X, p, out):
                 _c12 = (_c11*_c11)
                 _c13 = 2.0*_c12
                 _c14 = math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
-                _c15 = 4.0*_c0*_c14*_p_variance
+                _c15 = 4.0*_c0*_c14*_p0
                 _c16 = _c1*_c15
                 _c17 = math.cos(_c2)
                 _c18 = _c17*_c3
@@ -229,11 +229,11 @@ def fill_symmetric(X, p, out):
                 _c21 = math.cos(_c10)
                 _c22 = _c11*_c21
                 _c23 = 9.869604401089358
-                _c24 = (1.0/(_p_period*_p_period))
+                _c24 = (1.0/(_p2*_p2))
                 _c25 = _c23*_c24
                 _c26 = _c25*_c4
                 _c27 = (_c17*_c17)
-                _c28 = 16.0*_c14*_p_variance/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                _c28 = 16.0*_c14*_p0/(_p1*_p1*_p1*_p1)
                 _c29 = _c25*_c28
                 _c30 = _c18*_c29
                 _c31 = -_c20*_c30
@@ -242,19 +242,19 @@ def fill_symmetric(X, p, out):
                 _c34 = (_c19*_c19)
                 _c35 = -_c20*_c22*_c29
                 _c36 = (_c21*_c21)
-                out[i, j, 0] = _p_variance*math.exp(_c0*(-_c13 - _c5 - _c9))
+                out[i, j, 0] = _p0*math.exp(_c0*(-_c13 - _c5 - _c9))
                 out[i, j, 1] = -_c16*_c18
                 out[i, j, 2] = -_c16*_c20
                 out[i, j, 3] = -_c16*_c22
-                out[i, j, 4] = 4.0*_c0*_c14*_c23*_c24*_c27*_p_variance - _c15*_c26 - _c26*_c27*_c28
+                out[i, j, 4] = 4.0*_c0*_c14*_c23*_c24*_c27*_p0 - _c15*_c26 - _c26*_c27*_c28
                 out[i, j, 5] = _c31
                 out[i, j, 6] = _c32
                 out[i, j, 7] = _c31
-                out[i, j, 8] = 4.0*_c0*_c14*_c23*_c24*_c34*_p_variance - _c29*_c34*_c8 - _c33*_c8
+                out[i, j, 8] = 4.0*_c0*_c14*_c23*_c24*_c34*_p0 - _c29*_c34*_c8 - _c33*_c8
                 out[i, j, 9] = _c35
                 out[i, j, 10] = _c32
                 out[i, j, 11] = _c35
-                out[i, j, 12] = 4.0*_c0*_c14*_c23*_c24*_c36*_p_variance - _c12*_c29*_c36 - _c12*_c33
+                out[i, j, 12] = 4.0*_c0*_c14*_c23*_c24*_c36*_p0 - _c12*_c29*_c36 - _c12*_c33
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -262,9 +262,9 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -275,8 +275,8 @@ def diag(X, p, out):
         _x2 = X[i, 2]
         _y2 = X[i, 2]
         _d2 = _x2 - _y2
-        _c0 = (1.0/(_p_length_scale*_p_length_scale))
-        _c1 = 3.141592653589793/_p_period
+        _c0 = (1.0/(_p1*_p1))
+        _c1 = 3.141592653589793/_p2
         _c2 = _c1*_d0
         _c3 = math.sin(_c2)
         _c4 = (_c3*_c3)
@@ -290,7 +290,7 @@ def diag(X, p, out):
         _c12 = (_c11*_c11)
         _c13 = 2.0*_c12
         _c14 = math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
-        _c15 = 4.0*_c0*_c14*_p_variance
+        _c15 = 4.0*_c0*_c14*_p0
         _c16 = _c1*_c15
         _c17 = math.cos(_c2)
         _c18 = _c17*_c3
@@ -299,11 +299,11 @@ def diag(X, p, out):
         _c21 = math.cos(_c10)
         _c22 = _c11*_c21
         _c23 = 9.869604401089358
-        _c24 = (1.0/(_p_period*_p_period))
+        _c24 = (1.0/(_p2*_p2))
         _c25 = _c23*_c24
         _c26 = _c25*_c4
         _c27 = (_c17*_c17)
-        _c28 = 16.0*_c14*_p_variance/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+        _c28 = 16.0*_c14*_p0/(_p1*_p1*_p1*_p1)
         _c29 = _c25*_c28
         _c30 = _c18*_c29
         _c31 = -_c20*_c30
@@ -312,27 +312,27 @@ def diag(X, p, out):
         _c34 = (_c19*_c19)
         _c35 = -_c20*_c22*_c29
         _c36 = (_c21*_c21)
-        out[i, 0] = _p_variance*math.exp(_c0*(-_c13 - _c5 - _c9))
+        out[i, 0] = _p0*math.exp(_c0*(-_c13 - _c5 - _c9))
         out[i, 1] = -_c16*_c18
         out[i, 2] = -_c16*_c20
         out[i, 3] = -_c16*_c22
-        out[i, 4] = 4.0*_c0*_c14*_c23*_c24*_c27*_p_variance - _c15*_c26 - _c26*_c27*_c28
+        out[i, 4] = 4.0*_c0*_c14*_c23*_c24*_c27*_p0 - _c15*_c26 - _c26*_c27*_c28
         out[i, 5] = _c31
         out[i, 6] = _c32
         out[i, 7] = _c31
-        out[i, 8] = 4.0*_c0*_c14*_c23*_c24*_c34*_p_variance - _c29*_c34*_c8 - _c33*_c8
+        out[i, 8] = 4.0*_c0*_c14*_c23*_c24*_c34*_p0 - _c29*_c34*_c8 - _c33*_c8
         out[i, 9] = _c35
         out[i, 10] = _c32
         out[i, 11] = _c35
-        out[i, 12] = 4.0*_c0*_c14*_c23*_c24*_c36*_p_variance - _c12*_c29*_c36 - _c12*_c33
+        out[i, 12] = 4.0*_c0*_c14*_c23*_c24*_c36*_p0 - _c12*_c29*_c36 - _c12*_c33
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -345,8 +345,8 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
+            _c0 = (1.0/(_p1*_p1))
+            _c1 = 3.141592653589793/_p2
             _c2 = _c1*_d0
             _c3 = math.sin(_c2)
             _c4 = (_c3*_c3)
@@ -360,7 +360,7 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _c12 = (_c11*_c11)
             _c13 = 2.0*_c12
             _c14 = math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
-            _c15 = 4.0*_c0*_c14*_p_variance
+            _c15 = 4.0*_c0*_c14*_p0
             _c16 = _c1*_c15
             _c17 = math.cos(_c2)
             _c18 = _c17*_c3
@@ -369,11 +369,11 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _c21 = math.cos(_c10)
             _c22 = _c11*_c21
             _c23 = 9.869604401089358
-            _c24 = (1.0/(_p_period*_p_period))
+            _c24 = (1.0/(_p2*_p2))
             _c25 = _c23*_c24
             _c26 = _c25*_c4
             _c27 = (_c17*_c17)
-            _c28 = 16.0*_c14*_p_variance/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+            _c28 = 16.0*_c14*_p0/(_p1*_p1*_p1*_p1)
             _c29 = _c25*_c28
             _c30 = _c18*_c29
             _c31 = -_c20*_c30
@@ -382,28 +382,28 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _c34 = (_c19*_c19)
             _c35 = -_c20*_c22*_c29
             _c36 = (_c21*_c21)
-            v[0] = _p_variance*math.exp(_c0*(-_c13 - _c5 - _c9))
+            v[0] = _p0*math.exp(_c0*(-_c13 - _c5 - _c9))
             v[1] = -_c16*_c18
             v[2] = -_c16*_c20
             v[3] = -_c16*_c22
-            v[4] = 4.0*_c0*_c14*_c23*_c24*_c27*_p_variance - _c15*_c26 - _c26*_c27*_c28
+            v[4] = 4.0*_c0*_c14*_c23*_c24*_c27*_p0 - _c15*_c26 - _c26*_c27*_c28
             v[5] = _c31
             v[6] = _c32
             v[7] = _c31
-            v[8] = 4.0*_c0*_c14*_c23*_c24*_c34*_p_variance - _c29*_c34*_c8 - _c33*_c8
+            v[8] = 4.0*_c0*_c14*_c23*_c24*_c34*_p0 - _c29*_c34*_c8 - _c33*_c8
             v[9] = _c35
             v[10] = _c32
             v[11] = _c35
-            v[12] = 4.0*_c0*_c14*_c23*_c24*_c36*_p_variance - _c12*_c29*_c36 - _c12*_c33
+            v[12] = 4.0*_c0*_c14*_c23*_c24*_c36*_p0 - _c12*_c29*_c36 - _c12*_c33
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -416,8 +416,8 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
+            _c0 = (1.0/(_p1*_p1))
+            _c1 = 3.141592653589793/_p2
             _c2 = _c1*_d0
             _c3 = math.sin(_c2)
             _c4 = (_c3*_c3)
@@ -431,7 +431,7 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _c12 = (_c11*_c11)
             _c13 = 2.0*_c12
             _c14 = math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
-            _c15 = 4.0*_c0*_c14*_p_variance
+            _c15 = 4.0*_c0*_c14*_p0
             _c16 = _c1*_c15
             _c17 = math.cos(_c2)
             _c18 = _c17*_c3
@@ -440,11 +440,11 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _c21 = math.cos(_c10)
             _c22 = _c11*_c21
             _c23 = 9.869604401089358
-            _c24 = (1.0/(_p_period*_p_period))
+            _c24 = (1.0/(_p2*_p2))
             _c25 = _c23*_c24
             _c26 = _c25*_c4
             _c27 = (_c17*_c17)
-            _c28 = 16.0*_c14*_p_variance/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+            _c28 = 16.0*_c14*_p0/(_p1*_p1*_p1*_p1)
             _c29 = _c25*_c28
             _c30 = _c18*_c29
             _c31 = -_c20*_c30
@@ -453,19 +453,19 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _c34 = (_c19*_c19)
             _c35 = -_c20*_c22*_c29
             _c36 = (_c21*_c21)
-            v[0] = _p_variance*math.exp(_c0*(-_c13 - _c5 - _c9))
+            v[0] = _p0*math.exp(_c0*(-_c13 - _c5 - _c9))
             v[1] = -_c16*_c18
             v[2] = -_c16*_c20
             v[3] = -_c16*_c22
-            v[4] = 4.0*_c0*_c14*_c23*_c24*_c27*_p_variance - _c15*_c26 - _c26*_c27*_c28
+            v[4] = 4.0*_c0*_c14*_c23*_c24*_c27*_p0 - _c15*_c26 - _c26*_c27*_c28
             v[5] = _c31
             v[6] = _c32
             v[7] = _c31
-            v[8] = 4.0*_c0*_c14*_c23*_c24*_c34*_p_variance - _c29*_c34*_c8 - _c33*_c8
+            v[8] = 4.0*_c0*_c14*_c23*_c24*_c34*_p0 - _c29*_c34*_c8 - _c33*_c8
             v[9] = _c35
             v[10] = _c32
             v[11] = _c35
-            v[12] = 4.0*_c0*_c14*_c23*_c24*_c36*_p_variance - _c12*_c29*_c36 - _c12*_c33
+            v[12] = 4.0*_c0*_c14*_c23*_c24*_c36*_p0 - _c12*_c29*_c36 - _c12*_c33
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -473,9 +473,9 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -490,8 +490,8 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
+            _c0 = (1.0/(_p1*_p1))
+            _c1 = 3.141592653589793/_p2
             _c2 = _c1*_d0
             _c3 = math.sin(_c2)
             _c4 = (_c3*_c3)
@@ -505,7 +505,7 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _c12 = (_c11*_c11)
             _c13 = 2.0*_c12
             _c14 = math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
-            _c15 = 4.0*_c0*_c14*_p_variance
+            _c15 = 4.0*_c0*_c14*_p0
             _c16 = _c1*_c15
             _c17 = math.cos(_c2)
             _c18 = _c17*_c3
@@ -514,11 +514,11 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _c21 = math.cos(_c10)
             _c22 = _c11*_c21
             _c23 = 9.869604401089358
-            _c24 = (1.0/(_p_period*_p_period))
+            _c24 = (1.0/(_p2*_p2))
             _c25 = _c23*_c24
             _c26 = _c25*_c4
             _c27 = (_c17*_c17)
-            _c28 = 16.0*_c14*_p_variance/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+            _c28 = 16.0*_c14*_p0/(_p1*_p1*_p1*_p1)
             _c29 = _c25*_c28
             _c30 = _c18*_c29
             _c31 = -_c20*_c30
@@ -527,19 +527,19 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _c34 = (_c19*_c19)
             _c35 = -_c20*_c22*_c29
             _c36 = (_c21*_c21)
-            v[0] = _p_variance*math.exp(_c0*(-_c13 - _c5 - _c9))
+            v[0] = _p0*math.exp(_c0*(-_c13 - _c5 - _c9))
             v[1] = -_c16*_c18
             v[2] = -_c16*_c20
             v[3] = -_c16*_c22
-            v[4] = 4.0*_c0*_c14*_c23*_c24*_c27*_p_variance - _c15*_c26 - _c26*_c27*_c28
+            v[4] = 4.0*_c0*_c14*_c23*_c24*_c27*_p0 - _c15*_c26 - _c26*_c27*_c28
             v[5] = _c31
             v[6] = _c32
             v[7] = _c31
-            v[8] = 4.0*_c0*_c14*_c23*_c24*_c34*_p_variance - _c29*_c34*_c8 - _c33*_c8
+            v[8] = 4.0*_c0*_c14*_c23*_c24*_c34*_p0 - _c29*_c34*_c8 - _c33*_c8
             v[9] = _c35
             v[10] = _c32
             v[11] = _c35
-            v[12] = 4.0*_c0*_c14*_c23*_c24*_c36*_p_variance - _c12*_c29*_c36 - _c12*_c33
+            v[12] = 4.0*_c0*_c14*_c23*_c24*_c36*_p0 - _c12*_c29*_c36 - _c12*_c33
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -554,9 +554,9 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_period = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -575,8 +575,8 @@ def contract_selected(X, p, sel, table, W, out):
                 _x2 = X[i, 2]
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
-                _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                _c1 = 3.141592653589793/_p_period
+                _c0 = (1.0/(_p1*_p1))
+                _c1 = 3.141592653589793/_p2
                 _c2 = _c1*_d0
                 _c3 = math.sin(_c2)
                 _c4 = (_c3*_c3)
@@ -590,7 +590,7 @@ def contract_selected(X, p, sel, table, W, out):
                 _c12 = (_c11*_c11)
                 _c13 = 2.0*_c12
                 _c14 = math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
-                _c15 = 4.0*_c0*_c14*_p_variance
+                _c15 = 4.0*_c0*_c14*_p0
                 _c16 = _c1*_c15
                 _c17 = math.cos(_c2)
                 _c18 = _c17*_c3
@@ -599,11 +599,11 @@ def contract_selected(X, p, sel, table, W, out):
                 _c21 = math.cos(_c10)
                 _c22 = _c11*_c21
                 _c23 = 9.869604401089358
-                _c24 = (1.0/(_p_period*_p_period))
+                _c24 = (1.0/(_p2*_p2))
                 _c25 = _c23*_c24
                 _c26 = _c25*_c4
                 _c27 = (_c17*_c17)
-                _c28 = 16.0*_c14*_p_variance/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                _c28 = 16.0*_c14*_p0/(_p1*_p1*_p1*_p1)
                 _c29 = _c25*_c28
                 _c30 = _c18*_c29
                 _c31 = -_c20*_c30
@@ -612,23 +612,23 @@ def contract_selected(X, p, sel, table, W, out):
                 _c34 = (_c19*_c19)
                 _c35 = -_c20*_c22*_c29
                 _c36 = (_c21*_c21)
-                v[0] = _p_variance*math.exp(_c0*(-_c13 - _c5 - _c9))
+                v[0] = _p0*math.exp(_c0*(-_c13 - _c5 - _c9))
                 v[1] = -_c16*_c18
                 v[2] = -_c16*_c20
                 v[3] = -_c16*_c22
-                v[4] = 4.0*_c0*_c14*_c23*_c24*_c27*_p_variance - _c15*_c26 - _c26*_c27*_c28
+                v[4] = 4.0*_c0*_c14*_c23*_c24*_c27*_p0 - _c15*_c26 - _c26*_c27*_c28
                 v[5] = _c31
                 v[6] = _c32
                 v[7] = _c31
-                v[8] = 4.0*_c0*_c14*_c23*_c24*_c34*_p_variance - _c29*_c34*_c8 - _c33*_c8
+                v[8] = 4.0*_c0*_c14*_c23*_c24*_c34*_p0 - _c29*_c34*_c8 - _c33*_c8
                 v[9] = _c35
                 v[10] = _c32
                 v[11] = _c35
-                v[12] = 4.0*_c0*_c14*_c23*_c24*_c36*_p_variance - _c12*_c29*_c36 - _c12*_c33
+                v[12] = 4.0*_c0*_c14*_c23*_c24*_c36*_p0 - _c12*_c29*_c36 - _c12*_c33
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 4a6d2e6fc9994a8c66ff382d07f28b3c78178bd71be533078e9e3d7e893845e4
+# kernelgen-sha256: 69a4a9db276214664b4657362d3ec5bcb84a20fc9c9485257c5cac77db3d75e5

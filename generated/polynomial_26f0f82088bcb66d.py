@@ -41,44 +41,44 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
-    _c0 = (_p_sigma_0*_p_sigma_0)
+    _c0 = (_p1*_p1)
     _c1 = _x0*_y0
-    _c2 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-    _c3 = _c0*_c1*_p_variance
-    out[0] = _p_variance*((_c0 + _c1)*(_c0 + _c1))
-    out[1] = _c2 + 2.0*_c3 + _p_variance*(_x0*_x0)*(_y0*_y0)
+    _c2 = (_p1*_p1*_p1*_p1)*_p0
+    _c3 = _c0*_c1*_p0
+    out[0] = _p0*((_c0 + _c1)*(_c0 + _c1))
+    out[1] = _c2 + 2.0*_c3 + _p0*(_x0*_x0)*(_y0*_y0)
     out[2] = 4.0*_c2 + 4.0*_c3
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = (_p_sigma_0*_p_sigma_0)
+            _c0 = (_p1*_p1)
             _c1 = _x0*_y0
-            _c2 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-            _c3 = _c0*_c1*_p_variance
-            out[i, j, 0] = _p_variance*((_c0 + _c1)*(_c0 + _c1))
-            out[i, j, 1] = _c2 + 2.0*_c3 + _p_variance*(_x0*_x0)*(_y0*_y0)
+            _c2 = (_p1*_p1*_p1*_p1)*_p0
+            _c3 = _c0*_c1*_p0
+            out[i, j, 0] = _p0*((_c0 + _c1)*(_c0 + _c1))
+            out[i, j, 1] = _c2 + 2.0*_c3 + _p0*(_x0*_x0)*(_y0*_y0)
             out[i, j, 2] = 4.0*_c2 + 4.0*_c3
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -88,12 +88,12 @@ def fill_symmetric(X, p, out):
                 _x0 = X[i, 0]
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
-                _c0 = (_p_sigma_0*_p_sigma_0)
+                _c0 = (_p1*_p1)
                 _c1 = _x0*_y0
-                _c2 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-                _c3 = _c0*_c1*_p_variance
-                out[i, j, 0] = _p_variance*((_c0 + _c1)*(_c0 + _c1))
-                out[i, j, 1] = _c2 + 2.0*_c3 + _p_variance*(_x0*_x0)*(_y0*_y0)
+                _c2 = (_p1*_p1*_p1*_p1)*_p0
+                _c3 = _c0*_c1*_p0
+                out[i, j, 0] = _p0*((_c0 + _c1)*(_c0 + _c1))
+                out[i, j, 1] = _c2 + 2.0*_c3 + _p0*(_x0*_x0)*(_y0*_y0)
                 out[i, j, 2] = 4.0*_c2 + 4.0*_c3
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
@@ -102,38 +102,38 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
         _d0 = _x0 - _y0
-        _c0 = (_p_sigma_0*_p_sigma_0)
+        _c0 = (_p1*_p1)
         _c1 = _x0*_y0
-        _c2 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-        _c3 = _c0*_c1*_p_variance
-        out[i, 0] = _p_variance*((_c0 + _c1)*(_c0 + _c1))
-        out[i, 1] = _c2 + 2.0*_c3 + _p_variance*(_x0*_x0)*(_y0*_y0)
+        _c2 = (_p1*_p1*_p1*_p1)*_p0
+        _c3 = _c0*_c1*_p0
+        out[i, 0] = _p0*((_c0 + _c1)*(_c0 + _c1))
+        out[i, 1] = _c2 + 2.0*_c3 + _p0*(_x0*_x0)*(_y0*_y0)
         out[i, 2] = 4.0*_c2 + 4.0*_c3
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = (_p_sigma_0*_p_sigma_0)
+            _c0 = (_p1*_p1)
             _c1 = _x0*_y0
-            _c2 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-            _c3 = _c0*_c1*_p_variance
-            v[0] = _p_variance*((_c0 + _c1)*(_c0 + _c1))
-            v[1] = _c2 + 2.0*_c3 + _p_variance*(_x0*_x0)*(_y0*_y0)
+            _c2 = (_p1*_p1*_p1*_p1)*_p0
+            _c3 = _c0*_c1*_p0
+            v[0] = _p0*((_c0 + _c1)*(_c0 + _c1))
+            v[1] = _c2 + 2.0*_c3 + _p0*(_x0*_x0)*(_y0*_y0)
             v[2] = 4.0*_c2 + 4.0*_c3
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
@@ -141,20 +141,20 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = (_p_sigma_0*_p_sigma_0)
+            _c0 = (_p1*_p1)
             _c1 = _x0*_y0
-            _c2 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-            _c3 = _c0*_c1*_p_variance
-            v[0] = _p_variance*((_c0 + _c1)*(_c0 + _c1))
-            v[1] = _c2 + 2.0*_c3 + _p_variance*(_x0*_x0)*(_y0*_y0)
+            _c2 = (_p1*_p1*_p1*_p1)*_p0
+            _c3 = _c0*_c1*_p0
+            v[0] = _p0*((_c0 + _c1)*(_c0 + _c1))
+            v[1] = _c2 + 2.0*_c3 + _p0*(_x0*_x0)*(_y0*_y0)
             v[2] = 4.0*_c2 + 4.0*_c3
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
@@ -163,8 +163,8 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -173,12 +173,12 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = (_p_sigma_0*_p_sigma_0)
+            _c0 = (_p1*_p1)
             _c1 = _x0*_y0
-            _c2 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-            _c3 = _c0*_c1*_p_variance
-            v[0] = _p_variance*((_c0 + _c1)*(_c0 + _c1))
-            v[1] = _c2 + 2.0*_c3 + _p_variance*(_x0*_x0)*(_y0*_y0)
+            _c2 = (_p1*_p1*_p1*_p1)*_p0
+            _c3 = _c0*_c1*_p0
+            v[0] = _p0*((_c0 + _c1)*(_c0 + _c1))
+            v[1] = _c2 + 2.0*_c3 + _p0*(_x0*_x0)*(_y0*_y0)
             v[2] = 4.0*_c2 + 4.0*_c3
             for a in range(q):
                 w = v[table[a, sel2[j]]]
@@ -194,8 +194,8 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -208,12 +208,12 @@ def contract_selected(X, p, sel, table, W, out):
                 _x0 = X[i, 0]
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
-                _c0 = (_p_sigma_0*_p_sigma_0)
+                _c0 = (_p1*_p1)
                 _c1 = _x0*_y0
-                _c2 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-                _c3 = _c0*_c1*_p_variance
-                v[0] = _p_variance*((_c0 + _c1)*(_c0 + _c1))
-                v[1] = _c2 + 2.0*_c3 + _p_variance*(_x0*_x0)*(_y0*_y0)
+                _c2 = (_p1*_p1*_p1*_p1)*_p0
+                _c3 = _c0*_c1*_p0
+                v[0] = _p0*((_c0 + _c1)*(_c0 + _c1))
+                v[1] = _c2 + 2.0*_c3 + _p0*(_x0*_x0)*(_y0*_y0)
                 v[2] = 4.0*_c2 + 4.0*_c3
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
@@ -221,4 +221,4 @@ def contract_selected(X, p, sel, table, W, out):
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 4b33050f9fdcaaa13c50abd511ef8a244776f01d9a6f5b23621753fda021b6cd
+# kernelgen-sha256: fbdbc6800bb4c48b914f3bb1c3b2758245e47b450a73768fcbc5d84cd969ec91

@@ -45,25 +45,25 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
     _x1 = x[1]
     _y1 = y[1]
     _d1 = _x1 - _y1
-    _c0 = (_p_sigma_0*_p_sigma_0)
+    _c0 = (_p1*_p1)
     _c1 = _x0*_y0
     _c2 = _x1*_y1
-    _c3 = 2.0*_p_variance
+    _c3 = 2.0*_p0
     _c4 = _c2*_c3
     _c5 = _c0*_c3
     _c6 = _c3*_x0
     _c7 = _c1*_c3
     _c8 = _c3*_x1
-    _c9 = 4.0*_p_variance
-    out[0] = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
+    _c9 = 4.0*_p0
+    out[0] = _p0*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
     out[1] = _c4*_y0 + _c5*_y0 + _c6*(_y0*_y0)
     out[2] = _c5*_y1 + _c7*_y1 + _c8*(_y1*_y1)
     out[3] = _c1*_c9 + _c4 + _c5
@@ -75,8 +75,8 @@ def pair(x, y, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -85,17 +85,17 @@ def fill(X1, X2, p, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_p_sigma_0*_p_sigma_0)
+            _c0 = (_p1*_p1)
             _c1 = _x0*_y0
             _c2 = _x1*_y1
-            _c3 = 2.0*_p_variance
+            _c3 = 2.0*_p0
             _c4 = _c2*_c3
             _c5 = _c0*_c3
             _c6 = _c3*_x0
             _c7 = _c1*_c3
             _c8 = _c3*_x1
-            _c9 = 4.0*_p_variance
-            out[i, j, 0] = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
+            _c9 = 4.0*_p0
+            out[i, j, 0] = _p0*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
             out[i, j, 1] = _c4*_y0 + _c5*_y0 + _c6*(_y0*_y0)
             out[i, j, 2] = _c5*_y1 + _c7*_y1 + _c8*(_y1*_y1)
             out[i, j, 3] = _c1*_c9 + _c4 + _c5
@@ -107,8 +107,8 @@ def fill(X1, X2, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -121,17 +121,17 @@ def fill_symmetric(X, p, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                _c0 = (_p_sigma_0*_p_sigma_0)
+                _c0 = (_p1*_p1)
                 _c1 = _x0*_y0
                 _c2 = _x1*_y1
-                _c3 = 2.0*_p_variance
+                _c3 = 2.0*_p0
                 _c4 = _c2*_c3
                 _c5 = _c0*_c3
                 _c6 = _c3*_x0
                 _c7 = _c1*_c3
                 _c8 = _c3*_x1
-                _c9 = 4.0*_p_variance
-                out[i, j, 0] = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
+                _c9 = 4.0*_p0
+                out[i, j, 0] = _p0*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
                 out[i, j, 1] = _c4*_y0 + _c5*_y0 + _c6*(_y0*_y0)
                 out[i, j, 2] = _c5*_y1 + _c7*_y1 + _c8*(_y1*_y1)
                 out[i, j, 3] = _c1*_c9 + _c4 + _c5
@@ -145,8 +145,8 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -154,17 +154,17 @@ def diag(X, p, out):
         _x1 = X[i, 1]
         _y1 = X[i, 1]
         _d1 = _x1 - _y1
-        _c0 = (_p_sigma_0*_p_sigma_0)
+        _c0 = (_p1*_p1)
         _c1 = _x0*_y0
         _c2 = _x1*_y1
-        _c3 = 2.0*_p_variance
+        _c3 = 2.0*_p0
         _c4 = _c2*_c3
         _c5 = _c0*_c3
         _c6 = _c3*_x0
         _c7 = _c1*_c3
         _c8 = _c3*_x1
-        _c9 = 4.0*_p_variance
-        out[i, 0] = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
+        _c9 = 4.0*_p0
+        out[i, 0] = _p0*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
         out[i, 1] = _c4*_y0 + _c5*_y0 + _c6*(_y0*_y0)
         out[i, 2] = _c5*_y1 + _c7*_y1 + _c8*(_y1*_y1)
         out[i, 3] = _c1*_c9 + _c4 + _c5
@@ -176,8 +176,8 @@ def diag(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -187,17 +187,17 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_p_sigma_0*_p_sigma_0)
+            _c0 = (_p1*_p1)
             _c1 = _x0*_y0
             _c2 = _x1*_y1
-            _c3 = 2.0*_p_variance
+            _c3 = 2.0*_p0
             _c4 = _c2*_c3
             _c5 = _c0*_c3
             _c6 = _c3*_x0
             _c7 = _c1*_c3
             _c8 = _c3*_x1
-            _c9 = 4.0*_p_variance
-            v[0] = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
+            _c9 = 4.0*_p0
+            v[0] = _p0*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
             v[1] = _c4*_y0 + _c5*_y0 + _c6*(_y0*_y0)
             v[2] = _c5*_y1 + _c7*_y1 + _c8*(_y1*_y1)
             v[3] = _c1*_c9 + _c4 + _c5
@@ -210,8 +210,8 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -221,17 +221,17 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_p_sigma_0*_p_sigma_0)
+            _c0 = (_p1*_p1)
             _c1 = _x0*_y0
             _c2 = _x1*_y1
-            _c3 = 2.0*_p_variance
+            _c3 = 2.0*_p0
             _c4 = _c2*_c3
             _c5 = _c0*_c3
             _c6 = _c3*_x0
             _c7 = _c1*_c3
             _c8 = _c3*_x1
-            _c9 = 4.0*_p_variance
-            v[0] = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
+            _c9 = 4.0*_p0
+            v[0] = _p0*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
             v[1] = _c4*_y0 + _c5*_y0 + _c6*(_y0*_y0)
             v[2] = _c5*_y1 + _c7*_y1 + _c8*(_y1*_y1)
             v[3] = _c1*_c9 + _c4 + _c5
@@ -245,8 +245,8 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -258,17 +258,17 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_p_sigma_0*_p_sigma_0)
+            _c0 = (_p1*_p1)
             _c1 = _x0*_y0
             _c2 = _x1*_y1
-            _c3 = 2.0*_p_variance
+            _c3 = 2.0*_p0
             _c4 = _c2*_c3
             _c5 = _c0*_c3
             _c6 = _c3*_x0
             _c7 = _c1*_c3
             _c8 = _c3*_x1
-            _c9 = 4.0*_p_variance
-            v[0] = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
+            _c9 = 4.0*_p0
+            v[0] = _p0*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
             v[1] = _c4*_y0 + _c5*_y0 + _c6*(_y0*_y0)
             v[2] = _c5*_y1 + _c7*_y1 + _c8*(_y1*_y1)
             v[3] = _c1*_c9 + _c4 + _c5
@@ -289,8 +289,8 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -306,17 +306,17 @@ def contract_selected(X, p, sel, table, W, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                _c0 = (_p_sigma_0*_p_sigma_0)
+                _c0 = (_p1*_p1)
                 _c1 = _x0*_y0
                 _c2 = _x1*_y1
-                _c3 = 2.0*_p_variance
+                _c3 = 2.0*_p0
                 _c4 = _c2*_c3
                 _c5 = _c0*_c3
                 _c6 = _c3*_x0
                 _c7 = _c1*_c3
                 _c8 = _c3*_x1
-                _c9 = 4.0*_p_variance
-                v[0] = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
+                _c9 = 4.0*_p0
+                v[0] = _p0*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
                 v[1] = _c4*_y0 + _c5*_y0 + _c6*(_y0*_y0)
                 v[2] = _c5*_y1 + _c7*_y1 + _c8*(_y1*_y1)
                 v[3] = _c1*_c9 + _c4 + _c5
@@ -329,4 +329,4 @@ def contract_selected(X, p, sel, table, W, out):
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: ebf9aeabf6a201b0e98f83ef7b4d320bcad2f62057944b5d2f489ef3658cb179
+# kernelgen-sha256: 2b24828ab7b52c8d275a78ad13d716ee8e37fb64b8fd3b0d9eb33c7b09f42fbf

@@ -41,8 +41,8 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
@@ -52,25 +52,25 @@ def pair(x, y, p, out):
     _x2 = x[2]
     _y2 = y[2]
     _d2 = _x2 - _y2
-    _c0 = (_p_sigma_0*_p_sigma_0)
+    _c0 = (_p1*_p1)
     _c1 = _x0*_y0
     _c2 = _x1*_y1
     _c3 = _x2*_y2
-    _c4 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-    _c5 = 2.0*_c1*_p_variance
-    _c6 = _c0*_p_variance
+    _c4 = (_p1*_p1*_p1*_p1)*_p0
+    _c5 = 2.0*_c1*_p0
+    _c6 = _c0*_p0
     _c7 = 2.0*_c6
     _c8 = 4.0*_c6
-    out[0] = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
-    out[1] = _c1*_c7 + 2.0*_c2*_c3*_p_variance + _c2*_c5 + _c2*_c7 + _c3*_c5 + _c3*_c7 + _c4 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1) + _p_variance*(_x2*_x2)*(_y2*_y2)
+    out[0] = _p0*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
+    out[1] = _c1*_c7 + 2.0*_c2*_c3*_p0 + _c2*_c5 + _c2*_c7 + _c3*_c5 + _c3*_c7 + _c4 + _p0*(_x0*_x0)*(_y0*_y0) + _p0*(_x1*_x1)*(_y1*_y1) + _p0*(_x2*_x2)*(_y2*_y2)
     out[2] = _c1*_c8 + _c2*_c8 + _c3*_c8 + 4.0*_c4
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -82,25 +82,25 @@ def fill(X1, X2, p, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (_p_sigma_0*_p_sigma_0)
+            _c0 = (_p1*_p1)
             _c1 = _x0*_y0
             _c2 = _x1*_y1
             _c3 = _x2*_y2
-            _c4 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-            _c5 = 2.0*_c1*_p_variance
-            _c6 = _c0*_p_variance
+            _c4 = (_p1*_p1*_p1*_p1)*_p0
+            _c5 = 2.0*_c1*_p0
+            _c6 = _c0*_p0
             _c7 = 2.0*_c6
             _c8 = 4.0*_c6
-            out[i, j, 0] = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
-            out[i, j, 1] = _c1*_c7 + 2.0*_c2*_c3*_p_variance + _c2*_c5 + _c2*_c7 + _c3*_c5 + _c3*_c7 + _c4 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1) + _p_variance*(_x2*_x2)*(_y2*_y2)
+            out[i, j, 0] = _p0*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
+            out[i, j, 1] = _c1*_c7 + 2.0*_c2*_c3*_p0 + _c2*_c5 + _c2*_c7 + _c3*_c5 + _c3*_c7 + _c4 + _p0*(_x0*_x0)*(_y0*_y0) + _p0*(_x1*_x1)*(_y1*_y1) + _p0*(_x2*_x2)*(_y2*_y2)
             out[i, j, 2] = _c1*_c8 + _c2*_c8 + _c3*_c8 + 4.0*_c4
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -116,17 +116,17 @@ def fill_symmetric(X, p, out):
                 _x2 = X[i, 2]
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
-                _c0 = (_p_sigma_0*_p_sigma_0)
+                _c0 = (_p1*_p1)
                 _c1 = _x0*_y0
                 _c2 = _x1*_y1
                 _c3 = _x2*_y2
-                _c4 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-                _c5 = 2.0*_c1*_p_variance
-                _c6 = _c0*_p_variance
+                _c4 = (_p1*_p1*_p1*_p1)*_p0
+                _c5 = 2.0*_c1*_p0
+                _c6 = _c0*_p0
                 _c7 = 2.0*_c6
                 _c8 = 4.0*_c6
-                out[i, j, 0] = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
-                out[i, j, 1] = _c1*_c7 + 2.0*_c2*_c3*_p_variance + _c2*_c5 + _c2*_c7 + _c3*_c5 + _c3*_c7 + _c4 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1) + _p_variance*(_x2*_x2)*(_y2*_y2)
+                out[i, j, 0] = _p0*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
+                out[i, j, 1] = _c1*_c7 + 2.0*_c2*_c3*_p0 + _c2*_c5 + _c2*_c7 + _c3*_c5 + _c3*_c7 + _c4 + _p0*(_x0*_x0)*(_y0*_y0) + _p0*(_x1*_x1)*(_y1*_y1) + _p0*(_x2*_x2)*(_y2*_y2)
                 out[i, j, 2] = _c1*_c8 + _c2*_c8 + _c3*_c8 + 4.0*_c4
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
@@ -135,8 +135,8 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -147,25 +147,25 @@ def diag(X, p, out):
         _x2 = X[i, 2]
         _y2 = X[i, 2]
         _d2 = _x2 - _y2
-        _c0 = (_p_sigma_0*_p_sigma_0)
+        _c0 = (_p1*_p1)
         _c1 = _x0*_y0
         _c2 = _x1*_y1
         _c3 = _x2*_y2
-        _c4 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-        _c5 = 2.0*_c1*_p_variance
-        _c6 = _c0*_p_variance
+        _c4 = (_p1*_p1*_p1*_p1)*_p0
+        _c5 = 2.0*_c1*_p0
+        _c6 = _c0*_p0
         _c7 = 2.0*_c6
         _c8 = 4.0*_c6
-        out[i, 0] = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
-        out[i, 1] = _c1*_c7 + 2.0*_c2*_c3*_p_variance + _c2*_c5 + _c2*_c7 + _c3*_c5 + _c3*_c7 + _c4 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1) + _p_variance*(_x2*_x2)*(_y2*_y2)
+        out[i, 0] = _p0*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
+        out[i, 1] = _c1*_c7 + 2.0*_c2*_c3*_p0 + _c2*_c5 + _c2*_c7 + _c3*_c5 + _c3*_c7 + _c4 + _p0*(_x0*_x0)*(_y0*_y0) + _p0*(_x1*_x1)*(_y1*_y1) + _p0*(_x2*_x2)*(_y2*_y2)
         out[i, 2] = _c1*_c8 + _c2*_c8 + _c3*_c8 + 4.0*_c4
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -178,17 +178,17 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (_p_sigma_0*_p_sigma_0)
+            _c0 = (_p1*_p1)
             _c1 = _x0*_y0
             _c2 = _x1*_y1
             _c3 = _x2*_y2
-            _c4 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-            _c5 = 2.0*_c1*_p_variance
-            _c6 = _c0*_p_variance
+            _c4 = (_p1*_p1*_p1*_p1)*_p0
+            _c5 = 2.0*_c1*_p0
+            _c6 = _c0*_p0
             _c7 = 2.0*_c6
             _c8 = 4.0*_c6
-            v[0] = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
-            v[1] = _c1*_c7 + 2.0*_c2*_c3*_p_variance + _c2*_c5 + _c2*_c7 + _c3*_c5 + _c3*_c7 + _c4 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1) + _p_variance*(_x2*_x2)*(_y2*_y2)
+            v[0] = _p0*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
+            v[1] = _c1*_c7 + 2.0*_c2*_c3*_p0 + _c2*_c5 + _c2*_c7 + _c3*_c5 + _c3*_c7 + _c4 + _p0*(_x0*_x0)*(_y0*_y0) + _p0*(_x1*_x1)*(_y1*_y1) + _p0*(_x2*_x2)*(_y2*_y2)
             v[2] = _c1*_c8 + _c2*_c8 + _c3*_c8 + 4.0*_c4
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
@@ -196,8 +196,8 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -210,17 +210,17 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (_p_sigma_0*_p_sigma_0)
+            _c0 = (_p1*_p1)
             _c1 = _x0*_y0
             _c2 = _x1*_y1
             _c3 = _x2*_y2
-            _c4 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-            _c5 = 2.0*_c1*_p_variance
-            _c6 = _c0*_p_variance
+            _c4 = (_p1*_p1*_p1*_p1)*_p0
+            _c5 = 2.0*_c1*_p0
+            _c6 = _c0*_p0
             _c7 = 2.0*_c6
             _c8 = 4.0*_c6
-            v[0] = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
-            v[1] = _c1*_c7 + 2.0*_c2*_c3*_p_variance + _c2*_c5 + _c2*_c7 + _c3*_c5 + _c3*_c7 + _c4 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1) + _p_variance*(_x2*_x2)*(_y2*_y2)
+            v[0] = _p0*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
+            v[1] = _c1*_c7 + 2.0*_c2*_c3*_p0 + _c2*_c5 + _c2*_c7 + _c3*_c5 + _c3*_c7 + _c4 + _p0*(_x0*_x0)*(_y0*_y0) + _p0*(_x1*_x1)*(_y1*_y1) + _p0*(_x2*_x2)*(_y2*_y2)
             v[2] = _c1*_c8 + _c2*_c8 + _c3*_c8 + 4.0*_c4
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
@@ -229,8 +229,8 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -245,17 +245,17 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (_p_sigma_0*_p_sigma_0)
+            _c0 = (_p1*_p1)
             _c1 = _x0*_y0
             _c2 = _x1*_y1
             _c3 = _x2*_y2
-            _c4 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-            _c5 = 2.0*_c1*_p_variance
-            _c6 = _c0*_p_variance
+            _c4 = (_p1*_p1*_p1*_p1)*_p0
+            _c5 = 2.0*_c1*_p0
+            _c6 = _c0*_p0
             _c7 = 2.0*_c6
             _c8 = 4.0*_c6
-            v[0] = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
-            v[1] = _c1*_c7 + 2.0*_c2*_c3*_p_variance + _c2*_c5 + _c2*_c7 + _c3*_c5 + _c3*_c7 + _c4 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1) + _p_variance*(_x2*_x2)*(_y2*_y2)
+            v[0] = _p0*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
+            v[1] = _c1*_c7 + 2.0*_c2*_c3*_p0 + _c2*_c5 + _c2*_c7 + _c3*_c5 + _c3*_c7 + _c4 + _p0*(_x0*_x0)*(_y0*_y0) + _p0*(_x1*_x1)*(_y1*_y1) + _p0*(_x2*_x2)*(_y2*_y2)
             v[2] = _c1*_c8 + _c2*_c8 + _c3*_c8 + 4.0*_c4
             for a in range(q):
                 w = v[table[a, sel2[j]]]
@@ -271,8 +271,8 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -291,17 +291,17 @@ def contract_selected(X, p, sel, table, W, out):
                 _x2 = X[i, 2]
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
-                _c0 = (_p_sigma_0*_p_sigma_0)
+                _c0 = (_p1*_p1)
                 _c1 = _x0*_y0
                 _c2 = _x1*_y1
                 _c3 = _x2*_y2
-                _c4 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-                _c5 = 2.0*_c1*_p_variance
-                _c6 = _c0*_p_variance
+                _c4 = (_p1*_p1*_p1*_p1)*_p0
+                _c5 = 2.0*_c1*_p0
+                _c6 = _c0*_p0
                 _c7 = 2.0*_c6
                 _c8 = 4.0*_c6
-                v[0] = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
-                v[1] = _c1*_c7 + 2.0*_c2*_c3*_p_variance + _c2*_c5 + _c2*_c7 + _c3*_c5 + _c3*_c7 + _c4 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1) + _p_variance*(_x2*_x2)*(_y2*_y2)
+                v[0] = _p0*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
+                v[1] = _c1*_c7 + 2.0*_c2*_c3*_p0 + _c2*_c5 + _c2*_c7 + _c3*_c5 + _c3*_c7 + _c4 + _p0*(_x0*_x0)*(_y0*_y0) + _p0*(_x1*_x1)*(_y1*_y1) + _p0*(_x2*_x2)*(_y2*_y2)
                 v[2] = _c1*_c8 + _c2*_c8 + _c3*_c8 + 4.0*_c4
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
@@ -309,4 +309,4 @@ def contract_selected(X, p, sel, table, W, out):
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: d1618197e320534f19d5ea92dd4ff637dd770f2a5a8a3536044c13cdb068318e
+# kernelgen-sha256: 0e3f5a8098ce019eb70926110d679f3a5cea66d902c8ec91b58103ed8b07a9b1

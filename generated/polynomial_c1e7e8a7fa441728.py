@@ -51,8 +51,8 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
@@ -62,11 +62,11 @@ def pair(x, y, p, out):
     _x2 = x[2]
     _y2 = y[2]
     _d2 = _x2 - _y2
-    _c0 = (_p_sigma_0*_p_sigma_0)
+    _c0 = (_p1*_p1)
     _c1 = _x0*_y0
     _c2 = _x1*_y1
     _c3 = _x2*_y2
-    _c4 = 2.0*_p_variance
+    _c4 = 2.0*_p0
     _c5 = _c2*_c4
     _c6 = _c3*_c4
     _c7 = _c0*_c4
@@ -74,9 +74,9 @@ def pair(x, y, p, out):
     _c9 = _c1*_c4
     _c10 = _c4*_x1
     _c11 = _c4*_x2
-    _c12 = 4.0*_p_variance
+    _c12 = 4.0*_p0
     _c13 = _c6 + _c7
-    out[0] = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
+    out[0] = _p0*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
     out[1] = _c5*_y0 + _c6*_y0 + _c7*_y0 + _c8*(_y0*_y0)
     out[2] = _c10*(_y1*_y1) + _c6*_y1 + _c7*_y1 + _c9*_y1
     out[3] = _c11*(_y2*_y2) + _c5*_y2 + _c7*_y2 + _c9*_y2
@@ -94,8 +94,8 @@ def pair(x, y, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -107,11 +107,11 @@ def fill(X1, X2, p, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (_p_sigma_0*_p_sigma_0)
+            _c0 = (_p1*_p1)
             _c1 = _x0*_y0
             _c2 = _x1*_y1
             _c3 = _x2*_y2
-            _c4 = 2.0*_p_variance
+            _c4 = 2.0*_p0
             _c5 = _c2*_c4
             _c6 = _c3*_c4
             _c7 = _c0*_c4
@@ -119,9 +119,9 @@ def fill(X1, X2, p, out):
             _c9 = _c1*_c4
             _c10 = _c4*_x1
             _c11 = _c4*_x2
-            _c12 = 4.0*_p_variance
+            _c12 = 4.0*_p0
             _c13 = _c6 + _c7
-            out[i, j, 0] = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
+            out[i, j, 0] = _p0*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
             out[i, j, 1] = _c5*_y0 + _c6*_y0 + _c7*_y0 + _c8*(_y0*_y0)
             out[i, j, 2] = _c10*(_y1*_y1) + _c6*_y1 + _c7*_y1 + _c9*_y1
             out[i, j, 3] = _c11*(_y2*_y2) + _c5*_y2 + _c7*_y2 + _c9*_y2
@@ -139,8 +139,8 @@ def fill(X1, X2, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -156,11 +156,11 @@ def fill_symmetric(X, p, out):
                 _x2 = X[i, 2]
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
-                _c0 = (_p_sigma_0*_p_sigma_0)
+                _c0 = (_p1*_p1)
                 _c1 = _x0*_y0
                 _c2 = _x1*_y1
                 _c3 = _x2*_y2
-                _c4 = 2.0*_p_variance
+                _c4 = 2.0*_p0
                 _c5 = _c2*_c4
                 _c6 = _c3*_c4
                 _c7 = _c0*_c4
@@ -168,9 +168,9 @@ def fill_symmetric(X, p, out):
                 _c9 = _c1*_c4
                 _c10 = _c4*_x1
                 _c11 = _c4*_x2
-                _c12 = 4.0*_p_variance
+                _c12 = 4.0*_p0
                 _c13 = _c6 + _c7
-                out[i, j, 0] = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
+                out[i, j, 0] = _p0*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
                 out[i, j, 1] = _c5*_y0 + _c6*_y0 + _c7*_y0 + _c8*(_y0*_y0)
                 out[i, j, 2] = _c10*(_y1*_y1) + _c6*_y1 + _c7*_y1 + _c9*_y1
                 out[i, j, 3] = _c11*(_y2*_y2) + _c5*_y2 + _c7*_y2 + _c9*_y2
@@ -190,8 +190,8 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -202,11 +202,11 @@ def diag(X, p, out):
         _x2 = X[i, 2]
         _y2 = X[i, 2]
         _d2 = _x2 - _y2
-        _c0 = (_p_sigma_0*_p_sigma_0)
+        _c0 = (_p1*_p1)
         _c1 = _x0*_y0
         _c2 = _x1*_y1
         _c3 = _x2*_y2
-        _c4 = 2.0*_p_variance
+        _c4 = 2.0*_p0
         _c5 = _c2*_c4
         _c6 = _c3*_c4
         _c7 = _c0*_c4
@@ -214,9 +214,9 @@ def diag(X, p, out):
         _c9 = _c1*_c4
         _c10 = _c4*_x1
         _c11 = _c4*_x2
-        _c12 = 4.0*_p_variance
+        _c12 = 4.0*_p0
         _c13 = _c6 + _c7
-        out[i, 0] = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
+        out[i, 0] = _p0*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
         out[i, 1] = _c5*_y0 + _c6*_y0 + _c7*_y0 + _c8*(_y0*_y0)
         out[i, 2] = _c10*(_y1*_y1) + _c6*_y1 + _c7*_y1 + _c9*_y1
         out[i, 3] = _c11*(_y2*_y2) + _c5*_y2 + _c7*_y2 + _c9*_y2
@@ -234,8 +234,8 @@ def diag(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -248,11 +248,11 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (_p_sigma_0*_p_sigma_0)
+            _c0 = (_p1*_p1)
             _c1 = _x0*_y0
             _c2 = _x1*_y1
             _c3 = _x2*_y2
-            _c4 = 2.0*_p_variance
+            _c4 = 2.0*_p0
             _c5 = _c2*_c4
             _c6 = _c3*_c4
             _c7 = _c0*_c4
@@ -260,9 +260,9 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _c9 = _c1*_c4
             _c10 = _c4*_x1
             _c11 = _c4*_x2
-            _c12 = 4.0*_p_variance
+            _c12 = 4.0*_p0
             _c13 = _c6 + _c7
-            v[0] = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
+            v[0] = _p0*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
             v[1] = _c5*_y0 + _c6*_y0 + _c7*_y0 + _c8*(_y0*_y0)
             v[2] = _c10*(_y1*_y1) + _c6*_y1 + _c7*_y1 + _c9*_y1
             v[3] = _c11*(_y2*_y2) + _c5*_y2 + _c7*_y2 + _c9*_y2
@@ -281,8 +281,8 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -295,11 +295,11 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (_p_sigma_0*_p_sigma_0)
+            _c0 = (_p1*_p1)
             _c1 = _x0*_y0
             _c2 = _x1*_y1
             _c3 = _x2*_y2
-            _c4 = 2.0*_p_variance
+            _c4 = 2.0*_p0
             _c5 = _c2*_c4
             _c6 = _c3*_c4
             _c7 = _c0*_c4
@@ -307,9 +307,9 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _c9 = _c1*_c4
             _c10 = _c4*_x1
             _c11 = _c4*_x2
-            _c12 = 4.0*_p_variance
+            _c12 = 4.0*_p0
             _c13 = _c6 + _c7
-            v[0] = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
+            v[0] = _p0*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
             v[1] = _c5*_y0 + _c6*_y0 + _c7*_y0 + _c8*(_y0*_y0)
             v[2] = _c10*(_y1*_y1) + _c6*_y1 + _c7*_y1 + _c9*_y1
             v[3] = _c11*(_y2*_y2) + _c5*_y2 + _c7*_y2 + _c9*_y2
@@ -329,8 +329,8 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -345,11 +345,11 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (_p_sigma_0*_p_sigma_0)
+            _c0 = (_p1*_p1)
             _c1 = _x0*_y0
             _c2 = _x1*_y1
             _c3 = _x2*_y2
-            _c4 = 2.0*_p_variance
+            _c4 = 2.0*_p0
             _c5 = _c2*_c4
             _c6 = _c3*_c4
             _c7 = _c0*_c4
@@ -357,9 +357,9 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _c9 = _c1*_c4
             _c10 = _c4*_x1
             _c11 = _c4*_x2
-            _c12 = 4.0*_p_variance
+            _c12 = 4.0*_p0
             _c13 = _c6 + _c7
-            v[0] = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
+            v[0] = _p0*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
             v[1] = _c5*_y0 + _c6*_y0 + _c7*_y0 + _c8*(_y0*_y0)
             v[2] = _c10*(_y1*_y1) + _c6*_y1 + _c7*_y1 + _c9*_y1
             v[3] = _c11*(_y2*_y2) + _c5*_y2 + _c7*_y2 + _c9*_y2
@@ -386,8 +386,8 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -406,11 +406,11 @@ def contract_selected(X, p, sel, table, W, out):
                 _x2 = X[i, 2]
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
-                _c0 = (_p_sigma_0*_p_sigma_0)
+                _c0 = (_p1*_p1)
                 _c1 = _x0*_y0
                 _c2 = _x1*_y1
                 _c3 = _x2*_y2
-                _c4 = 2.0*_p_variance
+                _c4 = 2.0*_p0
                 _c5 = _c2*_c4
                 _c6 = _c3*_c4
                 _c7 = _c0*_c4
@@ -418,9 +418,9 @@ def contract_selected(X, p, sel, table, W, out):
                 _c9 = _c1*_c4
                 _c10 = _c4*_x1
                 _c11 = _c4*_x2
-                _c12 = 4.0*_p_variance
+                _c12 = 4.0*_p0
                 _c13 = _c6 + _c7
-                v[0] = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
+                v[0] = _p0*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
                 v[1] = _c5*_y0 + _c6*_y0 + _c7*_y0 + _c8*(_y0*_y0)
                 v[2] = _c10*(_y1*_y1) + _c6*_y1 + _c7*_y1 + _c9*_y1
                 v[3] = _c11*(_y2*_y2) + _c5*_y2 + _c7*_y2 + _c9*_y2
@@ -439,4 +439,4 @@ def contract_selected(X, p, sel, table, W, out):
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 99c6a3a55db81c553032ef8e9f36e00206c79dede421ae1d22f64a457678b336
+# kernelgen-sha256: 1349d95ad9cd265be4016d4f165ab701a18c1c1d1e3cbe9e7111e4abe54a5abf

@@ -41,31 +41,31 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
     _x1 = x[1]
     _y1 = y[1]
     _d1 = _x1 - _y1
-    _c0 = (_p_sigma_0*_p_sigma_0)
+    _c0 = (_p1*_p1)
     _c1 = _x0*_y0
     _c2 = _x1*_y1
-    _c3 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-    _c4 = _c0*_p_variance
+    _c3 = (_p1*_p1*_p1*_p1)*_p0
+    _c4 = _c0*_p0
     _c5 = 2.0*_c4
     _c6 = 4.0*_c4
-    out[0] = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
-    out[1] = 2.0*_c1*_c2*_p_variance + _c1*_c5 + _c2*_c5 + _c3 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1)
+    out[0] = _p0*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
+    out[1] = 2.0*_c1*_c2*_p0 + _c1*_c5 + _c2*_c5 + _c3 + _p0*(_x0*_x0)*(_y0*_y0) + _p0*(_x1*_x1)*(_y1*_y1)
     out[2] = _c1*_c6 + _c2*_c6 + 4.0*_c3
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -74,23 +74,23 @@ def fill(X1, X2, p, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_p_sigma_0*_p_sigma_0)
+            _c0 = (_p1*_p1)
             _c1 = _x0*_y0
             _c2 = _x1*_y1
-            _c3 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-            _c4 = _c0*_p_variance
+            _c3 = (_p1*_p1*_p1*_p1)*_p0
+            _c4 = _c0*_p0
             _c5 = 2.0*_c4
             _c6 = 4.0*_c4
-            out[i, j, 0] = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
-            out[i, j, 1] = 2.0*_c1*_c2*_p_variance + _c1*_c5 + _c2*_c5 + _c3 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1)
+            out[i, j, 0] = _p0*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
+            out[i, j, 1] = 2.0*_c1*_c2*_p0 + _c1*_c5 + _c2*_c5 + _c3 + _p0*(_x0*_x0)*(_y0*_y0) + _p0*(_x1*_x1)*(_y1*_y1)
             out[i, j, 2] = _c1*_c6 + _c2*_c6 + 4.0*_c3
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -103,15 +103,15 @@ def fill_symmetric(X, p, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                _c0 = (_p_sigma_0*_p_sigma_0)
+                _c0 = (_p1*_p1)
                 _c1 = _x0*_y0
                 _c2 = _x1*_y1
-                _c3 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-                _c4 = _c0*_p_variance
+                _c3 = (_p1*_p1*_p1*_p1)*_p0
+                _c4 = _c0*_p0
                 _c5 = 2.0*_c4
                 _c6 = 4.0*_c4
-                out[i, j, 0] = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
-                out[i, j, 1] = 2.0*_c1*_c2*_p_variance + _c1*_c5 + _c2*_c5 + _c3 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1)
+                out[i, j, 0] = _p0*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
+                out[i, j, 1] = 2.0*_c1*_c2*_p0 + _c1*_c5 + _c2*_c5 + _c3 + _p0*(_x0*_x0)*(_y0*_y0) + _p0*(_x1*_x1)*(_y1*_y1)
                 out[i, j, 2] = _c1*_c6 + _c2*_c6 + 4.0*_c3
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
@@ -120,8 +120,8 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -129,23 +129,23 @@ def diag(X, p, out):
         _x1 = X[i, 1]
         _y1 = X[i, 1]
         _d1 = _x1 - _y1
-        _c0 = (_p_sigma_0*_p_sigma_0)
+        _c0 = (_p1*_p1)
         _c1 = _x0*_y0
         _c2 = _x1*_y1
-        _c3 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-        _c4 = _c0*_p_variance
+        _c3 = (_p1*_p1*_p1*_p1)*_p0
+        _c4 = _c0*_p0
         _c5 = 2.0*_c4
         _c6 = 4.0*_c4
-        out[i, 0] = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
-        out[i, 1] = 2.0*_c1*_c2*_p_variance + _c1*_c5 + _c2*_c5 + _c3 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1)
+        out[i, 0] = _p0*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
+        out[i, 1] = 2.0*_c1*_c2*_p0 + _c1*_c5 + _c2*_c5 + _c3 + _p0*(_x0*_x0)*(_y0*_y0) + _p0*(_x1*_x1)*(_y1*_y1)
         out[i, 2] = _c1*_c6 + _c2*_c6 + 4.0*_c3
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -155,15 +155,15 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_p_sigma_0*_p_sigma_0)
+            _c0 = (_p1*_p1)
             _c1 = _x0*_y0
             _c2 = _x1*_y1
-            _c3 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-            _c4 = _c0*_p_variance
+            _c3 = (_p1*_p1*_p1*_p1)*_p0
+            _c4 = _c0*_p0
             _c5 = 2.0*_c4
             _c6 = 4.0*_c4
-            v[0] = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
-            v[1] = 2.0*_c1*_c2*_p_variance + _c1*_c5 + _c2*_c5 + _c3 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1)
+            v[0] = _p0*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
+            v[1] = 2.0*_c1*_c2*_p0 + _c1*_c5 + _c2*_c5 + _c3 + _p0*(_x0*_x0)*(_y0*_y0) + _p0*(_x1*_x1)*(_y1*_y1)
             v[2] = _c1*_c6 + _c2*_c6 + 4.0*_c3
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
@@ -171,8 +171,8 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -182,15 +182,15 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_p_sigma_0*_p_sigma_0)
+            _c0 = (_p1*_p1)
             _c1 = _x0*_y0
             _c2 = _x1*_y1
-            _c3 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-            _c4 = _c0*_p_variance
+            _c3 = (_p1*_p1*_p1*_p1)*_p0
+            _c4 = _c0*_p0
             _c5 = 2.0*_c4
             _c6 = 4.0*_c4
-            v[0] = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
-            v[1] = 2.0*_c1*_c2*_p_variance + _c1*_c5 + _c2*_c5 + _c3 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1)
+            v[0] = _p0*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
+            v[1] = 2.0*_c1*_c2*_p0 + _c1*_c5 + _c2*_c5 + _c3 + _p0*(_x0*_x0)*(_y0*_y0) + _p0*(_x1*_x1)*(_y1*_y1)
             v[2] = _c1*_c6 + _c2*_c6 + 4.0*_c3
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
@@ -199,8 +199,8 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -212,15 +212,15 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_p_sigma_0*_p_sigma_0)
+            _c0 = (_p1*_p1)
             _c1 = _x0*_y0
             _c2 = _x1*_y1
-            _c3 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-            _c4 = _c0*_p_variance
+            _c3 = (_p1*_p1*_p1*_p1)*_p0
+            _c4 = _c0*_p0
             _c5 = 2.0*_c4
             _c6 = 4.0*_c4
-            v[0] = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
-            v[1] = 2.0*_c1*_c2*_p_variance + _c1*_c5 + _c2*_c5 + _c3 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1)
+            v[0] = _p0*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
+            v[1] = 2.0*_c1*_c2*_p0 + _c1*_c5 + _c2*_c5 + _c3 + _p0*(_x0*_x0)*(_y0*_y0) + _p0*(_x1*_x1)*(_y1*_y1)
             v[2] = _c1*_c6 + _c2*_c6 + 4.0*_c3
             for a in range(q):
                 w = v[table[a, sel2[j]]]
@@ -236,8 +236,8 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_sigma_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -253,15 +253,15 @@ def contract_selected(X, p, sel, table, W, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                _c0 = (_p_sigma_0*_p_sigma_0)
+                _c0 = (_p1*_p1)
                 _c1 = _x0*_y0
                 _c2 = _x1*_y1
-                _c3 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-                _c4 = _c0*_p_variance
+                _c3 = (_p1*_p1*_p1*_p1)*_p0
+                _c4 = _c0*_p0
                 _c5 = 2.0*_c4
                 _c6 = 4.0*_c4
-                v[0] = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
-                v[1] = 2.0*_c1*_c2*_p_variance + _c1*_c5 + _c2*_c5 + _c3 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1)
+                v[0] = _p0*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
+                v[1] = 2.0*_c1*_c2*_p0 + _c1*_c5 + _c2*_c5 + _c3 + _p0*(_x0*_x0)*(_y0*_y0) + _p0*(_x1*_x1)*(_y1*_y1)
                 v[2] = _c1*_c6 + _c2*_c6 + 4.0*_c3
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
@@ -269,4 +269,4 @@ def contract_selected(X, p, sel, table, W, out):
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 990b0bf4cb99c0441a917c41662e76294af629a31a3a050ca01dd255aae55cb5
+# kernelgen-sha256: f61b094183a2b20c1a7c2b162f33b944fe134fbc76af0e1e0b447a368d9be636

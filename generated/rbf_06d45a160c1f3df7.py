@@ -45,8 +45,8 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
@@ -55,15 +55,15 @@ def pair(x, y, p, out):
     _d1 = _x1 - _y1
     _c0 = (_d0*_d0)
     _c1 = (_d1*_d1)
-    _c2 = (1.0/(_p_length_scale*_p_length_scale))
+    _c2 = (1.0/(_p1*_p1))
     _c3 = (0.5)*_c2
     _c4 = math.exp(-_c0*_c3 - _c1*_c3)
-    _c5 = _c4*_p_variance
+    _c5 = _c4*_p0
     _c6 = _c2*_c5
-    _c7 = -_c2*_c4*_p_variance
-    _c8 = _c5/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+    _c7 = -_c2*_c4*_p0
+    _c8 = _c5/(_p1*_p1*_p1*_p1)
     _c9 = -_c8*_d0*_d1
-    out[0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
+    out[0] = _p0*math.exp(-_c3*(_c0 + _c1))
     out[1] = -_c6*_d0
     out[2] = -_c6*_d1
     out[3] = -_c0*_c8 - _c7
@@ -75,8 +75,8 @@ def pair(x, y, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -87,15 +87,15 @@ def fill(X1, X2, p, out):
             _d1 = _x1 - _y1
             _c0 = (_d0*_d0)
             _c1 = (_d1*_d1)
-            _c2 = (1.0/(_p_length_scale*_p_length_scale))
+            _c2 = (1.0/(_p1*_p1))
             _c3 = (0.5)*_c2
             _c4 = math.exp(-_c0*_c3 - _c1*_c3)
-            _c5 = _c4*_p_variance
+            _c5 = _c4*_p0
             _c6 = _c2*_c5
-            _c7 = -_c2*_c4*_p_variance
-            _c8 = _c5/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+            _c7 = -_c2*_c4*_p0
+            _c8 = _c5/(_p1*_p1*_p1*_p1)
             _c9 = -_c8*_d0*_d1
-            out[i, j, 0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
+            out[i, j, 0] = _p0*math.exp(-_c3*(_c0 + _c1))
             out[i, j, 1] = -_c6*_d0
             out[i, j, 2] = -_c6*_d1
             out[i, j, 3] = -_c0*_c8 - _c7
@@ -107,8 +107,8 @@ def fill(X1, X2, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -123,15 +123,15 @@ def fill_symmetric(X, p, out):
                 _d1 = _x1 - _y1
                 _c0 = (_d0*_d0)
                 _c1 = (_d1*_d1)
-                _c2 = (1.0/(_p_length_scale*_p_length_scale))
+                _c2 = (1.0/(_p1*_p1))
                 _c3 = (0.5)*_c2
                 _c4 = math.exp(-_c0*_c3 - _c1*_c3)
-                _c5 = _c4*_p_variance
+                _c5 = _c4*_p0
                 _c6 = _c2*_c5
-                _c7 = -_c2*_c4*_p_variance
-                _c8 = _c5/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                _c7 = -_c2*_c4*_p0
+                _c8 = _c5/(_p1*_p1*_p1*_p1)
                 _c9 = -_c8*_d0*_d1
-                out[i, j, 0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
+                out[i, j, 0] = _p0*math.exp(-_c3*(_c0 + _c1))
                 out[i, j, 1] = -_c6*_d0
                 out[i, j, 2] = -_c6*_d1
                 out[i, j, 3] = -_c0*_c8 - _c7
@@ -145,8 +145,8 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -156,15 +156,15 @@ def diag(X, p, out):
         _d1 = _x1 - _y1
         _c0 = (_d0*_d0)
         _c1 = (_d1*_d1)
-        _c2 = (1.0/(_p_length_scale*_p_length_scale))
+        _c2 = (1.0/(_p1*_p1))
         _c3 = (0.5)*_c2
         _c4 = math.exp(-_c0*_c3 - _c1*_c3)
-        _c5 = _c4*_p_variance
+        _c5 = _c4*_p0
         _c6 = _c2*_c5
-        _c7 = -_c2*_c4*_p_variance
-        _c8 = _c5/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+        _c7 = -_c2*_c4*_p0
+        _c8 = _c5/(_p1*_p1*_p1*_p1)
         _c9 = -_c8*_d0*_d1
-        out[i, 0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
+        out[i, 0] = _p0*math.exp(-_c3*(_c0 + _c1))
         out[i, 1] = -_c6*_d0
         out[i, 2] = -_c6*_d1
         out[i, 3] = -_c0*_c8 - _c7
@@ -176,8 +176,8 @@ def diag(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -189,15 +189,15 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _d1 = _x1 - _y1
             _c0 = (_d0*_d0)
             _c1 = (_d1*_d1)
-            _c2 = (1.0/(_p_length_scale*_p_length_scale))
+            _c2 = (1.0/(_p1*_p1))
             _c3 = (0.5)*_c2
             _c4 = math.exp(-_c0*_c3 - _c1*_c3)
-            _c5 = _c4*_p_variance
+            _c5 = _c4*_p0
             _c6 = _c2*_c5
-            _c7 = -_c2*_c4*_p_variance
-            _c8 = _c5/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+            _c7 = -_c2*_c4*_p0
+            _c8 = _c5/(_p1*_p1*_p1*_p1)
             _c9 = -_c8*_d0*_d1
-            v[0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
+            v[0] = _p0*math.exp(-_c3*(_c0 + _c1))
             v[1] = -_c6*_d0
             v[2] = -_c6*_d1
             v[3] = -_c0*_c8 - _c7
@@ -210,8 +210,8 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -223,15 +223,15 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _d1 = _x1 - _y1
             _c0 = (_d0*_d0)
             _c1 = (_d1*_d1)
-            _c2 = (1.0/(_p_length_scale*_p_length_scale))
+            _c2 = (1.0/(_p1*_p1))
             _c3 = (0.5)*_c2
             _c4 = math.exp(-_c0*_c3 - _c1*_c3)
-            _c5 = _c4*_p_variance
+            _c5 = _c4*_p0
             _c6 = _c2*_c5
-            _c7 = -_c2*_c4*_p_variance
-            _c8 = _c5/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+            _c7 = -_c2*_c4*_p0
+            _c8 = _c5/(_p1*_p1*_p1*_p1)
             _c9 = -_c8*_d0*_d1
-            v[0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
+            v[0] = _p0*math.exp(-_c3*(_c0 + _c1))
             v[1] = -_c6*_d0
             v[2] = -_c6*_d1
             v[3] = -_c0*_c8 - _c7
@@ -245,8 +245,8 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -260,15 +260,15 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _d1 = _x1 - _y1
             _c0 = (_d0*_d0)
             _c1 = (_d1*_d1)
-            _c2 = (1.0/(_p_length_scale*_p_length_scale))
+            _c2 = (1.0/(_p1*_p1))
             _c3 = (0.5)*_c2
             _c4 = math.exp(-_c0*_c3 - _c1*_c3)
-            _c5 = _c4*_p_variance
+            _c5 = _c4*_p0
             _c6 = _c2*_c5
-            _c7 = -_c2*_c4*_p_variance
-            _c8 = _c5/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+            _c7 = -_c2*_c4*_p0
+            _c8 = _c5/(_p1*_p1*_p1*_p1)
             _c9 = -_c8*_d0*_d1
-            v[0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
+            v[0] = _p0*math.exp(-_c3*(_c0 + _c1))
             v[1] = -_c6*_d0
             v[2] = -_c6*_d1
             v[3] = -_c0*_c8 - _c7
@@ -289,8 +289,8 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -308,15 +308,15 @@ def contract_selected(X, p, sel, table, W, out):
                 _d1 = _x1 - _y1
                 _c0 = (_d0*_d0)
                 _c1 = (_d1*_d1)
-                _c2 = (1.0/(_p_length_scale*_p_length_scale))
+                _c2 = (1.0/(_p1*_p1))
                 _c3 = (0.5)*_c2
                 _c4 = math.exp(-_c0*_c3 - _c1*_c3)
-                _c5 = _c4*_p_variance
+                _c5 = _c4*_p0
                 _c6 = _c2*_c5
-                _c7 = -_c2*_c4*_p_variance
-                _c8 = _c5/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                _c7 = -_c2*_c4*_p0
+                _c8 = _c5/(_p1*_p1*_p1*_p1)
                 _c9 = -_c8*_d0*_d1
-                v[0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
+                v[0] = _p0*math.exp(-_c3*(_c0 + _c1))
                 v[1] = -_c6*_d0
                 v[2] = -_c6*_d1
                 v[3] = -_c0*_c8 - _c7
@@ -329,4 +329,4 @@ def contract_selected(X, p, sel, table, W, out):
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 69592786be0ba23eb891af9bf86da705b525d91a1eea5f0b449a3f82307f6049
+# kernelgen-sha256: a26d8695af465920dca6b83f4fc29d6a1cbe75ec6dae84629458feca675b1db1

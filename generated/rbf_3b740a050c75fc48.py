@@ -42,18 +42,18 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
     _x1 = x[1]
     _y1 = y[1]
     _d1 = _x1 - _y1
-    _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-    _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-    _c2 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1)
+    _c0 = (_d0*_d0)/(_p1*_p1)
+    _c1 = (_d1*_d1)/(_p2*_p2)
+    _c2 = _p0*math.exp(-0.5*_c0 - 0.5*_c1)
     out[0] = _c2
     out[1] = _c2
     out[2] = _c0*_c2
@@ -63,9 +63,9 @@ def pair(x, y, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -74,9 +74,9 @@ def fill(X1, X2, p, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-            _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-            _c2 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1)
+            _c0 = (_d0*_d0)/(_p1*_p1)
+            _c1 = (_d1*_d1)/(_p2*_p2)
+            _c2 = _p0*math.exp(-0.5*_c0 - 0.5*_c1)
             out[i, j, 0] = _c2
             out[i, j, 1] = _c2
             out[i, j, 2] = _c0*_c2
@@ -86,9 +86,9 @@ def fill(X1, X2, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -101,9 +101,9 @@ def fill_symmetric(X, p, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                _c2 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1)
+                _c0 = (_d0*_d0)/(_p1*_p1)
+                _c1 = (_d1*_d1)/(_p2*_p2)
+                _c2 = _p0*math.exp(-0.5*_c0 - 0.5*_c1)
                 out[i, j, 0] = _c2
                 out[i, j, 1] = _c2
                 out[i, j, 2] = _c0*_c2
@@ -115,9 +115,9 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -125,9 +125,9 @@ def diag(X, p, out):
         _x1 = X[i, 1]
         _y1 = X[i, 1]
         _d1 = _x1 - _y1
-        _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-        _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-        _c2 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1)
+        _c0 = (_d0*_d0)/(_p1*_p1)
+        _c1 = (_d1*_d1)/(_p2*_p2)
+        _c2 = _p0*math.exp(-0.5*_c0 - 0.5*_c1)
         out[i, 0] = _c2
         out[i, 1] = _c2
         out[i, 2] = _c0*_c2
@@ -137,9 +137,9 @@ def diag(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -149,9 +149,9 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-            _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-            _c2 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1)
+            _c0 = (_d0*_d0)/(_p1*_p1)
+            _c1 = (_d1*_d1)/(_p2*_p2)
+            _c2 = _p0*math.exp(-0.5*_c0 - 0.5*_c1)
             v[0] = _c2
             v[1] = _c2
             v[2] = _c0*_c2
@@ -162,9 +162,9 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -174,9 +174,9 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-            _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-            _c2 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1)
+            _c0 = (_d0*_d0)/(_p1*_p1)
+            _c1 = (_d1*_d1)/(_p2*_p2)
+            _c2 = _p0*math.exp(-0.5*_c0 - 0.5*_c1)
             v[0] = _c2
             v[1] = _c2
             v[2] = _c0*_c2
@@ -188,9 +188,9 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -202,9 +202,9 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-            _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-            _c2 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1)
+            _c0 = (_d0*_d0)/(_p1*_p1)
+            _c1 = (_d1*_d1)/(_p2*_p2)
+            _c2 = _p0*math.exp(-0.5*_c0 - 0.5*_c1)
             v[0] = _c2
             v[1] = _c2
             v[2] = _c0*_c2
@@ -223,9 +223,9 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -241,9 +241,9 @@ def contract_selected(X, p, sel, table, W, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                _c2 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1)
+                _c0 = (_d0*_d0)/(_p1*_p1)
+                _c1 = (_d1*_d1)/(_p2*_p2)
+                _c2 = _p0*math.exp(-0.5*_c0 - 0.5*_c1)
                 v[0] = _c2
                 v[1] = _c2
                 v[2] = _c0*_c2
@@ -254,4 +254,4 @@ def contract_selected(X, p, sel, table, W, out):
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: b075c7f817cc8ceba54e23afc48fd7822786816deeeb42a5d100352637a443c0
+# kernelgen-sha256: 052b8b1d3a8a6339aea1efb9e10ba06cd1c324208ad4d96caf5c2ce4346194ae

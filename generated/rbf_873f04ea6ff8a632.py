@@ -41,13 +41,13 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
-    _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-    _c1 = _p_variance*math.exp(-0.5*_c0)
+    _c0 = (_d0*_d0)/(_p1*_p1)
+    _c1 = _p0*math.exp(-0.5*_c0)
     out[0] = _c1
     out[1] = _c1
     out[2] = _c0*_c1
@@ -56,15 +56,15 @@ def pair(x, y, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-            _c1 = _p_variance*math.exp(-0.5*_c0)
+            _c0 = (_d0*_d0)/(_p1*_p1)
+            _c1 = _p0*math.exp(-0.5*_c0)
             out[i, j, 0] = _c1
             out[i, j, 1] = _c1
             out[i, j, 2] = _c0*_c1
@@ -73,8 +73,8 @@ def fill(X1, X2, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -84,8 +84,8 @@ def fill_symmetric(X, p, out):
                 _x0 = X[i, 0]
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
-                _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                _c1 = _p_variance*math.exp(-0.5*_c0)
+                _c0 = (_d0*_d0)/(_p1*_p1)
+                _c1 = _p0*math.exp(-0.5*_c0)
                 out[i, j, 0] = _c1
                 out[i, j, 1] = _c1
                 out[i, j, 2] = _c0*_c1
@@ -96,14 +96,14 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
         _d0 = _x0 - _y0
-        _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-        _c1 = _p_variance*math.exp(-0.5*_c0)
+        _c0 = (_d0*_d0)/(_p1*_p1)
+        _c1 = _p0*math.exp(-0.5*_c0)
         out[i, 0] = _c1
         out[i, 1] = _c1
         out[i, 2] = _c0*_c1
@@ -112,16 +112,16 @@ def diag(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-            _c1 = _p_variance*math.exp(-0.5*_c0)
+            _c0 = (_d0*_d0)/(_p1*_p1)
+            _c1 = _p0*math.exp(-0.5*_c0)
             v[0] = _c1
             v[1] = _c1
             v[2] = _c0*_c1
@@ -131,16 +131,16 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-            _c1 = _p_variance*math.exp(-0.5*_c0)
+            _c0 = (_d0*_d0)/(_p1*_p1)
+            _c1 = _p0*math.exp(-0.5*_c0)
             v[0] = _c1
             v[1] = _c1
             v[2] = _c0*_c1
@@ -151,8 +151,8 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -161,8 +161,8 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-            _c1 = _p_variance*math.exp(-0.5*_c0)
+            _c0 = (_d0*_d0)/(_p1*_p1)
+            _c1 = _p0*math.exp(-0.5*_c0)
             v[0] = _c1
             v[1] = _c1
             v[2] = _c0*_c1
@@ -180,8 +180,8 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -194,8 +194,8 @@ def contract_selected(X, p, sel, table, W, out):
                 _x0 = X[i, 0]
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
-                _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                _c1 = _p_variance*math.exp(-0.5*_c0)
+                _c0 = (_d0*_d0)/(_p1*_p1)
+                _c1 = _p0*math.exp(-0.5*_c0)
                 v[0] = _c1
                 v[1] = _c1
                 v[2] = _c0*_c1
@@ -205,4 +205,4 @@ def contract_selected(X, p, sel, table, W, out):
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: a454e86053ebc7cb4f8469e50d38533728149802ea067fb7c20e2c7cf8e16f4c
+# kernelgen-sha256: 770d074fb9e0f19cc8de70c8f117beaa5394a3b6f162ed8bcbaf8462a96d0b10

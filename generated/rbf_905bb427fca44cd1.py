@@ -51,10 +51,10 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
@@ -65,13 +65,13 @@ def pair(x, y, p, out):
     _y2 = y[2]
     _d2 = _x2 - _y2
     _c0 = (_d0*_d0)
-    _c1 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+    _c1 = (1.0/(_p1*_p1))
     _c2 = (_d1*_d1)
-    _c3 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+    _c3 = (1.0/(_p2*_p2))
     _c4 = (_d2*_d2)
-    _c5 = (1.0/(_p_length_scale_2*_p_length_scale_2))
+    _c5 = (1.0/(_p3*_p3))
     _c6 = math.exp(-0.5*_c0*_c1 - 0.5*_c2*_c3 - 0.5*_c4*_c5)
-    _c7 = _c6*_p_variance
+    _c7 = _c6*_p0
     _c8 = _c1*_c7*_d0
     _c9 = _c3*_c7*_d1
     _c10 = -_c3*_c8*_d1
@@ -82,24 +82,24 @@ def pair(x, y, p, out):
     out[1] = -_c8
     out[2] = -_c9
     out[3] = -_c5*_c7*_d2
-    out[4] = -_c0*_c7/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_c6*_p_variance
+    out[4] = -_c0*_c7/(_p1*_p1*_p1*_p1) + _c1*_c6*_p0
     out[5] = _c10
     out[6] = _c12
     out[7] = _c10
-    out[8] = -_c2*_c7/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_c6*_p_variance
+    out[8] = -_c2*_c7/(_p2*_p2*_p2*_p2) + _c3*_c6*_p0
     out[9] = _c13
     out[10] = _c12
     out[11] = _c13
-    out[12] = -_c4*_c7/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2) + _c5*_c6*_p_variance
+    out[12] = -_c4*_c7/(_p3*_p3*_p3*_p3) + _c5*_c6*_p0
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -112,13 +112,13 @@ def fill(X1, X2, p, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _c0 = (_d0*_d0)
-            _c1 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+            _c1 = (1.0/(_p1*_p1))
             _c2 = (_d1*_d1)
-            _c3 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+            _c3 = (1.0/(_p2*_p2))
             _c4 = (_d2*_d2)
-            _c5 = (1.0/(_p_length_scale_2*_p_length_scale_2))
+            _c5 = (1.0/(_p3*_p3))
             _c6 = math.exp(-0.5*_c0*_c1 - 0.5*_c2*_c3 - 0.5*_c4*_c5)
-            _c7 = _c6*_p_variance
+            _c7 = _c6*_p0
             _c8 = _c1*_c7*_d0
             _c9 = _c3*_c7*_d1
             _c10 = -_c3*_c8*_d1
@@ -129,24 +129,24 @@ def fill(X1, X2, p, out):
             out[i, j, 1] = -_c8
             out[i, j, 2] = -_c9
             out[i, j, 3] = -_c5*_c7*_d2
-            out[i, j, 4] = -_c0*_c7/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_c6*_p_variance
+            out[i, j, 4] = -_c0*_c7/(_p1*_p1*_p1*_p1) + _c1*_c6*_p0
             out[i, j, 5] = _c10
             out[i, j, 6] = _c12
             out[i, j, 7] = _c10
-            out[i, j, 8] = -_c2*_c7/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_c6*_p_variance
+            out[i, j, 8] = -_c2*_c7/(_p2*_p2*_p2*_p2) + _c3*_c6*_p0
             out[i, j, 9] = _c13
             out[i, j, 10] = _c12
             out[i, j, 11] = _c13
-            out[i, j, 12] = -_c4*_c7/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2) + _c5*_c6*_p_variance
+            out[i, j, 12] = -_c4*_c7/(_p3*_p3*_p3*_p3) + _c5*_c6*_p0
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -163,13 +163,13 @@ def fill_symmetric(X, p, out):
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
                 _c0 = (_d0*_d0)
-                _c1 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+                _c1 = (1.0/(_p1*_p1))
                 _c2 = (_d1*_d1)
-                _c3 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+                _c3 = (1.0/(_p2*_p2))
                 _c4 = (_d2*_d2)
-                _c5 = (1.0/(_p_length_scale_2*_p_length_scale_2))
+                _c5 = (1.0/(_p3*_p3))
                 _c6 = math.exp(-0.5*_c0*_c1 - 0.5*_c2*_c3 - 0.5*_c4*_c5)
-                _c7 = _c6*_p_variance
+                _c7 = _c6*_p0
                 _c8 = _c1*_c7*_d0
                 _c9 = _c3*_c7*_d1
                 _c10 = -_c3*_c8*_d1
@@ -180,15 +180,15 @@ def fill_symmetric(X, p, out):
                 out[i, j, 1] = -_c8
                 out[i, j, 2] = -_c9
                 out[i, j, 3] = -_c5*_c7*_d2
-                out[i, j, 4] = -_c0*_c7/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_c6*_p_variance
+                out[i, j, 4] = -_c0*_c7/(_p1*_p1*_p1*_p1) + _c1*_c6*_p0
                 out[i, j, 5] = _c10
                 out[i, j, 6] = _c12
                 out[i, j, 7] = _c10
-                out[i, j, 8] = -_c2*_c7/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_c6*_p_variance
+                out[i, j, 8] = -_c2*_c7/(_p2*_p2*_p2*_p2) + _c3*_c6*_p0
                 out[i, j, 9] = _c13
                 out[i, j, 10] = _c12
                 out[i, j, 11] = _c13
-                out[i, j, 12] = -_c4*_c7/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2) + _c5*_c6*_p_variance
+                out[i, j, 12] = -_c4*_c7/(_p3*_p3*_p3*_p3) + _c5*_c6*_p0
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -196,10 +196,10 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -211,13 +211,13 @@ def diag(X, p, out):
         _y2 = X[i, 2]
         _d2 = _x2 - _y2
         _c0 = (_d0*_d0)
-        _c1 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+        _c1 = (1.0/(_p1*_p1))
         _c2 = (_d1*_d1)
-        _c3 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+        _c3 = (1.0/(_p2*_p2))
         _c4 = (_d2*_d2)
-        _c5 = (1.0/(_p_length_scale_2*_p_length_scale_2))
+        _c5 = (1.0/(_p3*_p3))
         _c6 = math.exp(-0.5*_c0*_c1 - 0.5*_c2*_c3 - 0.5*_c4*_c5)
-        _c7 = _c6*_p_variance
+        _c7 = _c6*_p0
         _c8 = _c1*_c7*_d0
         _c9 = _c3*_c7*_d1
         _c10 = -_c3*_c8*_d1
@@ -228,24 +228,24 @@ def diag(X, p, out):
         out[i, 1] = -_c8
         out[i, 2] = -_c9
         out[i, 3] = -_c5*_c7*_d2
-        out[i, 4] = -_c0*_c7/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_c6*_p_variance
+        out[i, 4] = -_c0*_c7/(_p1*_p1*_p1*_p1) + _c1*_c6*_p0
         out[i, 5] = _c10
         out[i, 6] = _c12
         out[i, 7] = _c10
-        out[i, 8] = -_c2*_c7/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_c6*_p_variance
+        out[i, 8] = -_c2*_c7/(_p2*_p2*_p2*_p2) + _c3*_c6*_p0
         out[i, 9] = _c13
         out[i, 10] = _c12
         out[i, 11] = _c13
-        out[i, 12] = -_c4*_c7/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2) + _c5*_c6*_p_variance
+        out[i, 12] = -_c4*_c7/(_p3*_p3*_p3*_p3) + _c5*_c6*_p0
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -259,13 +259,13 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _c0 = (_d0*_d0)
-            _c1 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+            _c1 = (1.0/(_p1*_p1))
             _c2 = (_d1*_d1)
-            _c3 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+            _c3 = (1.0/(_p2*_p2))
             _c4 = (_d2*_d2)
-            _c5 = (1.0/(_p_length_scale_2*_p_length_scale_2))
+            _c5 = (1.0/(_p3*_p3))
             _c6 = math.exp(-0.5*_c0*_c1 - 0.5*_c2*_c3 - 0.5*_c4*_c5)
-            _c7 = _c6*_p_variance
+            _c7 = _c6*_p0
             _c8 = _c1*_c7*_d0
             _c9 = _c3*_c7*_d1
             _c10 = -_c3*_c8*_d1
@@ -276,25 +276,25 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             v[1] = -_c8
             v[2] = -_c9
             v[3] = -_c5*_c7*_d2
-            v[4] = -_c0*_c7/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_c6*_p_variance
+            v[4] = -_c0*_c7/(_p1*_p1*_p1*_p1) + _c1*_c6*_p0
             v[5] = _c10
             v[6] = _c12
             v[7] = _c10
-            v[8] = -_c2*_c7/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_c6*_p_variance
+            v[8] = -_c2*_c7/(_p2*_p2*_p2*_p2) + _c3*_c6*_p0
             v[9] = _c13
             v[10] = _c12
             v[11] = _c13
-            v[12] = -_c4*_c7/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2) + _c5*_c6*_p_variance
+            v[12] = -_c4*_c7/(_p3*_p3*_p3*_p3) + _c5*_c6*_p0
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -308,13 +308,13 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _c0 = (_d0*_d0)
-            _c1 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+            _c1 = (1.0/(_p1*_p1))
             _c2 = (_d1*_d1)
-            _c3 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+            _c3 = (1.0/(_p2*_p2))
             _c4 = (_d2*_d2)
-            _c5 = (1.0/(_p_length_scale_2*_p_length_scale_2))
+            _c5 = (1.0/(_p3*_p3))
             _c6 = math.exp(-0.5*_c0*_c1 - 0.5*_c2*_c3 - 0.5*_c4*_c5)
-            _c7 = _c6*_p_variance
+            _c7 = _c6*_p0
             _c8 = _c1*_c7*_d0
             _c9 = _c3*_c7*_d1
             _c10 = -_c3*_c8*_d1
@@ -325,15 +325,15 @@ def fill_multi(X1, X2, p, sel2, table, out):
             v[1] = -_c8
             v[2] = -_c9
             v[3] = -_c5*_c7*_d2
-            v[4] = -_c0*_c7/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_c6*_p_variance
+            v[4] = -_c0*_c7/(_p1*_p1*_p1*_p1) + _c1*_c6*_p0
             v[5] = _c10
             v[6] = _c12
             v[7] = _c10
-            v[8] = -_c2*_c7/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_c6*_p_variance
+            v[8] = -_c2*_c7/(_p2*_p2*_p2*_p2) + _c3*_c6*_p0
             v[9] = _c13
             v[10] = _c12
             v[11] = _c13
-            v[12] = -_c4*_c7/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2) + _c5*_c6*_p_variance
+            v[12] = -_c4*_c7/(_p3*_p3*_p3*_p3) + _c5*_c6*_p0
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -341,10 +341,10 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -360,13 +360,13 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _c0 = (_d0*_d0)
-            _c1 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+            _c1 = (1.0/(_p1*_p1))
             _c2 = (_d1*_d1)
-            _c3 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+            _c3 = (1.0/(_p2*_p2))
             _c4 = (_d2*_d2)
-            _c5 = (1.0/(_p_length_scale_2*_p_length_scale_2))
+            _c5 = (1.0/(_p3*_p3))
             _c6 = math.exp(-0.5*_c0*_c1 - 0.5*_c2*_c3 - 0.5*_c4*_c5)
-            _c7 = _c6*_p_variance
+            _c7 = _c6*_p0
             _c8 = _c1*_c7*_d0
             _c9 = _c3*_c7*_d1
             _c10 = -_c3*_c8*_d1
@@ -377,15 +377,15 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             v[1] = -_c8
             v[2] = -_c9
             v[3] = -_c5*_c7*_d2
-            v[4] = -_c0*_c7/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_c6*_p_variance
+            v[4] = -_c0*_c7/(_p1*_p1*_p1*_p1) + _c1*_c6*_p0
             v[5] = _c10
             v[6] = _c12
             v[7] = _c10
-            v[8] = -_c2*_c7/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_c6*_p_variance
+            v[8] = -_c2*_c7/(_p2*_p2*_p2*_p2) + _c3*_c6*_p0
             v[9] = _c13
             v[10] = _c12
             v[11] = _c13
-            v[12] = -_c4*_c7/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2) + _c5*_c6*_p_variance
+            v[12] = -_c4*_c7/(_p3*_p3*_p3*_p3) + _c5*_c6*_p0
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -400,10 +400,10 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -423,13 +423,13 @@ def contract_selected(X, p, sel, table, W, out):
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
                 _c0 = (_d0*_d0)
-                _c1 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+                _c1 = (1.0/(_p1*_p1))
                 _c2 = (_d1*_d1)
-                _c3 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+                _c3 = (1.0/(_p2*_p2))
                 _c4 = (_d2*_d2)
-                _c5 = (1.0/(_p_length_scale_2*_p_length_scale_2))
+                _c5 = (1.0/(_p3*_p3))
                 _c6 = math.exp(-0.5*_c0*_c1 - 0.5*_c2*_c3 - 0.5*_c4*_c5)
-                _c7 = _c6*_p_variance
+                _c7 = _c6*_p0
                 _c8 = _c1*_c7*_d0
                 _c9 = _c3*_c7*_d1
                 _c10 = -_c3*_c8*_d1
@@ -440,19 +440,19 @@ def contract_selected(X, p, sel, table, W, out):
                 v[1] = -_c8
                 v[2] = -_c9
                 v[3] = -_c5*_c7*_d2
-                v[4] = -_c0*_c7/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_c6*_p_variance
+                v[4] = -_c0*_c7/(_p1*_p1*_p1*_p1) + _c1*_c6*_p0
                 v[5] = _c10
                 v[6] = _c12
                 v[7] = _c10
-                v[8] = -_c2*_c7/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_c6*_p_variance
+                v[8] = -_c2*_c7/(_p2*_p2*_p2*_p2) + _c3*_c6*_p0
                 v[9] = _c13
                 v[10] = _c12
                 v[11] = _c13
-                v[12] = -_c4*_c7/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2) + _c5*_c6*_p_variance
+                v[12] = -_c4*_c7/(_p3*_p3*_p3*_p3) + _c5*_c6*_p0
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: efddf135fc3bf4d7846cf0ad93da5348f91e654f0111ec2fadb1e8aff57dc5e3
+# kernelgen-sha256: 93cb649bfe12937ace991d7aed4ba0bc1efa37b5406979a5a6d4d333b48a969f

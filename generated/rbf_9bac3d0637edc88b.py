@@ -41,8 +41,8 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
@@ -55,11 +55,11 @@ def pair(x, y, p, out):
     _c0 = (_d0*_d0)
     _c1 = (_d1*_d1)
     _c2 = (_d2*_d2)
-    _c3 = (1.0/(_p_length_scale*_p_length_scale))
+    _c3 = (1.0/(_p1*_p1))
     _c4 = (0.5)*_c3
-    _c5 = _p_variance*math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
+    _c5 = _p0*math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
     _c6 = _c3*_c5
-    out[0] = _p_variance*math.exp(-_c4*(_c0 + _c1 + _c2))
+    out[0] = _p0*math.exp(-_c4*(_c0 + _c1 + _c2))
     out[1] = _c5
     out[2] = _c0*_c6 + _c1*_c6 + _c2*_c6
 
@@ -67,8 +67,8 @@ def pair(x, y, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -83,11 +83,11 @@ def fill(X1, X2, p, out):
             _c0 = (_d0*_d0)
             _c1 = (_d1*_d1)
             _c2 = (_d2*_d2)
-            _c3 = (1.0/(_p_length_scale*_p_length_scale))
+            _c3 = (1.0/(_p1*_p1))
             _c4 = (0.5)*_c3
-            _c5 = _p_variance*math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
+            _c5 = _p0*math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
             _c6 = _c3*_c5
-            out[i, j, 0] = _p_variance*math.exp(-_c4*(_c0 + _c1 + _c2))
+            out[i, j, 0] = _p0*math.exp(-_c4*(_c0 + _c1 + _c2))
             out[i, j, 1] = _c5
             out[i, j, 2] = _c0*_c6 + _c1*_c6 + _c2*_c6
 
@@ -95,8 +95,8 @@ def fill(X1, X2, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -115,11 +115,11 @@ def fill_symmetric(X, p, out):
                 _c0 = (_d0*_d0)
                 _c1 = (_d1*_d1)
                 _c2 = (_d2*_d2)
-                _c3 = (1.0/(_p_length_scale*_p_length_scale))
+                _c3 = (1.0/(_p1*_p1))
                 _c4 = (0.5)*_c3
-                _c5 = _p_variance*math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
+                _c5 = _p0*math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
                 _c6 = _c3*_c5
-                out[i, j, 0] = _p_variance*math.exp(-_c4*(_c0 + _c1 + _c2))
+                out[i, j, 0] = _p0*math.exp(-_c4*(_c0 + _c1 + _c2))
                 out[i, j, 1] = _c5
                 out[i, j, 2] = _c0*_c6 + _c1*_c6 + _c2*_c6
                 for k in range(N_OUT):
@@ -129,8 +129,8 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -144,11 +144,11 @@ def diag(X, p, out):
         _c0 = (_d0*_d0)
         _c1 = (_d1*_d1)
         _c2 = (_d2*_d2)
-        _c3 = (1.0/(_p_length_scale*_p_length_scale))
+        _c3 = (1.0/(_p1*_p1))
         _c4 = (0.5)*_c3
-        _c5 = _p_variance*math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
+        _c5 = _p0*math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
         _c6 = _c3*_c5
-        out[i, 0] = _p_variance*math.exp(-_c4*(_c0 + _c1 + _c2))
+        out[i, 0] = _p0*math.exp(-_c4*(_c0 + _c1 + _c2))
         out[i, 1] = _c5
         out[i, 2] = _c0*_c6 + _c1*_c6 + _c2*_c6
 
@@ -156,8 +156,8 @@ def diag(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -173,11 +173,11 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _c0 = (_d0*_d0)
             _c1 = (_d1*_d1)
             _c2 = (_d2*_d2)
-            _c3 = (1.0/(_p_length_scale*_p_length_scale))
+            _c3 = (1.0/(_p1*_p1))
             _c4 = (0.5)*_c3
-            _c5 = _p_variance*math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
+            _c5 = _p0*math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
             _c6 = _c3*_c5
-            v[0] = _p_variance*math.exp(-_c4*(_c0 + _c1 + _c2))
+            v[0] = _p0*math.exp(-_c4*(_c0 + _c1 + _c2))
             v[1] = _c5
             v[2] = _c0*_c6 + _c1*_c6 + _c2*_c6
             out[i, j] = v[table[sel1[i], sel2[j]]]
@@ -186,8 +186,8 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -203,11 +203,11 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _c0 = (_d0*_d0)
             _c1 = (_d1*_d1)
             _c2 = (_d2*_d2)
-            _c3 = (1.0/(_p_length_scale*_p_length_scale))
+            _c3 = (1.0/(_p1*_p1))
             _c4 = (0.5)*_c3
-            _c5 = _p_variance*math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
+            _c5 = _p0*math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
             _c6 = _c3*_c5
-            v[0] = _p_variance*math.exp(-_c4*(_c0 + _c1 + _c2))
+            v[0] = _p0*math.exp(-_c4*(_c0 + _c1 + _c2))
             v[1] = _c5
             v[2] = _c0*_c6 + _c1*_c6 + _c2*_c6
             for a in range(table.shape[0]):
@@ -217,8 +217,8 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -236,11 +236,11 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _c0 = (_d0*_d0)
             _c1 = (_d1*_d1)
             _c2 = (_d2*_d2)
-            _c3 = (1.0/(_p_length_scale*_p_length_scale))
+            _c3 = (1.0/(_p1*_p1))
             _c4 = (0.5)*_c3
-            _c5 = _p_variance*math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
+            _c5 = _p0*math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
             _c6 = _c3*_c5
-            v[0] = _p_variance*math.exp(-_c4*(_c0 + _c1 + _c2))
+            v[0] = _p0*math.exp(-_c4*(_c0 + _c1 + _c2))
             v[1] = _c5
             v[2] = _c0*_c6 + _c1*_c6 + _c2*_c6
             for a in range(q):
@@ -257,8 +257,8 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -280,11 +280,11 @@ def contract_selected(X, p, sel, table, W, out):
                 _c0 = (_d0*_d0)
                 _c1 = (_d1*_d1)
                 _c2 = (_d2*_d2)
-                _c3 = (1.0/(_p_length_scale*_p_length_scale))
+                _c3 = (1.0/(_p1*_p1))
                 _c4 = (0.5)*_c3
-                _c5 = _p_variance*math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
+                _c5 = _p0*math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
                 _c6 = _c3*_c5
-                v[0] = _p_variance*math.exp(-_c4*(_c0 + _c1 + _c2))
+                v[0] = _p0*math.exp(-_c4*(_c0 + _c1 + _c2))
                 v[1] = _c5
                 v[2] = _c0*_c6 + _c1*_c6 + _c2*_c6
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
@@ -293,4 +293,4 @@ def contract_selected(X, p, sel, table, W, out):
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 27347c37b31c0365bd2cd7400648a719484baedae92f41a07793295d83f058bb
+# kernelgen-sha256: 4efd7bae40130cd27226f1dab6809d7c5e0d0f283b1b6b33825edb0a04a5c8f6

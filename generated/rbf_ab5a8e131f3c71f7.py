@@ -51,8 +51,8 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
@@ -65,18 +65,18 @@ def pair(x, y, p, out):
     _c0 = (_d0*_d0)
     _c1 = (_d1*_d1)
     _c2 = (_d2*_d2)
-    _c3 = (1.0/(_p_length_scale*_p_length_scale))
+    _c3 = (1.0/(_p1*_p1))
     _c4 = (0.5)*_c3
     _c5 = math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
-    _c6 = _c5*_p_variance
+    _c6 = _c5*_p0
     _c7 = _c3*_c6
-    _c8 = -_c3*_c5*_p_variance
-    _c9 = _c6/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+    _c8 = -_c3*_c5*_p0
+    _c9 = _c6/(_p1*_p1*_p1*_p1)
     _c10 = _c9*_d0
     _c11 = -_c10*_d1
     _c12 = -_c10*_d2
     _c13 = -_c9*_d1*_d2
-    out[0] = _p_variance*math.exp(-_c4*(_c0 + _c1 + _c2))
+    out[0] = _p0*math.exp(-_c4*(_c0 + _c1 + _c2))
     out[1] = -_c7*_d0
     out[2] = -_c7*_d1
     out[3] = -_c7*_d2
@@ -94,8 +94,8 @@ def pair(x, y, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -110,18 +110,18 @@ def fill(X1, X2, p, out):
             _c0 = (_d0*_d0)
             _c1 = (_d1*_d1)
             _c2 = (_d2*_d2)
-            _c3 = (1.0/(_p_length_scale*_p_length_scale))
+            _c3 = (1.0/(_p1*_p1))
             _c4 = (0.5)*_c3
             _c5 = math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
-            _c6 = _c5*_p_variance
+            _c6 = _c5*_p0
             _c7 = _c3*_c6
-            _c8 = -_c3*_c5*_p_variance
-            _c9 = _c6/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+            _c8 = -_c3*_c5*_p0
+            _c9 = _c6/(_p1*_p1*_p1*_p1)
             _c10 = _c9*_d0
             _c11 = -_c10*_d1
             _c12 = -_c10*_d2
             _c13 = -_c9*_d1*_d2
-            out[i, j, 0] = _p_variance*math.exp(-_c4*(_c0 + _c1 + _c2))
+            out[i, j, 0] = _p0*math.exp(-_c4*(_c0 + _c1 + _c2))
             out[i, j, 1] = -_c7*_d0
             out[i, j, 2] = -_c7*_d1
             out[i, j, 3] = -_c7*_d2
@@ -139,8 +139,8 @@ def fill(X1, X2, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -159,18 +159,18 @@ def fill_symmetric(X, p, out):
                 _c0 = (_d0*_d0)
                 _c1 = (_d1*_d1)
                 _c2 = (_d2*_d2)
-                _c3 = (1.0/(_p_length_scale*_p_length_scale))
+                _c3 = (1.0/(_p1*_p1))
                 _c4 = (0.5)*_c3
                 _c5 = math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
-                _c6 = _c5*_p_variance
+                _c6 = _c5*_p0
                 _c7 = _c3*_c6
-                _c8 = -_c3*_c5*_p_variance
-                _c9 = _c6/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                _c8 = -_c3*_c5*_p0
+                _c9 = _c6/(_p1*_p1*_p1*_p1)
                 _c10 = _c9*_d0
                 _c11 = -_c10*_d1
                 _c12 = -_c10*_d2
                 _c13 = -_c9*_d1*_d2
-                out[i, j, 0] = _p_variance*math.exp(-_c4*(_c0 + _c1 + _c2))
+                out[i, j, 0] = _p0*math.exp(-_c4*(_c0 + _c1 + _c2))
                 out[i, j, 1] = -_c7*_d0
                 out[i, j, 2] = -_c7*_d1
                 out[i, j, 3] = -_c7*_d2
@@ -190,8 +190,8 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -205,18 +205,18 @@ def diag(X, p, out):
         _c0 = (_d0*_d0)
         _c1 = (_d1*_d1)
         _c2 = (_d2*_d2)
-        _c3 = (1.0/(_p_length_scale*_p_length_scale))
+        _c3 = (1.0/(_p1*_p1))
         _c4 = (0.5)*_c3
         _c5 = math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
-        _c6 = _c5*_p_variance
+        _c6 = _c5*_p0
         _c7 = _c3*_c6
-        _c8 = -_c3*_c5*_p_variance
-        _c9 = _c6/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+        _c8 = -_c3*_c5*_p0
+        _c9 = _c6/(_p1*_p1*_p1*_p1)
         _c10 = _c9*_d0
         _c11 = -_c10*_d1
         _c12 = -_c10*_d2
         _c13 = -_c9*_d1*_d2
-        out[i, 0] = _p_variance*math.exp(-_c4*(_c0 + _c1 + _c2))
+        out[i, 0] = _p0*math.exp(-_c4*(_c0 + _c1 + _c2))
         out[i, 1] = -_c7*_d0
         out[i, 2] = -_c7*_d1
         out[i, 3] = -_c7*_d2
@@ -234,8 +234,8 @@ def diag(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -251,18 +251,18 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _c0 = (_d0*_d0)
             _c1 = (_d1*_d1)
             _c2 = (_d2*_d2)
-            _c3 = (1.0/(_p_length_scale*_p_length_scale))
+            _c3 = (1.0/(_p1*_p1))
             _c4 = (0.5)*_c3
             _c5 = math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
-            _c6 = _c5*_p_variance
+            _c6 = _c5*_p0
             _c7 = _c3*_c6
-            _c8 = -_c3*_c5*_p_variance
-            _c9 = _c6/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+            _c8 = -_c3*_c5*_p0
+            _c9 = _c6/(_p1*_p1*_p1*_p1)
             _c10 = _c9*_d0
             _c11 = -_c10*_d1
             _c12 = -_c10*_d2
             _c13 = -_c9*_d1*_d2
-            v[0] = _p_variance*math.exp(-_c4*(_c0 + _c1 + _c2))
+            v[0] = _p0*math.exp(-_c4*(_c0 + _c1 + _c2))
             v[1] = -_c7*_d0
             v[2] = -_c7*_d1
             v[3] = -_c7*_d2
@@ -281,8 +281,8 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -298,18 +298,18 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _c0 = (_d0*_d0)
             _c1 = (_d1*_d1)
             _c2 = (_d2*_d2)
-            _c3 = (1.0/(_p_length_scale*_p_length_scale))
+            _c3 = (1.0/(_p1*_p1))
             _c4 = (0.5)*_c3
             _c5 = math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
-            _c6 = _c5*_p_variance
+            _c6 = _c5*_p0
             _c7 = _c3*_c6
-            _c8 = -_c3*_c5*_p_variance
-            _c9 = _c6/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+            _c8 = -_c3*_c5*_p0
+            _c9 = _c6/(_p1*_p1*_p1*_p1)
             _c10 = _c9*_d0
             _c11 = -_c10*_d1
             _c12 = -_c10*_d2
             _c13 = -_c9*_d1*_d2
-            v[0] = _p_variance*math.exp(-_c4*(_c0 + _c1 + _c2))
+            v[0] = _p0*math.exp(-_c4*(_c0 + _c1 + _c2))
             v[1] = -_c7*_d0
             v[2] = -_c7*_d1
             v[3] = -_c7*_d2
@@ -329,8 +329,8 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -348,18 +348,18 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _c0 = (_d0*_d0)
             _c1 = (_d1*_d1)
             _c2 = (_d2*_d2)
-            _c3 = (1.0/(_p_length_scale*_p_length_scale))
+            _c3 = (1.0/(_p1*_p1))
             _c4 = (0.5)*_c3
             _c5 = math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
-            _c6 = _c5*_p_variance
+            _c6 = _c5*_p0
             _c7 = _c3*_c6
-            _c8 = -_c3*_c5*_p_variance
-            _c9 = _c6/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+            _c8 = -_c3*_c5*_p0
+            _c9 = _c6/(_p1*_p1*_p1*_p1)
             _c10 = _c9*_d0
             _c11 = -_c10*_d1
             _c12 = -_c10*_d2
             _c13 = -_c9*_d1*_d2
-            v[0] = _p_variance*math.exp(-_c4*(_c0 + _c1 + _c2))
+            v[0] = _p0*math.exp(-_c4*(_c0 + _c1 + _c2))
             v[1] = -_c7*_d0
             v[2] = -_c7*_d1
             v[3] = -_c7*_d2
@@ -386,8 +386,8 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -409,18 +409,18 @@ def contract_selected(X, p, sel, table, W, out):
                 _c0 = (_d0*_d0)
                 _c1 = (_d1*_d1)
                 _c2 = (_d2*_d2)
-                _c3 = (1.0/(_p_length_scale*_p_length_scale))
+                _c3 = (1.0/(_p1*_p1))
                 _c4 = (0.5)*_c3
                 _c5 = math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
-                _c6 = _c5*_p_variance
+                _c6 = _c5*_p0
                 _c7 = _c3*_c6
-                _c8 = -_c3*_c5*_p_variance
-                _c9 = _c6/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                _c8 = -_c3*_c5*_p0
+                _c9 = _c6/(_p1*_p1*_p1*_p1)
                 _c10 = _c9*_d0
                 _c11 = -_c10*_d1
                 _c12 = -_c10*_d2
                 _c13 = -_c9*_d1*_d2
-                v[0] = _p_variance*math.exp(-_c4*(_c0 + _c1 + _c2))
+                v[0] = _p0*math.exp(-_c4*(_c0 + _c1 + _c2))
                 v[1] = -_c7*_d0
                 v[2] = -_c7*_d1
                 v[3] = -_c7*_d2
@@ -439,4 +439,4 @@ def contract_selected(X, p, sel, table, W, out):
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 30a542c9443ba766cb1cba8223a23c885f4134385d2c08270e477f67e7dc515a
+# kernelgen-sha256: c683ecea006361a5f3ac04f24e6538b562a3bf6cbc4a2db586f36bbc2a535afa

@@ -43,10 +43,10 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
@@ -56,10 +56,10 @@ def pair(x, y, p, out):
     _x2 = x[2]
     _y2 = y[2]
     _d2 = _x2 - _y2
-    _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-    _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-    _c2 = (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
-    _c3 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1 - 0.5*_c2)
+    _c0 = (_d0*_d0)/(_p1*_p1)
+    _c1 = (_d1*_d1)/(_p2*_p2)
+    _c2 = (_d2*_d2)/(_p3*_p3)
+    _c3 = _p0*math.exp(-0.5*_c0 - 0.5*_c1 - 0.5*_c2)
     out[0] = _c3
     out[1] = _c3
     out[2] = _c0*_c3
@@ -70,10 +70,10 @@ def pair(x, y, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -85,10 +85,10 @@ def fill(X1, X2, p, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-            _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-            _c2 = (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
-            _c3 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1 - 0.5*_c2)
+            _c0 = (_d0*_d0)/(_p1*_p1)
+            _c1 = (_d1*_d1)/(_p2*_p2)
+            _c2 = (_d2*_d2)/(_p3*_p3)
+            _c3 = _p0*math.exp(-0.5*_c0 - 0.5*_c1 - 0.5*_c2)
             out[i, j, 0] = _c3
             out[i, j, 1] = _c3
             out[i, j, 2] = _c0*_c3
@@ -99,10 +99,10 @@ def fill(X1, X2, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -118,10 +118,10 @@ def fill_symmetric(X, p, out):
                 _x2 = X[i, 2]
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
-                _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                _c2 = (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
-                _c3 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1 - 0.5*_c2)
+                _c0 = (_d0*_d0)/(_p1*_p1)
+                _c1 = (_d1*_d1)/(_p2*_p2)
+                _c2 = (_d2*_d2)/(_p3*_p3)
+                _c3 = _p0*math.exp(-0.5*_c0 - 0.5*_c1 - 0.5*_c2)
                 out[i, j, 0] = _c3
                 out[i, j, 1] = _c3
                 out[i, j, 2] = _c0*_c3
@@ -134,10 +134,10 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -148,10 +148,10 @@ def diag(X, p, out):
         _x2 = X[i, 2]
         _y2 = X[i, 2]
         _d2 = _x2 - _y2
-        _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-        _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-        _c2 = (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
-        _c3 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1 - 0.5*_c2)
+        _c0 = (_d0*_d0)/(_p1*_p1)
+        _c1 = (_d1*_d1)/(_p2*_p2)
+        _c2 = (_d2*_d2)/(_p3*_p3)
+        _c3 = _p0*math.exp(-0.5*_c0 - 0.5*_c1 - 0.5*_c2)
         out[i, 0] = _c3
         out[i, 1] = _c3
         out[i, 2] = _c0*_c3
@@ -162,10 +162,10 @@ def diag(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -178,10 +178,10 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-            _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-            _c2 = (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
-            _c3 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1 - 0.5*_c2)
+            _c0 = (_d0*_d0)/(_p1*_p1)
+            _c1 = (_d1*_d1)/(_p2*_p2)
+            _c2 = (_d2*_d2)/(_p3*_p3)
+            _c3 = _p0*math.exp(-0.5*_c0 - 0.5*_c1 - 0.5*_c2)
             v[0] = _c3
             v[1] = _c3
             v[2] = _c0*_c3
@@ -193,10 +193,10 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -209,10 +209,10 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-            _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-            _c2 = (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
-            _c3 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1 - 0.5*_c2)
+            _c0 = (_d0*_d0)/(_p1*_p1)
+            _c1 = (_d1*_d1)/(_p2*_p2)
+            _c2 = (_d2*_d2)/(_p3*_p3)
+            _c3 = _p0*math.exp(-0.5*_c0 - 0.5*_c1 - 0.5*_c2)
             v[0] = _c3
             v[1] = _c3
             v[2] = _c0*_c3
@@ -225,10 +225,10 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -243,10 +243,10 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-            _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-            _c2 = (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
-            _c3 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1 - 0.5*_c2)
+            _c0 = (_d0*_d0)/(_p1*_p1)
+            _c1 = (_d1*_d1)/(_p2*_p2)
+            _c2 = (_d2*_d2)/(_p3*_p3)
+            _c3 = _p0*math.exp(-0.5*_c0 - 0.5*_c1 - 0.5*_c2)
             v[0] = _c3
             v[1] = _c3
             v[2] = _c0*_c3
@@ -266,10 +266,10 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
-    _p_length_scale_2 = p[3]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
+    _p3 = p[3]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -288,10 +288,10 @@ def contract_selected(X, p, sel, table, W, out):
                 _x2 = X[i, 2]
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
-                _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                _c2 = (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
-                _c3 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1 - 0.5*_c2)
+                _c0 = (_d0*_d0)/(_p1*_p1)
+                _c1 = (_d1*_d1)/(_p2*_p2)
+                _c2 = (_d2*_d2)/(_p3*_p3)
+                _c3 = _p0*math.exp(-0.5*_c0 - 0.5*_c1 - 0.5*_c2)
                 v[0] = _c3
                 v[1] = _c3
                 v[2] = _c0*_c3
@@ -303,4 +303,4 @@ def contract_selected(X, p, sel, table, W, out):
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 9dc3182319f43c49355509e58306e1eb36c9ce8ebac047ae6e9e6e9c88db8df3
+# kernelgen-sha256: 4c03019501334481f8b480d471539da0b252af14c5203a544b6529719cfbe708

@@ -41,8 +41,8 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
@@ -51,11 +51,11 @@ def pair(x, y, p, out):
     _d1 = _x1 - _y1
     _c0 = (_d0*_d0)
     _c1 = (_d1*_d1)
-    _c2 = (1.0/(_p_length_scale*_p_length_scale))
+    _c2 = (1.0/(_p1*_p1))
     _c3 = (0.5)*_c2
-    _c4 = _p_variance*math.exp(-_c0*_c3 - _c1*_c3)
+    _c4 = _p0*math.exp(-_c0*_c3 - _c1*_c3)
     _c5 = _c2*_c4
-    out[0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
+    out[0] = _p0*math.exp(-_c3*(_c0 + _c1))
     out[1] = _c4
     out[2] = _c0*_c5 + _c1*_c5
 
@@ -63,8 +63,8 @@ def pair(x, y, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -75,11 +75,11 @@ def fill(X1, X2, p, out):
             _d1 = _x1 - _y1
             _c0 = (_d0*_d0)
             _c1 = (_d1*_d1)
-            _c2 = (1.0/(_p_length_scale*_p_length_scale))
+            _c2 = (1.0/(_p1*_p1))
             _c3 = (0.5)*_c2
-            _c4 = _p_variance*math.exp(-_c0*_c3 - _c1*_c3)
+            _c4 = _p0*math.exp(-_c0*_c3 - _c1*_c3)
             _c5 = _c2*_c4
-            out[i, j, 0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
+            out[i, j, 0] = _p0*math.exp(-_c3*(_c0 + _c1))
             out[i, j, 1] = _c4
             out[i, j, 2] = _c0*_c5 + _c1*_c5
 
@@ -87,8 +87,8 @@ def fill(X1, X2, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -103,11 +103,11 @@ def fill_symmetric(X, p, out):
                 _d1 = _x1 - _y1
                 _c0 = (_d0*_d0)
                 _c1 = (_d1*_d1)
-                _c2 = (1.0/(_p_length_scale*_p_length_scale))
+                _c2 = (1.0/(_p1*_p1))
                 _c3 = (0.5)*_c2
-                _c4 = _p_variance*math.exp(-_c0*_c3 - _c1*_c3)
+                _c4 = _p0*math.exp(-_c0*_c3 - _c1*_c3)
                 _c5 = _c2*_c4
-                out[i, j, 0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
+                out[i, j, 0] = _p0*math.exp(-_c3*(_c0 + _c1))
                 out[i, j, 1] = _c4
                 out[i, j, 2] = _c0*_c5 + _c1*_c5
                 for k in range(N_OUT):
@@ -117,8 +117,8 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -128,11 +128,11 @@ def diag(X, p, out):
         _d1 = _x1 - _y1
         _c0 = (_d0*_d0)
         _c1 = (_d1*_d1)
-        _c2 = (1.0/(_p_length_scale*_p_length_scale))
+        _c2 = (1.0/(_p1*_p1))
         _c3 = (0.5)*_c2
-        _c4 = _p_variance*math.exp(-_c0*_c3 - _c1*_c3)
+        _c4 = _p0*math.exp(-_c0*_c3 - _c1*_c3)
         _c5 = _c2*_c4
-        out[i, 0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
+        out[i, 0] = _p0*math.exp(-_c3*(_c0 + _c1))
         out[i, 1] = _c4
         out[i, 2] = _c0*_c5 + _c1*_c5
 
@@ -140,8 +140,8 @@ def diag(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -153,11 +153,11 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _d1 = _x1 - _y1
             _c0 = (_d0*_d0)
             _c1 = (_d1*_d1)
-            _c2 = (1.0/(_p_length_scale*_p_length_scale))
+            _c2 = (1.0/(_p1*_p1))
             _c3 = (0.5)*_c2
-            _c4 = _p_variance*math.exp(-_c0*_c3 - _c1*_c3)
+            _c4 = _p0*math.exp(-_c0*_c3 - _c1*_c3)
             _c5 = _c2*_c4
-            v[0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
+            v[0] = _p0*math.exp(-_c3*(_c0 + _c1))
             v[1] = _c4
             v[2] = _c0*_c5 + _c1*_c5
             out[i, j] = v[table[sel1[i], sel2[j]]]
@@ -166,8 +166,8 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -179,11 +179,11 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _d1 = _x1 - _y1
             _c0 = (_d0*_d0)
             _c1 = (_d1*_d1)
-            _c2 = (1.0/(_p_length_scale*_p_length_scale))
+            _c2 = (1.0/(_p1*_p1))
             _c3 = (0.5)*_c2
-            _c4 = _p_variance*math.exp(-_c0*_c3 - _c1*_c3)
+            _c4 = _p0*math.exp(-_c0*_c3 - _c1*_c3)
             _c5 = _c2*_c4
-            v[0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
+            v[0] = _p0*math.exp(-_c3*(_c0 + _c1))
             v[1] = _c4
             v[2] = _c0*_c5 + _c1*_c5
             for a in range(table.shape[0]):
@@ -193,8 +193,8 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -208,11 +208,11 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _d1 = _x1 - _y1
             _c0 = (_d0*_d0)
             _c1 = (_d1*_d1)
-            _c2 = (1.0/(_p_length_scale*_p_length_scale))
+            _c2 = (1.0/(_p1*_p1))
             _c3 = (0.5)*_c2
-            _c4 = _p_variance*math.exp(-_c0*_c3 - _c1*_c3)
+            _c4 = _p0*math.exp(-_c0*_c3 - _c1*_c3)
             _c5 = _c2*_c4
-            v[0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
+            v[0] = _p0*math.exp(-_c3*(_c0 + _c1))
             v[1] = _c4
             v[2] = _c0*_c5 + _c1*_c5
             for a in range(q):
@@ -229,8 +229,8 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale = p[1]
+    _p0 = p[0]
+    _p1 = p[1]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -248,11 +248,11 @@ def contract_selected(X, p, sel, table, W, out):
                 _d1 = _x1 - _y1
                 _c0 = (_d0*_d0)
                 _c1 = (_d1*_d1)
-                _c2 = (1.0/(_p_length_scale*_p_length_scale))
+                _c2 = (1.0/(_p1*_p1))
                 _c3 = (0.5)*_c2
-                _c4 = _p_variance*math.exp(-_c0*_c3 - _c1*_c3)
+                _c4 = _p0*math.exp(-_c0*_c3 - _c1*_c3)
                 _c5 = _c2*_c4
-                v[0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
+                v[0] = _p0*math.exp(-_c3*(_c0 + _c1))
                 v[1] = _c4
                 v[2] = _c0*_c5 + _c1*_c5
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
@@ -261,4 +261,4 @@ def contract_selected(X, p, sel, table, W, out):
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: f2b9b9723a76cad5f72a113e720169179a2bbcc165fed9b82f319d6a047fb3b8
+# kernelgen-sha256: cb5065ae9d386d30fb4fbf572a99a4a5f63650b7e9b03f27a6d499e4dbd00db2

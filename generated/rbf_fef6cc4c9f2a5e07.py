@@ -45,9 +45,9 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
@@ -55,28 +55,28 @@ def pair(x, y, p, out):
     _y1 = y[1]
     _d1 = _x1 - _y1
     _c0 = (_d0*_d0)
-    _c1 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+    _c1 = (1.0/(_p1*_p1))
     _c2 = (_d1*_d1)
-    _c3 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+    _c3 = (1.0/(_p2*_p2))
     _c4 = math.exp(-0.5*_c0*_c1 - 0.5*_c2*_c3)
-    _c5 = _c4*_p_variance
+    _c5 = _c4*_p0
     _c6 = _c1*_c5*_d0
     _c7 = -_c3*_c6*_d1
     out[0] = _c5
     out[1] = -_c6
     out[2] = -_c3*_c5*_d1
-    out[3] = -_c0*_c5/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_c4*_p_variance
+    out[3] = -_c0*_c5/(_p1*_p1*_p1*_p1) + _c1*_c4*_p0
     out[4] = _c7
     out[5] = _c7
-    out[6] = -_c2*_c5/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_c4*_p_variance
+    out[6] = -_c2*_c5/(_p2*_p2*_p2*_p2) + _c3*_c4*_p0
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -86,28 +86,28 @@ def fill(X1, X2, p, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _c0 = (_d0*_d0)
-            _c1 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+            _c1 = (1.0/(_p1*_p1))
             _c2 = (_d1*_d1)
-            _c3 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+            _c3 = (1.0/(_p2*_p2))
             _c4 = math.exp(-0.5*_c0*_c1 - 0.5*_c2*_c3)
-            _c5 = _c4*_p_variance
+            _c5 = _c4*_p0
             _c6 = _c1*_c5*_d0
             _c7 = -_c3*_c6*_d1
             out[i, j, 0] = _c5
             out[i, j, 1] = -_c6
             out[i, j, 2] = -_c3*_c5*_d1
-            out[i, j, 3] = -_c0*_c5/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_c4*_p_variance
+            out[i, j, 3] = -_c0*_c5/(_p1*_p1*_p1*_p1) + _c1*_c4*_p0
             out[i, j, 4] = _c7
             out[i, j, 5] = _c7
-            out[i, j, 6] = -_c2*_c5/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_c4*_p_variance
+            out[i, j, 6] = -_c2*_c5/(_p2*_p2*_p2*_p2) + _c3*_c4*_p0
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -121,20 +121,20 @@ def fill_symmetric(X, p, out):
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
                 _c0 = (_d0*_d0)
-                _c1 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+                _c1 = (1.0/(_p1*_p1))
                 _c2 = (_d1*_d1)
-                _c3 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+                _c3 = (1.0/(_p2*_p2))
                 _c4 = math.exp(-0.5*_c0*_c1 - 0.5*_c2*_c3)
-                _c5 = _c4*_p_variance
+                _c5 = _c4*_p0
                 _c6 = _c1*_c5*_d0
                 _c7 = -_c3*_c6*_d1
                 out[i, j, 0] = _c5
                 out[i, j, 1] = -_c6
                 out[i, j, 2] = -_c3*_c5*_d1
-                out[i, j, 3] = -_c0*_c5/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_c4*_p_variance
+                out[i, j, 3] = -_c0*_c5/(_p1*_p1*_p1*_p1) + _c1*_c4*_p0
                 out[i, j, 4] = _c7
                 out[i, j, 5] = _c7
-                out[i, j, 6] = -_c2*_c5/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_c4*_p_variance
+                out[i, j, 6] = -_c2*_c5/(_p2*_p2*_p2*_p2) + _c3*_c4*_p0
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -142,9 +142,9 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -153,28 +153,28 @@ def diag(X, p, out):
         _y1 = X[i, 1]
         _d1 = _x1 - _y1
         _c0 = (_d0*_d0)
-        _c1 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+        _c1 = (1.0/(_p1*_p1))
         _c2 = (_d1*_d1)
-        _c3 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+        _c3 = (1.0/(_p2*_p2))
         _c4 = math.exp(-0.5*_c0*_c1 - 0.5*_c2*_c3)
-        _c5 = _c4*_p_variance
+        _c5 = _c4*_p0
         _c6 = _c1*_c5*_d0
         _c7 = -_c3*_c6*_d1
         out[i, 0] = _c5
         out[i, 1] = -_c6
         out[i, 2] = -_c3*_c5*_d1
-        out[i, 3] = -_c0*_c5/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_c4*_p_variance
+        out[i, 3] = -_c0*_c5/(_p1*_p1*_p1*_p1) + _c1*_c4*_p0
         out[i, 4] = _c7
         out[i, 5] = _c7
-        out[i, 6] = -_c2*_c5/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_c4*_p_variance
+        out[i, 6] = -_c2*_c5/(_p2*_p2*_p2*_p2) + _c3*_c4*_p0
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -185,29 +185,29 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _c0 = (_d0*_d0)
-            _c1 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+            _c1 = (1.0/(_p1*_p1))
             _c2 = (_d1*_d1)
-            _c3 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+            _c3 = (1.0/(_p2*_p2))
             _c4 = math.exp(-0.5*_c0*_c1 - 0.5*_c2*_c3)
-            _c5 = _c4*_p_variance
+            _c5 = _c4*_p0
             _c6 = _c1*_c5*_d0
             _c7 = -_c3*_c6*_d1
             v[0] = _c5
             v[1] = -_c6
             v[2] = -_c3*_c5*_d1
-            v[3] = -_c0*_c5/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_c4*_p_variance
+            v[3] = -_c0*_c5/(_p1*_p1*_p1*_p1) + _c1*_c4*_p0
             v[4] = _c7
             v[5] = _c7
-            v[6] = -_c2*_c5/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_c4*_p_variance
+            v[6] = -_c2*_c5/(_p2*_p2*_p2*_p2) + _c3*_c4*_p0
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -218,20 +218,20 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _c0 = (_d0*_d0)
-            _c1 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+            _c1 = (1.0/(_p1*_p1))
             _c2 = (_d1*_d1)
-            _c3 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+            _c3 = (1.0/(_p2*_p2))
             _c4 = math.exp(-0.5*_c0*_c1 - 0.5*_c2*_c3)
-            _c5 = _c4*_p_variance
+            _c5 = _c4*_p0
             _c6 = _c1*_c5*_d0
             _c7 = -_c3*_c6*_d1
             v[0] = _c5
             v[1] = -_c6
             v[2] = -_c3*_c5*_d1
-            v[3] = -_c0*_c5/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_c4*_p_variance
+            v[3] = -_c0*_c5/(_p1*_p1*_p1*_p1) + _c1*_c4*_p0
             v[4] = _c7
             v[5] = _c7
-            v[6] = -_c2*_c5/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_c4*_p_variance
+            v[6] = -_c2*_c5/(_p2*_p2*_p2*_p2) + _c3*_c4*_p0
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -239,9 +239,9 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -254,20 +254,20 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _c0 = (_d0*_d0)
-            _c1 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+            _c1 = (1.0/(_p1*_p1))
             _c2 = (_d1*_d1)
-            _c3 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+            _c3 = (1.0/(_p2*_p2))
             _c4 = math.exp(-0.5*_c0*_c1 - 0.5*_c2*_c3)
-            _c5 = _c4*_p_variance
+            _c5 = _c4*_p0
             _c6 = _c1*_c5*_d0
             _c7 = -_c3*_c6*_d1
             v[0] = _c5
             v[1] = -_c6
             v[2] = -_c3*_c5*_d1
-            v[3] = -_c0*_c5/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_c4*_p_variance
+            v[3] = -_c0*_c5/(_p1*_p1*_p1*_p1) + _c1*_c4*_p0
             v[4] = _c7
             v[5] = _c7
-            v[6] = -_c2*_c5/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_c4*_p_variance
+            v[6] = -_c2*_c5/(_p2*_p2*_p2*_p2) + _c3*_c4*_p0
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -282,9 +282,9 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale_0 = p[1]
-    _p_length_scale_1 = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -301,24 +301,24 @@ def contract_selected(X, p, sel, table, W, out):
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
                 _c0 = (_d0*_d0)
-                _c1 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+                _c1 = (1.0/(_p1*_p1))
                 _c2 = (_d1*_d1)
-                _c3 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+                _c3 = (1.0/(_p2*_p2))
                 _c4 = math.exp(-0.5*_c0*_c1 - 0.5*_c2*_c3)
-                _c5 = _c4*_p_variance
+                _c5 = _c4*_p0
                 _c6 = _c1*_c5*_d0
                 _c7 = -_c3*_c6*_d1
                 v[0] = _c5
                 v[1] = -_c6
                 v[2] = -_c3*_c5*_d1
-                v[3] = -_c0*_c5/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_c4*_p_variance
+                v[3] = -_c0*_c5/(_p1*_p1*_p1*_p1) + _c1*_c4*_p0
                 v[4] = _c7
                 v[5] = _c7
-                v[6] = -_c2*_c5/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_c4*_p_variance
+                v[6] = -_c2*_c5/(_p2*_p2*_p2*_p2) + _c3*_c4*_p0
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: fa3ab98f12d00519a6cba6d499c16bc4cd801640e0d126013cac75b8dc2e6c79
+# kernelgen-sha256: 8a2f53144a642ba647c4c5d013fbac6f06dc58cf2e414cc06151c6789a5f8454

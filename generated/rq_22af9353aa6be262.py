@@ -42,9 +42,9 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
@@ -54,22 +54,22 @@ def pair(x, y, p, out):
     _x2 = x[2]
     _y2 = y[2]
     _d2 = _x2 - _y2
-    _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d1*_d1)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d2*_d2)/(_p_alpha*(_p_length_scale*_p_length_scale))
+    _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1)) + (0.5)*(_d1*_d1)/(_p2*(_p1*_p1)) + (0.5)*(_d2*_d2)/(_p2*(_p1*_p1))
     _u0 = 1.0 + _z0
-    _c0 = _u0**(-_p_alpha)*_p_variance
-    _c1 = _c0/(_u0*(_p_length_scale*_p_length_scale))
+    _c0 = _u0**(-_p2)*_p0
+    _c1 = _c0/(_u0*(_p1*_p1))
     out[0] = _c0
     out[1] = _c0
     out[2] = _c1*(_d0*_d0) + _c1*(_d1*_d1) + _c1*(_d2*_d2)
-    out[3] = -_c0*_p_alpha*_log1p_ratio(_z0)
+    out[3] = -_c0*_p2*_log1p_ratio(_z0)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -81,22 +81,22 @@ def fill(X1, X2, p, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d1*_d1)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d2*_d2)/(_p_alpha*(_p_length_scale*_p_length_scale))
+            _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1)) + (0.5)*(_d1*_d1)/(_p2*(_p1*_p1)) + (0.5)*(_d2*_d2)/(_p2*(_p1*_p1))
             _u0 = 1.0 + _z0
-            _c0 = _u0**(-_p_alpha)*_p_variance
-            _c1 = _c0/(_u0*(_p_length_scale*_p_length_scale))
+            _c0 = _u0**(-_p2)*_p0
+            _c1 = _c0/(_u0*(_p1*_p1))
             out[i, j, 0] = _c0
             out[i, j, 1] = _c0
             out[i, j, 2] = _c1*(_d0*_d0) + _c1*(_d1*_d1) + _c1*(_d2*_d2)
-            out[i, j, 3] = -_c0*_p_alpha*_log1p_ratio(_z0)
+            out[i, j, 3] = -_c0*_p2*_log1p_ratio(_z0)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -112,14 +112,14 @@ def fill_symmetric(X, p, out):
                 _x2 = X[i, 2]
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
-                _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d1*_d1)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d2*_d2)/(_p_alpha*(_p_length_scale*_p_length_scale))
+                _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1)) + (0.5)*(_d1*_d1)/(_p2*(_p1*_p1)) + (0.5)*(_d2*_d2)/(_p2*(_p1*_p1))
                 _u0 = 1.0 + _z0
-                _c0 = _u0**(-_p_alpha)*_p_variance
-                _c1 = _c0/(_u0*(_p_length_scale*_p_length_scale))
+                _c0 = _u0**(-_p2)*_p0
+                _c1 = _c0/(_u0*(_p1*_p1))
                 out[i, j, 0] = _c0
                 out[i, j, 1] = _c0
                 out[i, j, 2] = _c1*(_d0*_d0) + _c1*(_d1*_d1) + _c1*(_d2*_d2)
-                out[i, j, 3] = -_c0*_p_alpha*_log1p_ratio(_z0)
+                out[i, j, 3] = -_c0*_p2*_log1p_ratio(_z0)
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -127,9 +127,9 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -140,22 +140,22 @@ def diag(X, p, out):
         _x2 = X[i, 2]
         _y2 = X[i, 2]
         _d2 = _x2 - _y2
-        _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d1*_d1)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d2*_d2)/(_p_alpha*(_p_length_scale*_p_length_scale))
+        _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1)) + (0.5)*(_d1*_d1)/(_p2*(_p1*_p1)) + (0.5)*(_d2*_d2)/(_p2*(_p1*_p1))
         _u0 = 1.0 + _z0
-        _c0 = _u0**(-_p_alpha)*_p_variance
-        _c1 = _c0/(_u0*(_p_length_scale*_p_length_scale))
+        _c0 = _u0**(-_p2)*_p0
+        _c1 = _c0/(_u0*(_p1*_p1))
         out[i, 0] = _c0
         out[i, 1] = _c0
         out[i, 2] = _c1*(_d0*_d0) + _c1*(_d1*_d1) + _c1*(_d2*_d2)
-        out[i, 3] = -_c0*_p_alpha*_log1p_ratio(_z0)
+        out[i, 3] = -_c0*_p2*_log1p_ratio(_z0)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -168,23 +168,23 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d1*_d1)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d2*_d2)/(_p_alpha*(_p_length_scale*_p_length_scale))
+            _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1)) + (0.5)*(_d1*_d1)/(_p2*(_p1*_p1)) + (0.5)*(_d2*_d2)/(_p2*(_p1*_p1))
             _u0 = 1.0 + _z0
-            _c0 = _u0**(-_p_alpha)*_p_variance
-            _c1 = _c0/(_u0*(_p_length_scale*_p_length_scale))
+            _c0 = _u0**(-_p2)*_p0
+            _c1 = _c0/(_u0*(_p1*_p1))
             v[0] = _c0
             v[1] = _c0
             v[2] = _c1*(_d0*_d0) + _c1*(_d1*_d1) + _c1*(_d2*_d2)
-            v[3] = -_c0*_p_alpha*_log1p_ratio(_z0)
+            v[3] = -_c0*_p2*_log1p_ratio(_z0)
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -197,14 +197,14 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d1*_d1)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d2*_d2)/(_p_alpha*(_p_length_scale*_p_length_scale))
+            _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1)) + (0.5)*(_d1*_d1)/(_p2*(_p1*_p1)) + (0.5)*(_d2*_d2)/(_p2*(_p1*_p1))
             _u0 = 1.0 + _z0
-            _c0 = _u0**(-_p_alpha)*_p_variance
-            _c1 = _c0/(_u0*(_p_length_scale*_p_length_scale))
+            _c0 = _u0**(-_p2)*_p0
+            _c1 = _c0/(_u0*(_p1*_p1))
             v[0] = _c0
             v[1] = _c0
             v[2] = _c1*(_d0*_d0) + _c1*(_d1*_d1) + _c1*(_d2*_d2)
-            v[3] = -_c0*_p_alpha*_log1p_ratio(_z0)
+            v[3] = -_c0*_p2*_log1p_ratio(_z0)
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -212,9 +212,9 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -229,14 +229,14 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d1*_d1)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d2*_d2)/(_p_alpha*(_p_length_scale*_p_length_scale))
+            _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1)) + (0.5)*(_d1*_d1)/(_p2*(_p1*_p1)) + (0.5)*(_d2*_d2)/(_p2*(_p1*_p1))
             _u0 = 1.0 + _z0
-            _c0 = _u0**(-_p_alpha)*_p_variance
-            _c1 = _c0/(_u0*(_p_length_scale*_p_length_scale))
+            _c0 = _u0**(-_p2)*_p0
+            _c1 = _c0/(_u0*(_p1*_p1))
             v[0] = _c0
             v[1] = _c0
             v[2] = _c1*(_d0*_d0) + _c1*(_d1*_d1) + _c1*(_d2*_d2)
-            v[3] = -_c0*_p_alpha*_log1p_ratio(_z0)
+            v[3] = -_c0*_p2*_log1p_ratio(_z0)
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -251,9 +251,9 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -272,18 +272,18 @@ def contract_selected(X, p, sel, table, W, out):
                 _x2 = X[i, 2]
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
-                _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d1*_d1)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d2*_d2)/(_p_alpha*(_p_length_scale*_p_length_scale))
+                _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1)) + (0.5)*(_d1*_d1)/(_p2*(_p1*_p1)) + (0.5)*(_d2*_d2)/(_p2*(_p1*_p1))
                 _u0 = 1.0 + _z0
-                _c0 = _u0**(-_p_alpha)*_p_variance
-                _c1 = _c0/(_u0*(_p_length_scale*_p_length_scale))
+                _c0 = _u0**(-_p2)*_p0
+                _c1 = _c0/(_u0*(_p1*_p1))
                 v[0] = _c0
                 v[1] = _c0
                 v[2] = _c1*(_d0*_d0) + _c1*(_d1*_d1) + _c1*(_d2*_d2)
-                v[3] = -_c0*_p_alpha*_log1p_ratio(_z0)
+                v[3] = -_c0*_p2*_log1p_ratio(_z0)
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 1d4846941f63ff994068854b81b28b2dd4002e380267ac0ee92b32f3cbbf08c3
+# kernelgen-sha256: 438cda34e1c8948f348aabe4ea34f6c3216b963c856d63f0e0d86a9051811849

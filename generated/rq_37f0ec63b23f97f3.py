@@ -42,47 +42,47 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
-    _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale))
+    _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1))
     _u0 = 1.0 + _z0
-    _c0 = _u0**(-_p_alpha)*_p_variance
+    _c0 = _u0**(-_p2)*_p0
     out[0] = _c0
     out[1] = _c0
-    out[2] = _c0*(_d0*_d0)/(_u0*(_p_length_scale*_p_length_scale))
-    out[3] = -_c0*_p_alpha*_log1p_ratio(_z0)
+    out[2] = _c0*(_d0*_d0)/(_u0*(_p1*_p1))
+    out[3] = -_c0*_p2*_log1p_ratio(_z0)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale))
+            _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1))
             _u0 = 1.0 + _z0
-            _c0 = _u0**(-_p_alpha)*_p_variance
+            _c0 = _u0**(-_p2)*_p0
             out[i, j, 0] = _c0
             out[i, j, 1] = _c0
-            out[i, j, 2] = _c0*(_d0*_d0)/(_u0*(_p_length_scale*_p_length_scale))
-            out[i, j, 3] = -_c0*_p_alpha*_log1p_ratio(_z0)
+            out[i, j, 2] = _c0*(_d0*_d0)/(_u0*(_p1*_p1))
+            out[i, j, 3] = -_c0*_p2*_log1p_ratio(_z0)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -92,13 +92,13 @@ def fill_symmetric(X, p, out):
                 _x0 = X[i, 0]
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
-                _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale))
+                _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1))
                 _u0 = 1.0 + _z0
-                _c0 = _u0**(-_p_alpha)*_p_variance
+                _c0 = _u0**(-_p2)*_p0
                 out[i, j, 0] = _c0
                 out[i, j, 1] = _c0
-                out[i, j, 2] = _c0*(_d0*_d0)/(_u0*(_p_length_scale*_p_length_scale))
-                out[i, j, 3] = -_c0*_p_alpha*_log1p_ratio(_z0)
+                out[i, j, 2] = _c0*(_d0*_d0)/(_u0*(_p1*_p1))
+                out[i, j, 3] = -_c0*_p2*_log1p_ratio(_z0)
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -106,63 +106,63 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
         _d0 = _x0 - _y0
-        _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale))
+        _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1))
         _u0 = 1.0 + _z0
-        _c0 = _u0**(-_p_alpha)*_p_variance
+        _c0 = _u0**(-_p2)*_p0
         out[i, 0] = _c0
         out[i, 1] = _c0
-        out[i, 2] = _c0*(_d0*_d0)/(_u0*(_p_length_scale*_p_length_scale))
-        out[i, 3] = -_c0*_p_alpha*_log1p_ratio(_z0)
+        out[i, 2] = _c0*(_d0*_d0)/(_u0*(_p1*_p1))
+        out[i, 3] = -_c0*_p2*_log1p_ratio(_z0)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale))
+            _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1))
             _u0 = 1.0 + _z0
-            _c0 = _u0**(-_p_alpha)*_p_variance
+            _c0 = _u0**(-_p2)*_p0
             v[0] = _c0
             v[1] = _c0
-            v[2] = _c0*(_d0*_d0)/(_u0*(_p_length_scale*_p_length_scale))
-            v[3] = -_c0*_p_alpha*_log1p_ratio(_z0)
+            v[2] = _c0*(_d0*_d0)/(_u0*(_p1*_p1))
+            v[3] = -_c0*_p2*_log1p_ratio(_z0)
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale))
+            _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1))
             _u0 = 1.0 + _z0
-            _c0 = _u0**(-_p_alpha)*_p_variance
+            _c0 = _u0**(-_p2)*_p0
             v[0] = _c0
             v[1] = _c0
-            v[2] = _c0*(_d0*_d0)/(_u0*(_p_length_scale*_p_length_scale))
-            v[3] = -_c0*_p_alpha*_log1p_ratio(_z0)
+            v[2] = _c0*(_d0*_d0)/(_u0*(_p1*_p1))
+            v[3] = -_c0*_p2*_log1p_ratio(_z0)
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -170,9 +170,9 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -181,13 +181,13 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale))
+            _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1))
             _u0 = 1.0 + _z0
-            _c0 = _u0**(-_p_alpha)*_p_variance
+            _c0 = _u0**(-_p2)*_p0
             v[0] = _c0
             v[1] = _c0
-            v[2] = _c0*(_d0*_d0)/(_u0*(_p_length_scale*_p_length_scale))
-            v[3] = -_c0*_p_alpha*_log1p_ratio(_z0)
+            v[2] = _c0*(_d0*_d0)/(_u0*(_p1*_p1))
+            v[3] = -_c0*_p2*_log1p_ratio(_z0)
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -202,9 +202,9 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -217,17 +217,17 @@ def contract_selected(X, p, sel, table, W, out):
                 _x0 = X[i, 0]
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
-                _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale))
+                _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1))
                 _u0 = 1.0 + _z0
-                _c0 = _u0**(-_p_alpha)*_p_variance
+                _c0 = _u0**(-_p2)*_p0
                 v[0] = _c0
                 v[1] = _c0
-                v[2] = _c0*(_d0*_d0)/(_u0*(_p_length_scale*_p_length_scale))
-                v[3] = -_c0*_p_alpha*_log1p_ratio(_z0)
+                v[2] = _c0*(_d0*_d0)/(_u0*(_p1*_p1))
+                v[3] = -_c0*_p2*_log1p_ratio(_z0)
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 2e6a3488792a3ace1f967f2201813887fccd23dd7c8310d2b141ea59154f89b5
+# kernelgen-sha256: 8c8600762c582dea6ddeb1b3e2a6e786060602d8c6cb9b02c91b8a8d8a7e9d6f

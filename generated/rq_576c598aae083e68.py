@@ -51,9 +51,9 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
@@ -63,17 +63,17 @@ def pair(x, y, p, out):
     _x2 = x[2]
     _y2 = y[2]
     _d2 = _x2 - _y2
-    _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d1*_d1)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d2*_d2)/(_p_alpha*(_p_length_scale*_p_length_scale))
+    _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1)) + (0.5)*(_d1*_d1)/(_p2*(_p1*_p1)) + (0.5)*(_d2*_d2)/(_p2*(_p1*_p1))
     _u0 = 1.0 + _z0
-    _c0 = _u0**(-_p_alpha)
-    _c1 = _c0*_p_variance
+    _c0 = _u0**(-_p2)
+    _c1 = _c0*_p0
     _c2 = (1.0/_u0)
-    _c3 = (1.0/(_p_length_scale*_p_length_scale))
+    _c3 = (1.0/(_p1*_p1))
     _c4 = _c1*_c2*_c3
-    _c5 = -_c0*_c2*_c3*_p_variance
-    _c6 = _c1/((_u0*_u0)*(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale))
+    _c5 = -_c0*_c2*_c3*_p0
+    _c6 = _c1/((_u0*_u0)*(_p1*_p1*_p1*_p1))
     _c7 = _c6*(_d0*_d0)
-    _c8 = (1.0/_p_alpha)
+    _c8 = (1.0/_p2)
     _c9 = _c6*_d0
     _c10 = _c9*_d1
     _c11 = -_c10*_c8 - _c10
@@ -101,9 +101,9 @@ def pair(x, y, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -115,17 +115,17 @@ def fill(X1, X2, p, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d1*_d1)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d2*_d2)/(_p_alpha*(_p_length_scale*_p_length_scale))
+            _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1)) + (0.5)*(_d1*_d1)/(_p2*(_p1*_p1)) + (0.5)*(_d2*_d2)/(_p2*(_p1*_p1))
             _u0 = 1.0 + _z0
-            _c0 = _u0**(-_p_alpha)
-            _c1 = _c0*_p_variance
+            _c0 = _u0**(-_p2)
+            _c1 = _c0*_p0
             _c2 = (1.0/_u0)
-            _c3 = (1.0/(_p_length_scale*_p_length_scale))
+            _c3 = (1.0/(_p1*_p1))
             _c4 = _c1*_c2*_c3
-            _c5 = -_c0*_c2*_c3*_p_variance
-            _c6 = _c1/((_u0*_u0)*(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale))
+            _c5 = -_c0*_c2*_c3*_p0
+            _c6 = _c1/((_u0*_u0)*(_p1*_p1*_p1*_p1))
             _c7 = _c6*(_d0*_d0)
-            _c8 = (1.0/_p_alpha)
+            _c8 = (1.0/_p2)
             _c9 = _c6*_d0
             _c10 = _c9*_d1
             _c11 = -_c10*_c8 - _c10
@@ -153,9 +153,9 @@ def fill(X1, X2, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -171,17 +171,17 @@ def fill_symmetric(X, p, out):
                 _x2 = X[i, 2]
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
-                _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d1*_d1)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d2*_d2)/(_p_alpha*(_p_length_scale*_p_length_scale))
+                _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1)) + (0.5)*(_d1*_d1)/(_p2*(_p1*_p1)) + (0.5)*(_d2*_d2)/(_p2*(_p1*_p1))
                 _u0 = 1.0 + _z0
-                _c0 = _u0**(-_p_alpha)
-                _c1 = _c0*_p_variance
+                _c0 = _u0**(-_p2)
+                _c1 = _c0*_p0
                 _c2 = (1.0/_u0)
-                _c3 = (1.0/(_p_length_scale*_p_length_scale))
+                _c3 = (1.0/(_p1*_p1))
                 _c4 = _c1*_c2*_c3
-                _c5 = -_c0*_c2*_c3*_p_variance
-                _c6 = _c1/((_u0*_u0)*(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale))
+                _c5 = -_c0*_c2*_c3*_p0
+                _c6 = _c1/((_u0*_u0)*(_p1*_p1*_p1*_p1))
                 _c7 = _c6*(_d0*_d0)
-                _c8 = (1.0/_p_alpha)
+                _c8 = (1.0/_p2)
                 _c9 = _c6*_d0
                 _c10 = _c9*_d1
                 _c11 = -_c10*_c8 - _c10
@@ -211,9 +211,9 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -224,17 +224,17 @@ def diag(X, p, out):
         _x2 = X[i, 2]
         _y2 = X[i, 2]
         _d2 = _x2 - _y2
-        _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d1*_d1)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d2*_d2)/(_p_alpha*(_p_length_scale*_p_length_scale))
+        _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1)) + (0.5)*(_d1*_d1)/(_p2*(_p1*_p1)) + (0.5)*(_d2*_d2)/(_p2*(_p1*_p1))
         _u0 = 1.0 + _z0
-        _c0 = _u0**(-_p_alpha)
-        _c1 = _c0*_p_variance
+        _c0 = _u0**(-_p2)
+        _c1 = _c0*_p0
         _c2 = (1.0/_u0)
-        _c3 = (1.0/(_p_length_scale*_p_length_scale))
+        _c3 = (1.0/(_p1*_p1))
         _c4 = _c1*_c2*_c3
-        _c5 = -_c0*_c2*_c3*_p_variance
-        _c6 = _c1/((_u0*_u0)*(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale))
+        _c5 = -_c0*_c2*_c3*_p0
+        _c6 = _c1/((_u0*_u0)*(_p1*_p1*_p1*_p1))
         _c7 = _c6*(_d0*_d0)
-        _c8 = (1.0/_p_alpha)
+        _c8 = (1.0/_p2)
         _c9 = _c6*_d0
         _c10 = _c9*_d1
         _c11 = -_c10*_c8 - _c10
@@ -262,9 +262,9 @@ def diag(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -277,17 +277,17 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d1*_d1)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d2*_d2)/(_p_alpha*(_p_length_scale*_p_length_scale))
+            _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1)) + (0.5)*(_d1*_d1)/(_p2*(_p1*_p1)) + (0.5)*(_d2*_d2)/(_p2*(_p1*_p1))
             _u0 = 1.0 + _z0
-            _c0 = _u0**(-_p_alpha)
-            _c1 = _c0*_p_variance
+            _c0 = _u0**(-_p2)
+            _c1 = _c0*_p0
             _c2 = (1.0/_u0)
-            _c3 = (1.0/(_p_length_scale*_p_length_scale))
+            _c3 = (1.0/(_p1*_p1))
             _c4 = _c1*_c2*_c3
-            _c5 = -_c0*_c2*_c3*_p_variance
-            _c6 = _c1/((_u0*_u0)*(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale))
+            _c5 = -_c0*_c2*_c3*_p0
+            _c6 = _c1/((_u0*_u0)*(_p1*_p1*_p1*_p1))
             _c7 = _c6*(_d0*_d0)
-            _c8 = (1.0/_p_alpha)
+            _c8 = (1.0/_p2)
             _c9 = _c6*_d0
             _c10 = _c9*_d1
             _c11 = -_c10*_c8 - _c10
@@ -316,9 +316,9 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -331,17 +331,17 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d1*_d1)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d2*_d2)/(_p_alpha*(_p_length_scale*_p_length_scale))
+            _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1)) + (0.5)*(_d1*_d1)/(_p2*(_p1*_p1)) + (0.5)*(_d2*_d2)/(_p2*(_p1*_p1))
             _u0 = 1.0 + _z0
-            _c0 = _u0**(-_p_alpha)
-            _c1 = _c0*_p_variance
+            _c0 = _u0**(-_p2)
+            _c1 = _c0*_p0
             _c2 = (1.0/_u0)
-            _c3 = (1.0/(_p_length_scale*_p_length_scale))
+            _c3 = (1.0/(_p1*_p1))
             _c4 = _c1*_c2*_c3
-            _c5 = -_c0*_c2*_c3*_p_variance
-            _c6 = _c1/((_u0*_u0)*(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale))
+            _c5 = -_c0*_c2*_c3*_p0
+            _c6 = _c1/((_u0*_u0)*(_p1*_p1*_p1*_p1))
             _c7 = _c6*(_d0*_d0)
-            _c8 = (1.0/_p_alpha)
+            _c8 = (1.0/_p2)
             _c9 = _c6*_d0
             _c10 = _c9*_d1
             _c11 = -_c10*_c8 - _c10
@@ -371,9 +371,9 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -388,17 +388,17 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d1*_d1)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d2*_d2)/(_p_alpha*(_p_length_scale*_p_length_scale))
+            _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1)) + (0.5)*(_d1*_d1)/(_p2*(_p1*_p1)) + (0.5)*(_d2*_d2)/(_p2*(_p1*_p1))
             _u0 = 1.0 + _z0
-            _c0 = _u0**(-_p_alpha)
-            _c1 = _c0*_p_variance
+            _c0 = _u0**(-_p2)
+            _c1 = _c0*_p0
             _c2 = (1.0/_u0)
-            _c3 = (1.0/(_p_length_scale*_p_length_scale))
+            _c3 = (1.0/(_p1*_p1))
             _c4 = _c1*_c2*_c3
-            _c5 = -_c0*_c2*_c3*_p_variance
-            _c6 = _c1/((_u0*_u0)*(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale))
+            _c5 = -_c0*_c2*_c3*_p0
+            _c6 = _c1/((_u0*_u0)*(_p1*_p1*_p1*_p1))
             _c7 = _c6*(_d0*_d0)
-            _c8 = (1.0/_p_alpha)
+            _c8 = (1.0/_p2)
             _c9 = _c6*_d0
             _c10 = _c9*_d1
             _c11 = -_c10*_c8 - _c10
@@ -435,9 +435,9 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -456,17 +456,17 @@ def contract_selected(X, p, sel, table, W, out):
                 _x2 = X[i, 2]
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
-                _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d1*_d1)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d2*_d2)/(_p_alpha*(_p_length_scale*_p_length_scale))
+                _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1)) + (0.5)*(_d1*_d1)/(_p2*(_p1*_p1)) + (0.5)*(_d2*_d2)/(_p2*(_p1*_p1))
                 _u0 = 1.0 + _z0
-                _c0 = _u0**(-_p_alpha)
-                _c1 = _c0*_p_variance
+                _c0 = _u0**(-_p2)
+                _c1 = _c0*_p0
                 _c2 = (1.0/_u0)
-                _c3 = (1.0/(_p_length_scale*_p_length_scale))
+                _c3 = (1.0/(_p1*_p1))
                 _c4 = _c1*_c2*_c3
-                _c5 = -_c0*_c2*_c3*_p_variance
-                _c6 = _c1/((_u0*_u0)*(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale))
+                _c5 = -_c0*_c2*_c3*_p0
+                _c6 = _c1/((_u0*_u0)*(_p1*_p1*_p1*_p1))
                 _c7 = _c6*(_d0*_d0)
-                _c8 = (1.0/_p_alpha)
+                _c8 = (1.0/_p2)
                 _c9 = _c6*_d0
                 _c10 = _c9*_d1
                 _c11 = -_c10*_c8 - _c10
@@ -495,4 +495,4 @@ def contract_selected(X, p, sel, table, W, out):
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 46a74d088670b8994a2f296777a301262d5e78493eba0cb3de8cc7a6c7af7fe1
+# kernelgen-sha256: 57a779b9bb4e79db853f9350a558d82eaffd87a2b028a1bc98d05e95e745725a

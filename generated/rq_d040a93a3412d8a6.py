@@ -45,26 +45,26 @@ def _log1p_ratio(z):
 @njit(cache=True, error_model="numpy")
 def pair(x, y, p, out):
     """All outputs for one pair of points: out[k] for OUTPUTS[k]."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
     _x1 = x[1]
     _y1 = y[1]
     _d1 = _x1 - _y1
-    _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d1*_d1)/(_p_alpha*(_p_length_scale*_p_length_scale))
+    _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1)) + (0.5)*(_d1*_d1)/(_p2*(_p1*_p1))
     _u0 = 1.0 + _z0
-    _c0 = _u0**(-_p_alpha)
-    _c1 = _c0*_p_variance
+    _c0 = _u0**(-_p2)
+    _c1 = _c0*_p0
     _c2 = (1.0/_u0)
-    _c3 = (1.0/(_p_length_scale*_p_length_scale))
+    _c3 = (1.0/(_p1*_p1))
     _c4 = _c1*_c2*_c3
-    _c5 = -_c0*_c2*_c3*_p_variance
-    _c6 = _c1/((_u0*_u0)*(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale))
+    _c5 = -_c0*_c2*_c3*_p0
+    _c6 = _c1/((_u0*_u0)*(_p1*_p1*_p1*_p1))
     _c7 = _c6*(_d0*_d0)
-    _c8 = (1.0/_p_alpha)
+    _c8 = (1.0/_p2)
     _c9 = _c6*_d0*_d1
     _c10 = -_c8*_c9 - _c9
     _c11 = _c6*(_d1*_d1)
@@ -80,9 +80,9 @@ def pair(x, y, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill(X1, X2, p, out):
     """out[i, j, k] = OUTPUTS[k] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         for j in range(X2.shape[0]):
             _x0 = X1[i, 0]
@@ -91,17 +91,17 @@ def fill(X1, X2, p, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d1*_d1)/(_p_alpha*(_p_length_scale*_p_length_scale))
+            _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1)) + (0.5)*(_d1*_d1)/(_p2*(_p1*_p1))
             _u0 = 1.0 + _z0
-            _c0 = _u0**(-_p_alpha)
-            _c1 = _c0*_p_variance
+            _c0 = _u0**(-_p2)
+            _c1 = _c0*_p0
             _c2 = (1.0/_u0)
-            _c3 = (1.0/(_p_length_scale*_p_length_scale))
+            _c3 = (1.0/(_p1*_p1))
             _c4 = _c1*_c2*_c3
-            _c5 = -_c0*_c2*_c3*_p_variance
-            _c6 = _c1/((_u0*_u0)*(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale))
+            _c5 = -_c0*_c2*_c3*_p0
+            _c6 = _c1/((_u0*_u0)*(_p1*_p1*_p1*_p1))
             _c7 = _c6*(_d0*_d0)
-            _c8 = (1.0/_p_alpha)
+            _c8 = (1.0/_p2)
             _c9 = _c6*_d0*_d1
             _c10 = -_c8*_c9 - _c9
             _c11 = _c6*(_d1*_d1)
@@ -117,9 +117,9 @@ def fill(X1, X2, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_symmetric(X, p, out):
     """fill(X, X, p, out) computing each unordered pair once (valid when SYMMETRIC)."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     # Rows i and n-1-i share a task so both threads get the same share of the triangle.
     for h in prange((n + 1) // 2):
@@ -132,17 +132,17 @@ def fill_symmetric(X, p, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d1*_d1)/(_p_alpha*(_p_length_scale*_p_length_scale))
+                _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1)) + (0.5)*(_d1*_d1)/(_p2*(_p1*_p1))
                 _u0 = 1.0 + _z0
-                _c0 = _u0**(-_p_alpha)
-                _c1 = _c0*_p_variance
+                _c0 = _u0**(-_p2)
+                _c1 = _c0*_p0
                 _c2 = (1.0/_u0)
-                _c3 = (1.0/(_p_length_scale*_p_length_scale))
+                _c3 = (1.0/(_p1*_p1))
                 _c4 = _c1*_c2*_c3
-                _c5 = -_c0*_c2*_c3*_p_variance
-                _c6 = _c1/((_u0*_u0)*(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale))
+                _c5 = -_c0*_c2*_c3*_p0
+                _c6 = _c1/((_u0*_u0)*(_p1*_p1*_p1*_p1))
                 _c7 = _c6*(_d0*_d0)
-                _c8 = (1.0/_p_alpha)
+                _c8 = (1.0/_p2)
                 _c9 = _c6*_d0*_d1
                 _c10 = -_c8*_c9 - _c9
                 _c11 = _c6*(_d1*_d1)
@@ -160,9 +160,9 @@ def fill_symmetric(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def diag(X, p, out):
     """out[i, k] = OUTPUTS[k] at (X[i], X[i])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X.shape[0]):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
@@ -170,17 +170,17 @@ def diag(X, p, out):
         _x1 = X[i, 1]
         _y1 = X[i, 1]
         _d1 = _x1 - _y1
-        _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d1*_d1)/(_p_alpha*(_p_length_scale*_p_length_scale))
+        _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1)) + (0.5)*(_d1*_d1)/(_p2*(_p1*_p1))
         _u0 = 1.0 + _z0
-        _c0 = _u0**(-_p_alpha)
-        _c1 = _c0*_p_variance
+        _c0 = _u0**(-_p2)
+        _c1 = _c0*_p0
         _c2 = (1.0/_u0)
-        _c3 = (1.0/(_p_length_scale*_p_length_scale))
+        _c3 = (1.0/(_p1*_p1))
         _c4 = _c1*_c2*_c3
-        _c5 = -_c0*_c2*_c3*_p_variance
-        _c6 = _c1/((_u0*_u0)*(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale))
+        _c5 = -_c0*_c2*_c3*_p0
+        _c6 = _c1/((_u0*_u0)*(_p1*_p1*_p1*_p1))
         _c7 = _c6*(_d0*_d0)
-        _c8 = (1.0/_p_alpha)
+        _c8 = (1.0/_p2)
         _c9 = _c6*_d0*_d1
         _c10 = -_c8*_c9 - _c9
         _c11 = _c6*(_d1*_d1)
@@ -196,9 +196,9 @@ def diag(X, p, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_selected(X1, X2, p, sel1, sel2, table, out):
     """out[i, j] = value of output table[sel1[i], sel2[j]] at (X1[i], X2[j])."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -208,17 +208,17 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d1*_d1)/(_p_alpha*(_p_length_scale*_p_length_scale))
+            _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1)) + (0.5)*(_d1*_d1)/(_p2*(_p1*_p1))
             _u0 = 1.0 + _z0
-            _c0 = _u0**(-_p_alpha)
-            _c1 = _c0*_p_variance
+            _c0 = _u0**(-_p2)
+            _c1 = _c0*_p0
             _c2 = (1.0/_u0)
-            _c3 = (1.0/(_p_length_scale*_p_length_scale))
+            _c3 = (1.0/(_p1*_p1))
             _c4 = _c1*_c2*_c3
-            _c5 = -_c0*_c2*_c3*_p_variance
-            _c6 = _c1/((_u0*_u0)*(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale))
+            _c5 = -_c0*_c2*_c3*_p0
+            _c6 = _c1/((_u0*_u0)*(_p1*_p1*_p1*_p1))
             _c7 = _c6*(_d0*_d0)
-            _c8 = (1.0/_p_alpha)
+            _c8 = (1.0/_p2)
             _c9 = _c6*_d0*_d1
             _c10 = -_c8*_c9 - _c9
             _c11 = _c6*(_d1*_d1)
@@ -235,9 +235,9 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def fill_multi(X1, X2, p, sel2, table, out):
     """out[i, a, j] = value of output table[a, sel2[j]] at (X1[i], X2[j]): q rows per test point."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
         for j in range(X2.shape[0]):
@@ -247,17 +247,17 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d1*_d1)/(_p_alpha*(_p_length_scale*_p_length_scale))
+            _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1)) + (0.5)*(_d1*_d1)/(_p2*(_p1*_p1))
             _u0 = 1.0 + _z0
-            _c0 = _u0**(-_p_alpha)
-            _c1 = _c0*_p_variance
+            _c0 = _u0**(-_p2)
+            _c1 = _c0*_p0
             _c2 = (1.0/_u0)
-            _c3 = (1.0/(_p_length_scale*_p_length_scale))
+            _c3 = (1.0/(_p1*_p1))
             _c4 = _c1*_c2*_c3
-            _c5 = -_c0*_c2*_c3*_p_variance
-            _c6 = _c1/((_u0*_u0)*(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale))
+            _c5 = -_c0*_c2*_c3*_p0
+            _c6 = _c1/((_u0*_u0)*(_p1*_p1*_p1*_p1))
             _c7 = _c6*(_d0*_d0)
-            _c8 = (1.0/_p_alpha)
+            _c8 = (1.0/_p2)
             _c9 = _c6*_d0*_d1
             _c10 = -_c8*_c9 - _c9
             _c11 = _c6*(_d1*_d1)
@@ -275,9 +275,9 @@ def fill_multi(X1, X2, p, sel2, table, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def matvec_multi(X1, X2, p, sel2, table, A, out):
     """out[i, a, c] = sum_j value(table[a, sel2[j]]) at (X1[i], X2[j]) * A[j, c]; no (n1, n2) matrix."""
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     q = table.shape[0]
     for i in prange(X1.shape[0]):
         v = np.empty(N_OUT)
@@ -289,17 +289,17 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d1*_d1)/(_p_alpha*(_p_length_scale*_p_length_scale))
+            _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1)) + (0.5)*(_d1*_d1)/(_p2*(_p1*_p1))
             _u0 = 1.0 + _z0
-            _c0 = _u0**(-_p_alpha)
-            _c1 = _c0*_p_variance
+            _c0 = _u0**(-_p2)
+            _c1 = _c0*_p0
             _c2 = (1.0/_u0)
-            _c3 = (1.0/(_p_length_scale*_p_length_scale))
+            _c3 = (1.0/(_p1*_p1))
             _c4 = _c1*_c2*_c3
-            _c5 = -_c0*_c2*_c3*_p_variance
-            _c6 = _c1/((_u0*_u0)*(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale))
+            _c5 = -_c0*_c2*_c3*_p0
+            _c6 = _c1/((_u0*_u0)*(_p1*_p1*_p1*_p1))
             _c7 = _c6*(_d0*_d0)
-            _c8 = (1.0/_p_alpha)
+            _c8 = (1.0/_p2)
             _c9 = _c6*_d0*_d1
             _c10 = -_c8*_c9 - _c9
             _c11 = _c6*(_d1*_d1)
@@ -324,9 +324,9 @@ def contract_selected(X, p, sel, table, W, out):
     W must be symmetric; only its lower triangle (W[i, j], j <= i) is read. Each unordered pair is
     computed once and nothing of size (n, n, G) is stored.
     """
-    _p_variance = p[0]
-    _p_length_scale = p[1]
-    _p_alpha = p[2]
+    _p0 = p[0]
+    _p1 = p[1]
+    _p2 = p[2]
     n = X.shape[0]
     n_g = table.shape[2]
     half = (n + 1) // 2
@@ -342,17 +342,17 @@ def contract_selected(X, p, sel, table, W, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                _z0 = (0.5)*(_d0*_d0)/(_p_alpha*(_p_length_scale*_p_length_scale)) + (0.5)*(_d1*_d1)/(_p_alpha*(_p_length_scale*_p_length_scale))
+                _z0 = (0.5)*(_d0*_d0)/(_p2*(_p1*_p1)) + (0.5)*(_d1*_d1)/(_p2*(_p1*_p1))
                 _u0 = 1.0 + _z0
-                _c0 = _u0**(-_p_alpha)
-                _c1 = _c0*_p_variance
+                _c0 = _u0**(-_p2)
+                _c1 = _c0*_p0
                 _c2 = (1.0/_u0)
-                _c3 = (1.0/(_p_length_scale*_p_length_scale))
+                _c3 = (1.0/(_p1*_p1))
                 _c4 = _c1*_c2*_c3
-                _c5 = -_c0*_c2*_c3*_p_variance
-                _c6 = _c1/((_u0*_u0)*(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale))
+                _c5 = -_c0*_c2*_c3*_p0
+                _c6 = _c1/((_u0*_u0)*(_p1*_p1*_p1*_p1))
                 _c7 = _c6*(_d0*_d0)
-                _c8 = (1.0/_p_alpha)
+                _c8 = (1.0/_p2)
                 _c9 = _c6*_d0*_d1
                 _c10 = -_c8*_c9 - _c9
                 _c11 = _c6*(_d1*_d1)
@@ -369,4 +369,4 @@ def contract_selected(X, p, sel, table, W, out):
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 024745d5bf4d38c0b48353e51b241e9c701cf2116abfd83a2a42e501f2291377
+# kernelgen-sha256: 4b3d12ca0477929dca02a3a0de512b3e3aa63070283b51e8f31e5b695e08aaf3

@@ -97,8 +97,11 @@ def _names(prepared: PreparedKernel) -> dict[sp.Symbol, str]:
     for b in prepared.bases:
         names[b.symbol] = b.symbol.name
         names[b.shift_symbol] = b.shift_symbol.name
-    for p in prepared.params:
-        names[p] = f"_p_{p.name}"
+    # Parameters by position: generated identifiers are ASCII and never depend on user names (two
+    # spellings Python reads as one identifier, 'ﬁ' and 'fi', would otherwise overwrite each other).
+    # The real names are the module's PARAMETERS.
+    for i, p in enumerate(prepared.params):
+        names[p] = f"_p{i}"
     return names
 
 

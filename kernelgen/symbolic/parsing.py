@@ -5,7 +5,8 @@ attribute access, lambdas, subscripts, keyword arguments, comprehensions and unk
 are refused before anything is evaluated. Before SymPy sees anything, the text and its syntax
 tree are measured against the resource limits of :mod:`kernelgen.symbolic.limits` (length,
 number of nodes, nesting depth, magnitude of numbers and exponents), so a short string cannot
-exhaust memory, time or the stack.
+exhaust memory, time or the stack. Names are read as Python reads identifiers (Unicode NFKC);
+two different spellings of one name (``ﬁ`` and ``fi``) are refused.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .limits import (
     check_text,
     check_tokens,
 )
+from .names import check_spellings
 
 __all__ = [
     "CONSTANTS", "FUNCTIONS", "MAX_DEPTH", "MAX_EXPANDED_TERMS", "MAX_EXPONENT", "MAX_MAGNITUDE", "MAX_NODES",
@@ -67,6 +69,8 @@ def parse_kernel_string(
     KernelParseError
         For anything but arithmetic of the allowed form, and for text beyond a resource limit
         (:mod:`kernelgen.symbolic.limits`; the message names the limit and its value).
+    InvalidKernelError
+        For two spellings of one name after NFKC normalisation.
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
@@ -79,6 +83,7 @@ def parse_kernel_string(
     tree = _syntax_tree(source, text)
     spelled = Source(source)
     check_syntax_tree(tree, spelled)
+    check_spellings(spelled.segment(n) for n in ast.walk(tree) if isinstance(n, ast.Name))
     builder = _Builder(dim, text)
     expr = builder.visit(tree.body)
     if not isinstance(expr, sp.Expr):
