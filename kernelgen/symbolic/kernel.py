@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 import sympy as sp
 
+from .errors import KernelParseError
 from .evaluation import Evaluable
 from .hyperparameters import Hyperparameter
 from .limits import check_expression
@@ -129,7 +130,11 @@ class Kernel(Evaluable):
         if unknown:
             raise ValueError(f"values given for {unknown}, which are not symbols of {text!r}")
         specs = {n: values.get(n, 1.0) for n in names}
-        return cls(expr, x, y, specs, name=name)
+        try:
+            return cls(expr, x, y, specs, name=name)
+        except RecursionError:  # the limits make this unlikely; a user still gets a parse error, not a crash
+            raise KernelParseError(f"kernel string {text[:80]!r} is nested too deeply for SymPy; see "
+                                   "kernelgen.symbolic.limits") from None
 
     def _replace(self, expr: sp.Expr | None = None, hyperparameters: Iterable[Hyperparameter] | None = None,
                  name: str | None = None) -> Kernel:

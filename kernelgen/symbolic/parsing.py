@@ -85,7 +85,11 @@ def parse_kernel_string(
     check_syntax_tree(tree, spelled)
     check_spellings(spelled.segment(n) for n in ast.walk(tree) if isinstance(n, ast.Name))
     builder = _Builder(dim, text)
-    expr = builder.visit(tree.body)
+    try:
+        expr = builder.visit(tree.body)
+    except RecursionError:  # MAX_DEPTH keeps the builder's recursion short; SymPy's own may still be deep
+        raise KernelParseError(f"kernel string {_short(text)} is nested too deeply for SymPy: more than "
+                               f"MAX_DEPTH = {MAX_DEPTH} (kernelgen.symbolic.limits)") from None
     if not isinstance(expr, sp.Expr):
         raise KernelParseError(f"kernel string {_short(text)} does not describe an expression")
     x = tuple(sp.Symbol(f"x{i}") for i in range(dim))

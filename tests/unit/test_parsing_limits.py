@@ -124,3 +124,13 @@ class TestSympyObjects:
         big = sp.Add(*(e * sp.Integer(i + 1) * sp.cos(x * y * (i + 1)) for i in range(300)))
         k = Kernel(big, x=[x], y=[y])  # 300 terms sharing one exp: well inside the limits
         assert k.dim == 1
+
+
+def test_recursion_inside_sympy_becomes_a_parse_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The net behind the limits: a RecursionError while building the kernel never reaches the user."""
+    def deep(*args: object, **kwargs: object) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(Kernel, "__init__", deep)
+    with pytest.raises(KernelParseError, match="nested too deeply for SymPy"):
+        Kernel.from_string("x0 * y0", dim=1)
