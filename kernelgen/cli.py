@@ -1,29 +1,53 @@
 """The ``kernelgen`` command: every sub-command (demo, generate, show, verify) is built here.
 
 Heavy parts (scikit-learn for ``verify``, the GP for ``demo``) are imported when their command
-runs, so ``kernelgen --help`` stays quick. ``--debug`` shows the traceback of an error instead of
-the one-line message.
+runs, so ``kernelgen --help`` stays quick.
+
+Errors: every failure of a command prints one line, ``kernelgen <command>: error: <message>``, on
+stderr and exits with status 2 (argparse's own usage errors look and exit the same); an interrupt
+prints ``kernelgen <command>: interrupted`` and exits with 130. ``kernelgen --debug <command>``
+shows the traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import inspect
+import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .symbolic.errors import KernelParseError, NotDifferentiableError
+from .symbolic.errors import InvalidKernelError, KernelParseError, NotDifferentiableError
 from .symbolic.library import LIBRARY, from_name_or_text
 from .symbolic.request import requests_up_to
 
-__all__ = ["build_parser", "main"]
+__all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "USER_ERRORS", "build_parser", "main"]
 
-#: Errors a command reports as one line (exit status 2) unless ``--debug`` is given.
-USER_ERRORS = (KernelParseError, NotDifferentiableError, ValueError, TypeError, ImportError, AttributeError,
-               KeyError)
+#: Exit status of a command that failed (as argparse's usage errors), and of an interrupted one.
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+#: Errors whose message is meant for the user as it stands; any other exception is reported as
+#: ``<type>: <message>`` (still one line: no traceback without ``--debug``).
+USER_ERRORS = (KernelParseError, InvalidKernelError, NotDifferentiableError, ValueError, TypeError, ImportError,
+               AttributeError, KeyError, OSError)
+_INPUT = re.compile(r"^[xy]\d+$")
+
+
+def _kernel(text: str, dim: int, what: str = "EXPR") -> Any:
+    """A library kernel or an expression; a bare unknown name is an error, not a constant kernel."""
+    name = text.strip()
+    if name not in LIBRARY and name.isidentifier() and not _INPUT.match(name):
+        close = difflib.get_close_matches(name.lower(), list(LIBRARY), n=3, cutoff=0.5)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        raise ValueError(f"{what} {text!r} is not a library kernel ({', '.join(LIBRARY)}) nor an expression in the "
+                         f"inputs x0.., y0..{hint}")
+    return from_name_or_text(text, dim)
 
 
 # ---------------------------------------------------------------------- commands
@@ -33,13 +57,17 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from .codegen.store import ensure_source
 
     out = Path(args.out) if args.out else None
+    if out is not None and out.exists() and not out.is_dir():
+        raise ValueError(f"--out {args.out!r} is an existing file; give a directory for the generated modules")
     if args.builtins:
         paths = builtins.update(out)
         print(f"{len(paths)} modules in {paths[0].parent if paths else out}")
         return 0
     if args.expr is None or args.dim is None:
         raise ValueError("generate needs EXPR and --dim (or --builtins)")
-    kernel = from_name_or_text(args.expr, args.dim)
+    if args.max_order < 0:
+        raise ValueError(f"--max-order must be a non-negative integer, got {args.max_order}")
+    kernel = _kernel(args.expr, args.dim)
     requests = requests_up_to(kernel.dim, args.max_order, kernel.smoothness // 2)
     spec = BatchSpec.make(kernel, requests, gradient=not args.no_gradient)
     print(ensure_source(spec, out))
@@ -49,7 +77,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 def _cmd_show(args: argparse.Namespace) -> int:
     import sympy as sp
 
-    kernel = from_name_or_text(args.expr, args.dim)
+    kernel = _kernel(args.expr, args.dim)
     expr = kernel.derivative_expr(tuple(args.dx), tuple(args.dy), wrt=args.wrt)
     print(sp.latex(expr) if args.latex else sp.pretty(expr, use_unicode=False) if args.pretty else str(expr))
     return 0
@@ -107,7 +135,7 @@ def _takes_two_points(obj: Any) -> bool:
 def _reference(spec: str, dim: int) -> Any:
     """A ``module:attribute`` kernel or function k(X, Y), a library name or an expression string."""
     if ":" not in spec:
-        return from_name_or_text(spec, dim)
+        return _kernel(spec, dim, "--reference")
     obj = _load(spec)
     return obj if _takes_two_points(obj) else _instantiate(obj)
 
@@ -177,7 +205,7 @@ def _add_generate(sub: Any) -> None:
     gen = sub.add_parser("generate", help="write the generated module for a kernel and print its path")
     gen.add_argument("expr", nargs="?", help="kernel expression in x0.., y0.. and hyperparameters, or a library "
                      f"name ({', '.join(LIBRARY)})")
-    gen.add_argument("--dim", type=int, help="input dimension d")
+    gen.add_argument("--dim", type=_positive_int, help="input dimension d")
     gen.add_argument("--max-order", type=int, default=2,
                      help="all (dx, dy) pairs of total order <= N the kernel supports (default: 2)")
     gen.add_argument("--no-gradient", action="store_true", help="leave out log-hyperparameter gradients")
@@ -191,7 +219,7 @@ def _add_generate(sub: Any) -> None:
 def _add_show(sub: Any) -> None:
     show = sub.add_parser("show", help="print the formula of a derivative, to compare with a hand derivation")
     show.add_argument("expr", help="kernel expression or library name")
-    show.add_argument("--dim", type=int, required=True, help="input dimension d")
+    show.add_argument("--dim", type=_positive_int, required=True, help="input dimension d")
     show.add_argument("--dx", type=int, nargs="*", default=[], help="indices differentiated on the first input")
     show.add_argument("--dy", type=int, nargs="*", default=[], help="indices differentiated on the second input")
     show.add_argument("--wrt", default=None, help="also apply theta * d/dtheta for this hyperparameter")
@@ -225,11 +253,22 @@ def _add_verify(sub: Any) -> None:
                         help="hyperparameter value to check at (repeatable). For --function the others are drawn at "
                              "random away from 1 (3 draws), so the function must take them as keyword arguments; "
                              "for --kernel, sets the kernel's parameters instead of random draws")
-    verify.add_argument("--dim", type=int, default=None, help="input dimension (default 2 for --sklearn)")
+    verify.add_argument("--dim", type=_positive_int, default=None, help="input dimension (default 2 for --sklearn)")
     verify.add_argument("--seed", type=int, default=0)
     verify.add_argument("--tol", type=float, default=None, help="relative tolerance (default: verify.DEFAULT_TOL)")
     verify.add_argument("--quiet", action="store_true", help="summary lines only")
     verify.set_defaults(run=_cmd_verify, parser=verify)
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: a positive integer (argparse reports the ValueError as a usage error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -246,14 +285,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; every failure is one line on stderr (exit 2), an interrupt exits 130."""
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except USER_ERRORS as exc:
+    except KeyboardInterrupt:
         if args.debug:
             raise
-        print(f"kernelgen {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        print(f"kernelgen {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of our output went away (``kernelgen show ... | head``): nothing to report.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
+    except Exception as exc:  # a command-line tool reports, it does not crash
+        if args.debug:
+            raise
+        print(f"kernelgen {args.command}: error: {_message(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _message(exc: BaseException) -> str:
+    """One line for ``exc``: its own message for user errors, prefixed by its type otherwise."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, RecursionError | MemoryError):
+        return (f"{type(exc).__name__}: the kernel is too large for kernelgen's symbolic passes "
+                "(see kernelgen.symbolic.limits)")
+    if isinstance(exc, KeyError) and exc.args:
+        text = str(exc.args[0])
+    if isinstance(exc, USER_ERRORS):
+        return text
+    return f"{type(exc).__name__}: {text}"
 
 
 if __name__ == "__main__":

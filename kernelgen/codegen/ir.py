@@ -15,7 +15,7 @@ import sympy as sp
 from ..symbolic.kernel import Kernel
 from ..symbolic.prepared import Branch, PreparedKernel
 from ..symbolic.request import Output, Request, as_requests
-from .printing import print_expr
+from .printing import Growth, print_expr
 
 __all__ = ["BatchSpec", "Block", "GeneratedModule", "build"]
 
@@ -97,18 +97,32 @@ def _names(prepared: PreparedKernel) -> dict[sp.Symbol, str]:
     for b in prepared.bases:
         names[b.symbol] = b.symbol.name
         names[b.shift_symbol] = b.shift_symbol.name
-    for p in prepared.params:
-        names[p] = f"_p_{p.name}"
+    # Parameters by position: generated identifiers are ASCII and never depend on user names (two
+    # spellings Python reads as one identifier, 'ﬁ' and 'fi', would otherwise overwrite each other).
+    # The real names are the module's PARAMETERS.
+    for i, p in enumerate(prepared.params):
+        names[p] = f"_p{i}"
     return names
 
 
-def _block(exprs: list[sp.Expr], names: dict[sp.Symbol, str], condition: str | None) -> tuple[Block, int]:
+def _growth(prepared: PreparedKernel, general: bool) -> Growth:
+    """What bounds products (printing.py): hyperparameters, and in the general branch radii, are non-zero."""
+    held = getattr(prepared, "transcendentals", ())  # exp(a) kept as a symbol, where preparation does that
+    exponentials = {t.symbol: t.arg for t in held if t.func is sp.exp}
+    nonzero = set(prepared.params) | ({r.symbol for r in prepared.radii} if general else set())
+    return Growth(nonzero=frozenset(nonzero), exponentials=exponentials)
+
+
+def _block(exprs: list[sp.Expr], names: dict[sp.Symbol, str], condition: str | None,
+           growth: Growth) -> tuple[Block, int]:
     temps, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_c"), order="canonical")
     local = dict(names)
     for sym, _ in temps:
         local[sym] = sym.name
-    temporaries = tuple((sym.name, print_expr(value, local)) for sym, value in temps)
-    values = tuple(print_expr(e, local) for e in reduced)
+    # Products of a polynomial and an underflowing exponential are printed damped (printing.py).
+    growth = growth.with_temporaries(temps)
+    temporaries = tuple((sym.name, print_expr(value, local, growth)) for sym, value in temps)
+    values = tuple(print_expr(e, local, growth) for e in reduced)
     n_ops = sum(sp.count_ops(v) for _, v in temps) + sum(sp.count_ops(e) for e in reduced)
     return Block(condition, temporaries, values), int(n_ops)
 
@@ -126,11 +140,11 @@ def build(spec: BatchSpec) -> GeneratedModule:
     blocks = []
     total = 0
     for branch in prepared.branches:
-        block, n = _block(expressions(branch), names, _condition(prepared, branch))
+        block, n = _block(expressions(branch), names, _condition(prepared, branch), _growth(prepared, False))
         blocks.append(block)
         total += n
     general = [prepared.finalize(e) for e in expressions(None)]
-    block, n = _block(general, names, None)
+    block, n = _block(general, names, None, _growth(prepared, True))
     blocks.append(block)
     total += n
 

@@ -7,6 +7,7 @@ validated points and multi-indices and dispatches to :func:`predict_mean`, :func
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterator, Sequence
 from typing import Literal
 
@@ -151,7 +152,13 @@ def predict_full(p: Prediction, chunk_size: int) -> tuple[np.ndarray, np.ndarray
 def posterior_moments(state: TrainingState, Xt: np.ndarray, derivs: tuple[Deriv, ...], cov: CovMode = "none",
                       chunk_size: int | None = None, memory_budget: int = DEFAULT_MEMORY_BUDGET,
                       ) -> tuple[np.ndarray, np.ndarray | None]:
-    """:func:`predict_derivatives` for validated inputs (``Xt`` from ``as_points``, ``derivs`` typed)."""
+    """:func:`predict_derivatives` for validated inputs (``Xt`` from ``as_points``, ``derivs`` typed).
+
+    ``chunk_size`` and ``memory_budget`` are checked here (``GaussianProcess`` passes them through):
+    a chunk of -1 test points would leave variances at their prior and means uninitialised.
+    """
+    chunk_size = None if chunk_size is None else positive_int(chunk_size, "chunk_size")
+    memory_budget = positive_int(memory_budget, "memory_budget")
     if state.integrals is not None:  # integral observations: covariances by functional blocks
         q = len(derivs)
         rows = Rows.points(np.repeat(Xt, q, axis=0), derivs, np.tile(np.arange(q, dtype=np.int64), Xt.shape[0]))
@@ -217,6 +224,13 @@ def predict_derivatives(state: TrainingState, X: object, derivs: Sequence[Sequen
         raise ValueError("derivs must name at least one derivative")
     check_cov(cov)
     return posterior_moments(state, as_points(X, dim, "X"), typed, cov, chunk_size, memory_budget)
+
+
+def positive_int(value: object, name: str) -> int:
+    """``value`` as an int if it is a positive integer (bool excluded), else ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
 
 
 def check_cov(cov: object) -> None:

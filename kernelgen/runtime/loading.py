@@ -3,6 +3,11 @@
 Nothing here does SymPy work: a committed or cached module is found by its name (a hash of the
 kernel's text and the requests), and its outputs, parameter order and symmetry are the module's
 ``OUTPUTS``, ``PARAMETERS`` and ``SYMMETRIC`` / ``SYMMETRIC_KERNEL``.
+
+Identity: the store accepts a file only if the identity in its header is the one asked for
+(:func:`kernelgen.codegen.store.identity`, a hash computed from the spec's text); after import the
+module's ``IDENTITY`` constant is compared again, so a file replaced between the check and the
+import is regenerated rather than used.
 """
 
 from __future__ import annotations
@@ -11,10 +16,11 @@ import importlib.util
 import sys
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 
 from ..codegen.ir import BatchSpec
-from ..codegen.store import builtin_dir, ensure_source, module_name
+from ..codegen.store import builtin_dir, ensure_source, identity, module_name
 from ..symbolic.request import Output, Request
 
 __all__ = ["ModuleInfo", "load", "module_info"]
@@ -48,17 +54,33 @@ def load(spec: BatchSpec) -> ModuleType:
         module = _loaded.get(name)
         if module is not None:
             return module
-        path = ensure_source(spec)
-        qualified = (
-            f"kernelgen.generated.{name}" if path.parent == builtin_dir() else f"kernelgen_cache.{name}"
-        )
-        module = sys.modules.get(qualified)
-        if module is None:
-            module_spec = importlib.util.spec_from_file_location(qualified, path)
-            assert module_spec is not None and module_spec.loader is not None
-            module = importlib.util.module_from_spec(module_spec)
-            # Registered before exec and never evicted: numba's cache refers to it by name.
-            sys.modules[qualified] = module
-            module_spec.loader.exec_module(module)
+        expected = identity(spec)
+        module = _import(name, ensure_source(spec))
+        if getattr(module, "IDENTITY", None) != expected:
+            # The file changed after the store checked it: regenerate, import under a fresh name.
+            module = _import(name, ensure_source(spec, force=True), fresh=True)
+            if getattr(module, "IDENTITY", None) != expected:
+                raise RuntimeError(f"generated module {module.__file__} does not record the identity of "
+                                   f"{spec.kernel.name}: {spec.describe()} even after regeneration")
         _loaded[name] = module
         return module
+
+
+def _import(name: str, path: Path, fresh: bool = False) -> ModuleType:
+    """Import the module file ``path`` as ``kernelgen.generated.<name>`` or ``kernelgen_cache.<name>``."""
+    package = "kernelgen.generated" if path.parent == builtin_dir() else "kernelgen_cache"
+    qualified = f"{package}.{name}"
+    if fresh:  # a module already imported under this name is never evicted (numba refers to it)
+        suffix = 2
+        while f"{qualified}_{suffix}" in sys.modules:
+            suffix += 1
+        qualified = f"{qualified}_{suffix}"
+    module = sys.modules.get(qualified)
+    if module is None:
+        module_spec = importlib.util.spec_from_file_location(qualified, path)
+        assert module_spec is not None and module_spec.loader is not None
+        module = importlib.util.module_from_spec(module_spec)
+        # Registered before exec and never evicted: numba's cache refers to it by name.
+        sys.modules[qualified] = module
+        module_spec.loader.exec_module(module)
+    return module

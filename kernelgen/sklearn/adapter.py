@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -10,12 +11,12 @@ import numpy as np
 from sklearn.gaussian_process import kernels as skk
 
 from ..runtime import as_points, compiled
-from ..symbolic.hyperparameters import DEFAULT_BOUNDS
+from ..symbolic.hyperparameters import DEFAULT_BOUNDS, parse_bounds
 from ..symbolic.hyperparameters import Hyperparameter as KGHyperparameter
 from ..symbolic.kernel import Kernel
 from ..symbolic.request import Output, Request
 
-__all__ = ["NOISE_NAME", "KernelFamily", "SymbolicKernel", "check_names", "scalar"]
+__all__ = ["NOISE_NAME", "KernelFamily", "SymbolicKernel", "check_bounds", "check_names", "check_value", "scalar"]
 
 #: Name of the white-noise hyperparameter of a :class:`SymbolicKernel`.
 NOISE_NAME = "noise_level"
@@ -23,7 +24,10 @@ NOISE_NAME = "noise_level"
 
 def scalar(value: Any, name: str) -> float:
     """A hyperparameter value as a float (scikit-learn stores some as 1-element arrays)."""
-    arr = np.asarray(value, dtype=np.float64)
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"hyperparameter {name!r} must be a number, got {value!r}") from None
     if arr.size != 1:
         raise ValueError(f"hyperparameter {name!r} must be a scalar, got {value!r}")
     return float(arr.reshape(()))
@@ -107,6 +111,26 @@ class KernelFamily:
         return f"KernelFamily({self.name}, any input dimension: {self.probe.expr} for d={self.probe_dim})"
 
 
+def check_value(value: Any, name: str, source: str = "") -> float:
+    """A hyperparameter value that is a positive finite scalar, else ValueError naming it.
+
+    Generated code takes values as they are: a zero, negative or NaN value would give silently
+    wrong (or NaN) kernel matrices, so every entry point (constructor, ``set_params``, ``theta``,
+    ``clone_with_theta``) checks, without changing what is stored (scikit-learn's ``clone``
+    compares stored parameters by identity).
+    """
+    v = scalar(value, name)
+    if not (math.isfinite(v) and v > 0):
+        via = f" ({source})" if source else ""
+        raise ValueError(f"SymbolicKernel hyperparameter {name!r} must be positive and finite, got {v!r}{via}")
+    return v
+
+
+def check_bounds(bounds: Any, name: str) -> None:
+    """``(low, high)`` with ``0 < low <= high < inf``, or ``"fixed"``; ValueError naming the hyperparameter."""
+    parse_bounds(f"SymbolicKernel bounds of {name!r} ({name}_bounds)", bounds)
+
+
 class SymbolicKernel(skk.Kernel):
     """A scikit-learn kernel evaluated by kernelgen's generated code.
 
@@ -175,6 +199,17 @@ class SymbolicKernel(skk.Kernel):
             setattr(self, h.name, hyperparameters.get(h.name, inherited.get(h.name, h.value)))
             setattr(self, h.name + "_bounds",
                     hyperparameters.get(h.name + "_bounds", inherited.get(h.name + "_bounds", default_bounds)))
+        for key, value in self.get_params().items():
+            self._check_parameter(key, value)
+
+    def _check_parameter(self, key: str, value: Any) -> None:
+        """Validate one constructor argument (values positive and finite, bounds a valid box)."""
+        if key == "kernel":
+            return
+        if key.endswith("_bounds"):
+            check_bounds(value, key[: -len("_bounds")])
+        elif not (key == NOISE_NAME and value is None):
+            check_value(value, key)
 
     # ------------------------------------------------------------------ parameters
     def get_params(self, deep: bool = True) -> dict[str, Any]:
@@ -197,6 +232,8 @@ class SymbolicKernel(skk.Kernel):
                                     or value.all_hyperparameter_names != self.kernel.all_hyperparameter_names):
                 raise ValueError("set_params(kernel=...) needs a kernelgen.Kernel or KernelFamily with the same "
                                  "hyperparameter names; build a new SymbolicKernel instead")
+            self._check_parameter(key, value)
+        for key, value in params.items():
             setattr(self, key, value)
         return self
 
@@ -234,8 +271,12 @@ class SymbolicKernel(skk.Kernel):
         free = [h.name for h in self.hyperparameters if not h.fixed]
         if theta.shape != (len(free),):
             raise ValueError(f"theta has length {theta.shape[0]}, expected {len(free)} ({free})")
-        for name, t in zip(free, theta):
-            setattr(self, name, float(np.exp(t)))
+        with np.errstate(over="ignore"):
+            values = np.exp(theta)
+        for name, t, value in zip(free, theta, values):  # all checked before any is set
+            check_value(value, name, f"theta = log({name}) = {float(t)!r}")
+        for name, value in zip(free, values):
+            setattr(self, name, float(value))
 
     def clone_with_theta(self, theta: np.ndarray) -> SymbolicKernel:
         """A copy with ``theta`` set (parameters are immutable, so nothing is deep-copied)."""

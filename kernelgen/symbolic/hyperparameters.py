@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from .names import normalize_name
+
 __all__ = ["DEFAULT_BOUNDS", "Bounds", "Hyperparameter", "parse_bounds"]
 
 DEFAULT_BOUNDS = (1e-5, 1e5)
@@ -24,7 +26,8 @@ class Hyperparameter:
     Parameters
     ----------
     name : str
-        Python identifier; the SymPy symbol of the kernel expression carries the same name.
+        Python identifier, stored in Unicode NFKC form (as Python reads identifiers: ``"ℓ"`` is
+        stored as ``"l"``); the SymPy symbol of the kernel expression carries the same name.
     value : float
         Current value, strictly positive and finite.
     bounds : tuple of float
@@ -39,6 +42,7 @@ class Hyperparameter:
     fixed: bool = False
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "name", normalize_name(self.name))
         if not self.name.isidentifier() or self.name.startswith("_"):
             raise ValueError(f"hyperparameter name {self.name!r} must be an identifier not starting with '_'")
         value = float(self.value)
