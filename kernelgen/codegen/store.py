@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
+from .backends import BackendConfig, backend
 from .ir import BatchSpec, build
 from .render import checksum_ok, render, versions_text
 
@@ -43,13 +44,17 @@ def cache_dir() -> Path:
     return path
 
 
-def module_name(spec: BatchSpec) -> str:
-    return f"{spec.kernel.name}_{spec.key(versions_text())[:16]}"
+def module_name(spec: BatchSpec, target: str | BackendConfig = "numba") -> str:
+    """``<kernel>_<hash>`` (numba) or ``<kernel>_<backend>_<hash>``; the hash covers the backend too."""
+    config = backend(target)
+    key = spec.key(versions_text(config))[:16]
+    return f"{spec.kernel.name}_{config.name}_{key}" if config.tagged else f"{spec.kernel.name}_{key}"
 
 
-def source_text(spec: BatchSpec) -> str:
-    """Generate the module text for ``spec`` (deterministic)."""
-    return render(build(spec))
+def source_text(spec: BatchSpec, target: str | BackendConfig = "numba") -> str:
+    """Generate the module text for ``spec`` in one backend (deterministic)."""
+    config = backend(target)
+    return render(build(spec, config.printer), config)
 
 
 def _valid(path: Path) -> bool:
@@ -83,18 +88,18 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def find_source(spec: BatchSpec) -> Path | None:
+def find_source(spec: BatchSpec, target: str | BackendConfig = "numba") -> Path | None:
     """A valid committed or cached module file for ``spec``, or None (nothing is generated)."""
-    name = module_name(spec)
+    name = module_name(spec, target)
     for path in (builtin_dir() / f"{name}.py", cache_dir() / f"{name}.py"):
         if _valid(path):
             return path
     return None
 
 
-def ensure_source(spec: BatchSpec, directory: Path | None = None) -> Path:
-    """Path of a valid module file for ``spec``, generating it if needed."""
-    name = module_name(spec)
+def ensure_source(spec: BatchSpec, directory: Path | None = None, target: str | BackendConfig = "numba") -> Path:
+    """Path of a valid module file for ``spec`` in one backend, generating it if needed."""
+    name = module_name(spec, target)
     if directory is None:
         committed = builtin_dir() / f"{name}.py"
         if _valid(committed):
@@ -106,5 +111,5 @@ def ensure_source(spec: BatchSpec, directory: Path | None = None) -> Path:
         return path
     with _file_lock(directory / f".{name}.lock"):
         if not _valid(path):  # another process may have finished while we waited
-            write_atomic(path, source_text(spec))
+            write_atomic(path, source_text(spec, target))
     return path

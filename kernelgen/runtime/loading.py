@@ -41,14 +41,18 @@ def module_info(module: ModuleType) -> ModuleInfo:
                       bool(module.SYMMETRIC_KERNEL))
 
 
-def load(spec: BatchSpec) -> ModuleType:
-    """Import (once per process) the generated module for ``spec``, generating it if needed."""
-    name = module_name(spec)
+def load(spec: BatchSpec, target: str = "numba") -> ModuleType:
+    """Import (once per process) the generated module for ``spec``, generating it if needed.
+
+    ``target`` is the backend (``"numba"``, ``"torch"``, ``"jax"``, ``"keops"``); importing a
+    torch, jax or keops module imports that engine, so only its users pay for it.
+    """
+    name = module_name(spec, target)
     with _thread_lock:
         module = _loaded.get(name)
         if module is not None:
             return module
-        path = ensure_source(spec)
+        path = ensure_source(spec, target=target)
         qualified = (
             f"kernelgen.generated.{name}" if path.parent == builtin_dir() else f"kernelgen_cache.{name}"
         )

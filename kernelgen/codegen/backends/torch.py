@@ -1,0 +1,27 @@
+"""The PyTorch backend: torch ops over broadcast pairs, differentiable by autograd.
+
+The generated module never imports torch at generation time (it is text); it imports torch when
+it is loaded, which only a torch user does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import sympy as sp
+
+from . import BackendConfig
+from .array import ArrayPrinter
+
+
+def print_torch(expr: sp.Expr, names: Mapping[sp.Symbol, str]) -> str:
+    return ArrayPrinter(names, "torch").doprint(expr)
+
+
+TORCH = BackendConfig(
+    name="torch",
+    template="array.py.jinja",
+    template_files=("array.py.jinja", "constants.py.jinja", "blocks.jinja"),
+    printer=print_torch,
+    context={"xp": "torch", "imports": "import torch"},
+)
