@@ -74,7 +74,8 @@ class _SymbolicBase(GPyTorchKernel):
         """The kernelgen :class:`~kernelgen.Kernel` at the current values (no batch shape only)."""
         if self.batch_shape != torch.Size():
             raise ValueError("to_kernel needs a kernel without batch_shape")
-        return self.symbolic.with_values(**{n: float(v) for n, v in zip(self._hp_names, self.parameter_values())})
+        values = self.parameter_values()
+        return self.symbolic.with_values(**{n: float(v.detach()) for n, v in zip(self._hp_names, values)})
 
     def _params(self, trailing: int) -> list[torch.Tensor]:
         """Values shaped ``batch_shape + (1,) * trailing`` so they broadcast against pair arrays."""

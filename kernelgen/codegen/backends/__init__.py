@@ -12,55 +12,16 @@ broadcasts over pairs, differentiable by autograd / ``jax.grad``), ``keops`` (py
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-
-import sympy as sp
+from .config import BackendConfig
+from .jax import JAX
+from .keops import KEOPS
+from .numba import NUMBA
+from .torch import TORCH
 
 __all__ = ["BACKENDS", "BackendConfig", "backend"]
 
 
-@dataclass(frozen=True)
-class BackendConfig:
-    """How one engine's modules are printed, laid out and named.
-
-    Parameters
-    ----------
-    name : str
-        Engine name; part of the module name and of the cache key (except for numba, whose names
-        predate backends and stay as they are).
-    template : str
-        The entry template rendered for a module.
-    template_files : tuple of str
-        Every template the entry template uses: their bytes are hashed into the key and header.
-    printer : callable
-        ``printer(expr, names) -> str`` for one expression.
-    context : mapping
-        Extra template variables (module prefixes and the like).
-    """
-
-    name: str
-    template: str
-    template_files: tuple[str, ...]
-    printer: Callable[[sp.Expr, Mapping[sp.Symbol, str]], str]
-    context: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def tagged(self) -> bool:
-        """Whether module names and keys carry the backend name (every backend but numba)."""
-        return self.name != "numba"
-
-
-def _registry() -> dict[str, BackendConfig]:
-    from .jax import JAX
-    from .keops import KEOPS
-    from .numba import NUMBA
-    from .torch import TORCH
-
-    return {b.name: b for b in (NUMBA, TORCH, JAX, KEOPS)}
-
-
-BACKENDS: dict[str, BackendConfig] = _registry()
+BACKENDS: dict[str, BackendConfig] = {b.name: b for b in (NUMBA, TORCH, JAX, KEOPS)}
 
 
 def backend(name: str | BackendConfig) -> BackendConfig:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import sympy as sp
 
 from ..printing import NumbaPrinter
-from . import BackendConfig
+from .config import BackendConfig
 
 #: SymPy function -> helper defined in templates/keops.py.jinja.
 _FUNCTIONS = {"exp": "_exp", "log": "_log", "sin": "_sin", "cos": "_cos", "Abs": "abs", "atan": "_atan"}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..printing import print_expr
-from . import BackendConfig
+from .config import BackendConfig
 
 NUMBA = BackendConfig(
     name="numba",

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 
 import sympy as sp
 
-from . import BackendConfig
 from .array import ArrayPrinter
+from .config import BackendConfig
 
 
 def print_torch(expr: sp.Expr, names: Mapping[sp.Symbol, str]) -> str:
