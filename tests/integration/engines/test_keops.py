@@ -41,6 +41,7 @@ def test_keops_value_and_derivative_block_matvec(torch) -> None:
         np.testing.assert_allclose(Kv[rows], dense[:, :, 0] @ v, rtol=1e-12, atol=1e-10)
         # Joint (f, df/dx0) covariance, point-major: rows 2i are f, 2i+1 are df/dx0 at X[i].
         grad_op = SymbolicKernelGrad(k, derivs=[(), (0,)], backend="keops")(torch.tensor(X)).evaluate_kernel()
+        assert type(grad_op).__name__ == "SymbolicGradOperator"
         w = np.random.default_rng(7).standard_normal((2 * N, 1))
         Gw = (grad_op @ torch.tensor(w)).detach().numpy()
         cross = rt.compiled(k, [((), ()), ((), (0,)), ((0,), ()), ((0,), (0,))]).fill(X[rows], X, k.parameter_vector)
@@ -64,3 +65,40 @@ def test_keops_hyperparameter_gradient_matches_dense(torch) -> None:
         return [g.item() for g in torch.autograd.grad(value, list(sym.parameters()))]
 
     np.testing.assert_allclose(quad("keops"), quad("torch"), rtol=1e-10)
+
+
+def test_keops_all_outputs_match_numba(torch) -> None:
+    """Every output of an order-2 batch with log-theta gradients, as one vector-valued KeOps formula.
+
+    Random and coincident pairs; the reduction sum_j F_ij v_j of all outputs at once (one compile)
+    is compared with numba's dense matrices times v. CI: Matérn 5/2 and the composite (two radii,
+    branches) in 1-D, because KeOps compile time grows with the formula (the 2-D order-2 batch
+    with gradients takes minutes); ``KERNELGEN_FULL_SWEEP=1``: every case kernel in 2-D.
+    """
+    import os
+
+    from pykeops.torch import LazyTensor
+
+    from kernelgen.runtime.engines import engine_module
+
+    from .cases import cases, order2_requests, points
+
+    full = os.environ.get("KERNELGEN_FULL_SWEEP") == "1"
+    dim = 2 if full else 1
+    names = list(cases(dim)) if full else ["matern52", "composite"]
+    for name in names:
+        kernel = cases(dim)[name]
+        requests = order2_requests(kernel)
+        X, Y = points(kernel.dim)
+        batch = rt.compiled(kernel, requests, gradient=True)
+        ref = batch.fill(X, Y, kernel.parameter_vector)
+        module = engine_module(kernel, requests, True, "keops")
+        assert module.outputs == batch.outputs
+        p = [LazyTensor(torch.tensor([v])) for v in kernel.parameter_vector]
+        outs = module(LazyTensor(torch.tensor(X)[:, None, :]), LazyTensor(torch.tensor(Y)[None, :, :]), p)
+        v = np.random.default_rng(9).standard_normal(len(Y))
+        # One formula of dimension N_OUT: sum_j out_k(x_i, y_j) v_j for every output k.
+        got = (LazyTensor.concatenate(outs, -1) * LazyTensor(torch.tensor(v)[None, :, None])).sum(dim=1).numpy()
+        want = np.einsum("ijk,j->ik", ref, v)
+        scale = np.maximum(1.0, np.abs(ref).max(axis=(0, 1)))
+        assert np.all(np.abs(got - want) / scale <= 1e-12 * len(Y)), name
