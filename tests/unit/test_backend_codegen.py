@@ -38,7 +38,7 @@ def test_engine_modules_use_where_not_python_branches() -> None:
     text = source_text(_spec(), "torch")
     body = text.split("def outputs", 1)[1]
     assert "if " not in body.replace("_select(", "")  # branches are selections, so autograd and jit work
-    assert "torch.where(_at0, 1.0, _q0)" in body  # safe radius where it vanishes
+    assert "torch.where(_at0, 1.0, _quad0)" in body  # safe radius where it vanishes
     assert "math." not in body
 
 
