@@ -7,12 +7,24 @@
   (the layout of tinygp's derivative tutorial).
 
 Use float64 (``jax.config.update("jax_enable_x64", True)``): JAX computes in float32 otherwise.
-Importing this package imports jax (and tinygp for :class:`TinygpKernel`); ``import kernelgen``
-does not.
+Importing this package imports jax; tinygp is imported on first use of :class:`TinygpKernel`.
+``import kernelgen`` imports neither.
 """
 
 from __future__ import annotations
 
-from .kernels import TinygpKernel, kernel_fn
+import importlib
+from typing import Any
+
+from .functions import kernel_fn
 
 __all__ = ["TinygpKernel", "kernel_fn"]
+
+
+def __getattr__(name: str) -> Any:
+    # tinygp (and equinox) load only for TinygpKernel: kernel_fn needs jax alone.
+    if name == "TinygpKernel":
+        value = importlib.import_module(".tinygp_kernel", __name__).TinygpKernel
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import importlib
 import os
+import tempfile
 from types import ModuleType
 
 import pytest
+
+# KeOps compiles a formula into its cache folder; two xdist workers building the same formula
+# there at once can import a half-written library. One folder per worker (set before pykeops loads).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    _base = os.environ.get("KEOPS_CACHE_FOLDER") or os.path.join(tempfile.gettempdir(), "kernelgen-keops")
+    os.environ["KEOPS_CACHE_FOLDER"] = os.path.join(_base, os.environ["PYTEST_XDIST_WORKER"])
 
 
 def engine(name: str) -> ModuleType:
