@@ -178,6 +178,16 @@ def test_symbolic_kernel_in_exact_gp_and_parameters(torch) -> None:
     X = torch.randn(7, 2)
     np.testing.assert_allclose(sym(X).to_dense().detach().numpy(), sym.to_kernel()(X.numpy()), rtol=1e-12)
     np.testing.assert_allclose(sym(X, diag=True).detach().numpy(), np.diag(sym.to_kernel()(X.numpy())), rtol=1e-12)
+    # Autograd through the generated code = kernelgen's symbolic log-theta gradient (chain rule
+    # through Interval's sigmoid and Positive's softplus done by autograd itself).
+    W = torch.randn(7, 7)
+    raws = [getattr(sym, f"raw_{n}") for n in sym._hp_names]
+    grads = torch.autograd.grad((W * sym.forward(X, X)).sum(), raws)
+    # d/dlog(theta) = theta * (dL/draw) / (dtheta/draw)
+    dlog = [g.item() * getattr(sym, n).item() / torch.autograd.grad(getattr(sym, n), r)[0].item()
+            for g, n, r in zip(grads, sym._hp_names, raws)]
+    K, dK = sym.to_kernel()(X.numpy(), eval_gradient=True)
+    np.testing.assert_allclose(dlog, np.einsum("ij,ijp->p", W.numpy(), dK), rtol=1e-12)
     fixed = SymbolicKernel(kernels.rbf(1).fix("variance"))
     assert not fixed.raw_variance.requires_grad
     batched = SymbolicKernel(kernels.matern(1, nu=1.5), batch_shape=torch.Size([3]))
