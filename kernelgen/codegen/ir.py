@@ -7,7 +7,7 @@ A :class:`BatchSpec` names one kernel and the outputs wanted from one compiled m
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -60,11 +60,16 @@ class BatchSpec:
 
 @dataclass(frozen=True)
 class Block:
-    """Statements of one branch: CSE temporaries then one value per output."""
+    """Statements of one branch: CSE temporaries then one value per output.
+
+    ``radii`` are the indices (into ``GeneratedModule.quadratics``) of the radii that vanish in
+    this branch, for templates that spell the condition themselves; ``condition`` is numba's.
+    """
 
     condition: str | None
     temporaries: tuple[tuple[str, str], ...]
     values: tuple[str, ...]
+    radii: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,8 @@ class GeneratedModule:
     kernel_text: str
     request_text: str
     extra: dict[str, str] = field(default_factory=dict)
+    #: ``(radius name, quadratic form)``: array backends take a safe square root of these.
+    quadratics: tuple[tuple[str, str], ...] = ()
 
 
 def _names(prepared: PreparedKernel) -> dict[sp.Symbol, str]:
@@ -113,22 +120,31 @@ def _growth(prepared: PreparedKernel, general: bool) -> Growth:
     return Growth(nonzero=frozenset(nonzero), exponentials=exponentials)
 
 
-def _block(exprs: list[sp.Expr], names: dict[sp.Symbol, str], condition: str | None,
-           growth: Growth) -> tuple[Block, int]:
+#: ``printer(expr, names, growth=None) -> str``: one backend's spelling of an expression; ``growth``
+#: turns on damped products where the backend prints them (numba).
+Printer = Callable[..., str]
+
+
+def _block(exprs: list[sp.Expr], names: dict[sp.Symbol, str], condition: str | None, printer: Printer,
+           growth: Growth, radii: tuple[int, ...] = ()) -> tuple[Block, int]:
     temps, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_c"), order="canonical")
     local = dict(names)
     for sym, _ in temps:
         local[sym] = sym.name
     # Products of a polynomial and an underflowing exponential are printed damped (printing.py).
     growth = growth.with_temporaries(temps)
-    temporaries = tuple((sym.name, print_expr(value, local, growth)) for sym, value in temps)
-    values = tuple(print_expr(e, local, growth) for e in reduced)
+    temporaries = tuple((sym.name, printer(value, local, growth)) for sym, value in temps)
+    values = tuple(printer(e, local, growth) for e in reduced)
     n_ops = sum(sp.count_ops(v) for _, v in temps) + sum(sp.count_ops(e) for e in reduced)
-    return Block(condition, temporaries, values), int(n_ops)
+    return Block(condition, temporaries, values, radii), int(n_ops)
 
 
-def build(spec: BatchSpec) -> GeneratedModule:
-    """Differentiate, check existence at coincident points, CSE and print one batch."""
+def build(spec: BatchSpec, printer: Printer = print_expr) -> GeneratedModule:
+    """Differentiate, check existence at coincident points, CSE and print one batch.
+
+    ``printer`` spells expressions for one backend (numba's by default); the statements, their
+    order and the CSE are the same for every backend.
+    """
     prepared = spec.kernel.prepared
     for request in spec.requests:
         prepared.check_request(request)
@@ -140,18 +156,20 @@ def build(spec: BatchSpec) -> GeneratedModule:
     blocks = []
     total = 0
     for branch in prepared.branches:
-        block, n = _block(expressions(branch), names, _condition(prepared, branch), _growth(prepared, False))
+        block, n = _block(expressions(branch), names, _condition(prepared, branch), printer,
+                          _growth(prepared, False), branch.radii)
         blocks.append(block)
         total += n
     general = [prepared.finalize(e) for e in expressions(None)]
-    block, n = _block(general, names, None, _growth(prepared, True))
+    block, n = _block(general, names, None, printer, _growth(prepared, True))
     blocks.append(block)
     total += n
 
-    radii = tuple((r.symbol.name, print_expr(sp.sqrt(r.quadratic), names)) for r in prepared.radii)
+    radii = tuple((r.symbol.name, printer(sp.sqrt(r.quadratic), names)) for r in prepared.radii)
+    quadratics = tuple((r.symbol.name, printer(r.quadratic, names)) for r in prepared.radii)
     bases: list[tuple[str, str]] = []
     for b in prepared.bases:
-        bases += [(b.shift_symbol.name, print_expr(b.shift, names)), (b.symbol.name, f"1.0 + {b.shift_symbol.name}")]
+        bases += [(b.shift_symbol.name, printer(b.shift, names)), (b.symbol.name, f"1.0 + {b.shift_symbol.name}")]
     return GeneratedModule(
         dim=prepared.dim,
         parameters=tuple(p.name for p in prepared.params),
@@ -166,6 +184,7 @@ def build(spec: BatchSpec) -> GeneratedModule:
         n_ops=total,
         kernel_text=str(spec.kernel.expr),
         request_text=spec.describe(),
+        quadratics=quadratics,
     )
 
 

@@ -131,9 +131,15 @@ class NumbaPrinter(PythonCodePrinter):
 
     printmethod = "_numbacode"
     language = "Python (numba)"
+    #: How a square root is spelled (array backends override it).
+    sqrt_function = "math.sqrt"
 
-    def __init__(self, names: Mapping[sp.Symbol, str], growth: Growth | None = None) -> None:
-        super().__init__({"strict": True, "fully_qualified_modules": True, "standard": "python3"})
+    def __init__(self, names: Mapping[sp.Symbol, str], growth: Growth | None = None,
+                 user_functions: Mapping[str, str] | None = None) -> None:
+        settings: dict[str, object] = {"strict": True, "fully_qualified_modules": True, "standard": "python3"}
+        if user_functions:
+            settings["user_functions"] = dict(user_functions)
+        super().__init__(settings)
         self._names = dict(names)
         #: None: print products as they are; else damped products (see the module notes).
         self._growth = growth
@@ -170,9 +176,9 @@ class NumbaPrinter(PythonCodePrinter):
             # Parenthesized: the Mul printer puts this after '/' when it is a denominator.
             return f"({product})" if exp > 0 else f"(1.0/({product}))"
         if exp == sp.Rational(1, 2):
-            return f"math.sqrt({self._print(base)})"
+            return f"{self.sqrt_function}({self._print(base)})"
         if exp == -sp.Rational(1, 2):
-            return f"1.0/math.sqrt({self._print(base)})"
+            return f"1.0/{self.sqrt_function}({self._print(base)})"
         b = self.parenthesize(base, sp.printing.precedence.PRECEDENCE["Pow"] + 1)
         e = self.parenthesize(exp, sp.printing.precedence.PRECEDENCE["Pow"] + 1)
         return f"{b}**{e}"

@@ -34,6 +34,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..progress import plural, task
+from .backends import BackendConfig, backend
 from .integral_ir import IntegralSpec, build_integrals
 from .integral_render import render_integrals
 from .ir import BatchSpec, build
@@ -92,22 +93,35 @@ def _make_directory(path: Path, label: str, advice: str) -> None:
         raise CacheError(exc.errno, f"cannot create {label}: {exc.strerror}; {advice}") from None
 
 
-def module_name(spec: BatchSpec | IntegralSpec) -> str:
-    return f"{spec.kernel.name}_{identity(spec)[:16]}"
+def module_name(spec: BatchSpec | IntegralSpec, target: str | BackendConfig = "numba") -> str:
+    """``<kernel>_<hash>`` (numba) or ``<kernel>_<backend>_<hash>``; the hash covers the backend too."""
+    config = _backend_for(spec, target)
+    key = identity(spec, config)[:16]
+    return f"{spec.kernel.name}_{config.name}_{key}" if config.tagged else f"{spec.kernel.name}_{key}"
 
 
-def identity(spec: BatchSpec | IntegralSpec) -> str:
-    """SHA-256 (hex) of the batch's identity text: the file name's hash and the module's IDENTITY."""
-    return spec.key(versions_text())
+def identity(spec: BatchSpec | IntegralSpec, target: str | BackendConfig = "numba") -> str:
+    """SHA-256 (hex) of the batch's identity text in one backend: the file name's hash and ``IDENTITY``."""
+    return spec.key(versions_text(_backend_for(spec, target)))
 
 
-def source_text(spec: BatchSpec | IntegralSpec) -> str:
-    """Generate the module text for ``spec`` (deterministic, with its identity); reports slow generation."""
+def _backend_for(spec: BatchSpec | IntegralSpec, target: str | BackendConfig) -> BackendConfig:
+    """The backend config; integral modules exist for numba only."""
+    config = backend(target)
+    if isinstance(spec, IntegralSpec) and config.name != "numba":
+        raise ValueError(f"integral modules are generated for numba only, not {config.name}")
+    return config
+
+
+def source_text(spec: BatchSpec | IntegralSpec, target: str | BackendConfig = "numba") -> str:
+    """Generate the module text for ``spec`` in one backend (deterministic, with its identity)."""
+    config = _backend_for(spec, target)
     if isinstance(spec, IntegralSpec):
         with task(f"generating {module_name(spec)}: integrals of kernel {spec.kernel.name}, d={spec.kernel.dim}"):
             return render_integrals(build_integrals(spec), identity=identity(spec))
-    with task(f"generating {module_name(spec)}: {plural(len(spec.outputs), 'output')} ({describe(spec)})"):
-        return render(build(spec), identity=identity(spec))
+    label = f"{module_name(spec, config)}: {plural(len(spec.outputs), 'output')} ({describe(spec)})"
+    with task(f"generating {label}"):
+        return render(build(spec, config.printer), config, identity=identity(spec, config))
 
 
 def describe(spec: BatchSpec) -> str:
@@ -192,9 +206,9 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def find_source(spec: BatchSpec | IntegralSpec) -> Path | None:
+def find_source(spec: BatchSpec | IntegralSpec, target: str | BackendConfig = "numba") -> Path | None:
     """A valid committed or cached module file for ``spec``, or None (nothing is generated or created)."""
-    name, expected = module_name(spec), identity(spec)
+    name, expected = module_name(spec, target), identity(spec, target)
     committed = builtin_dir() / f"{name}.py"
     if _valid(committed, expected):
         return committed
@@ -202,14 +216,15 @@ def find_source(spec: BatchSpec | IntegralSpec) -> Path | None:
     return cached if _valid(cached, expected) else None
 
 
-def ensure_source(spec: BatchSpec | IntegralSpec, directory: Path | None = None, *, force: bool = False) -> Path:
-    """Path of a valid module file for ``spec``, generating it if needed.
+def ensure_source(spec: BatchSpec | IntegralSpec, directory: Path | None = None,
+                  target: str | BackendConfig = "numba", *, force: bool = False) -> Path:
+    """Path of a valid module file for ``spec`` in one backend, generating it if needed.
 
     ``directory`` defaults to the committed modules, then the cache directory. ``force``
     regenerates even a file that looks valid (the loader's answer to a module whose constants
     do not match what it asked for).
     """
-    name, expected = module_name(spec), identity(spec)
+    name, expected = module_name(spec, target), identity(spec, target)
     if directory is None:
         committed = builtin_dir() / f"{name}.py"
         if not force and _valid(committed, expected):
@@ -224,7 +239,7 @@ def ensure_source(spec: BatchSpec | IntegralSpec, directory: Path | None = None,
     try:
         with _file_lock(directory / f".{name}.lock"):
             if force or not _valid(path, expected):  # another process may have finished while we waited
-                write_atomic(path, source_text(spec))
+                write_atomic(path, source_text(spec, target))
     except CacheError:
         raise
     except OSError as exc:

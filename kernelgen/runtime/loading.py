@@ -47,18 +47,22 @@ def module_info(module: ModuleType) -> ModuleInfo:
                       bool(module.SYMMETRIC_KERNEL))
 
 
-def load(spec: BatchSpec) -> ModuleType:
-    """Import (once per process) the generated module for ``spec``, generating it if needed."""
-    name = module_name(spec)
+def load(spec: BatchSpec, target: str = "numba") -> ModuleType:
+    """Import (once per process) the generated module for ``spec``, generating it if needed.
+
+    ``target`` is the backend (``"numba"``, ``"torch"``, ``"jax"``, ``"keops"``); importing a
+    torch, jax or keops module imports that engine, so only its users pay for it.
+    """
+    name = module_name(spec, target)
     with _thread_lock:
         module = _loaded.get(name)
         if module is not None:
             return module
-        expected = identity(spec)
-        module = _import(name, ensure_source(spec))
+        expected = identity(spec, target)
+        module = _import(name, ensure_source(spec, target=target))
         if getattr(module, "IDENTITY", None) != expected:
             # The file changed after the store checked it: regenerate, import under a fresh name.
-            module = _import(name, ensure_source(spec, force=True), fresh=True)
+            module = _import(name, ensure_source(spec, target=target, force=True), fresh=True)
             if getattr(module, "IDENTITY", None) != expected:
                 raise RuntimeError(f"generated module {module.__file__} does not record the identity of "
                                    f"{spec.kernel.name}: {spec.describe()} even after regeneration")

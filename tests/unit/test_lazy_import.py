@@ -8,6 +8,8 @@ import textwrap
 
 HEAVY = ("sklearn", "scipy.optimize", "matplotlib", "kernelgen.sklearn", "kernelgen.verify", "kernelgen.gp",
          "kernelgen.posterior", "kernelgen.demo")
+#: Engines and their bridges: only ``import kernelgen.gpytorch`` / ``kernelgen.jax`` load them.
+ENGINES = ("torch", "jax", "gpytorch", "pykeops", "tinygp", "kernelgen.gpytorch", "kernelgen.jax")
 
 
 def _modules_after(code: str) -> set[str]:
@@ -22,7 +24,7 @@ def _loaded(modules: set[str], prefix: str) -> bool:
 
 def test_import_kernelgen_loads_nothing_heavy() -> None:
     modules = _modules_after("import kernelgen")
-    assert not [h for h in HEAVY if _loaded(modules, h)]
+    assert not [h for h in (*HEAVY, *ENGINES) if _loaded(modules, h)]
     assert not _loaded(modules, "sympy") and not _loaded(modules, "numba")
 
 
@@ -55,3 +57,15 @@ def test_demo_is_reachable_after_import_kernelgen() -> None:
 def test_python_m_kernelgen_is_the_cli() -> None:
     out = subprocess.run([sys.executable, "-m", "kernelgen", "--help"], capture_output=True, text=True, check=True)
     assert out.stdout.startswith("usage: kernelgen") and "verify" in out.stdout
+
+
+def test_generating_engine_modules_imports_no_engine() -> None:
+    """torch / jax / keops module text is generated without importing the engine (it is only text)."""
+    modules = _modules_after("""
+        import kernelgen, kernelgen.runtime
+        from kernelgen.codegen.ir import BatchSpec
+        from kernelgen.codegen.store import source_text
+        spec = BatchSpec.make(kernelgen.kernels.rbf(1), [((), ())])
+        assert all("def outputs" in source_text(spec, b) for b in ("torch", "jax", "keops"))
+    """)
+    assert not [e for e in ENGINES if _loaded(modules, e)]
