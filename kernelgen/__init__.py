@@ -16,6 +16,7 @@ from .symbolic.evaluation import register_evaluator_loader
 
 #: public name -> module that defines it
 _EXPORTS = {
+    "Antiderivative": "kernelgen.symbolic.request",
     "GaussianProcess": "kernelgen.gp",
     "Hyperparameter": "kernelgen.symbolic.hyperparameters",
     "Kernel": "kernelgen.symbolic.kernel",
@@ -30,7 +31,7 @@ _SUBMODULES = (
 )
 
 __all__ = [
-    "GaussianProcess", "Hyperparameter", "InvalidKernelError", "Kernel", "KernelParseError",
+    "Antiderivative", "GaussianProcess", "Hyperparameter", "InvalidKernelError", "Kernel", "KernelParseError",
     "NotDifferentiableError", "NotPositiveDefiniteWarning", "__version__", "kernels",
 ]
 

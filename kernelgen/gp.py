@@ -16,13 +16,24 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .posterior import Deriv, TrainingProblem, TrainingState, check_cov, normalize_derivs, posterior_moments
-from .runtime import as_points
+from .posterior import (
+    Deriv,
+    Rows,
+    TrainingProblem,
+    TrainingState,
+    antiderivative_rows,
+    check_cov,
+    functional_moments,
+    joint_rows,
+    normalize_derivs,
+    posterior_moments,
+)
+from .runtime import as_boxes, as_points
 from .symbolic.errors import for_argument
 from .symbolic.hyperparameters import Hyperparameter, parse_bounds
 from .symbolic.kernel import Kernel
 from .symbolic.library import rbf
-from .symbolic.request import multi_index
+from .symbolic.request import Antiderivative, Functional, multi_index
 
 __all__ = ["GaussianProcess", "register_kernel_converter"]
 
@@ -55,9 +66,11 @@ class GaussianProcess(RegressorMixin, BaseEstimator):
         ``"fixed"``) for every type or a dict with the same keys.
     normalize_y : bool, default=False
         Standardize the targets using the mean and standard deviation of the value (order-0)
-        observations, per target column. Derivative observations are scaled by the standard
-        deviation only; all predictions are transformed back (derivatives are not shifted by
-        the mean).
+        observations, per target column (without any, of the bin averages ``value / volume`` of
+        the integral observations). Derivative observations are scaled by the standard deviation
+        only, integral observations are shifted by ``mean * volume``; all predictions are
+        transformed back (derivatives are not shifted, ``int_a^x f`` by ``mean * (x - a)``, its
+        double by ``mean * (x - a)**2 / 2``, box integrals by ``mean * volume``).
     optimizer : "L-BFGS-B", callable or None, default="L-BFGS-B"
         Maximizes the log marginal likelihood over ``theta`` within the log bounds. A callable is
         called as ``optimizer(obj_func, initial_theta, bounds)`` and returns
@@ -70,7 +83,8 @@ class GaussianProcess(RegressorMixin, BaseEstimator):
     alpha : float or array-like of shape (n_samples,), default=0.0
         Added to the diagonal of the training covariance on top of the fitted noise, like
         scikit-learn's ``alpha``: a known variance per observation (measurement errors), never
-        fitted. Same units as ``noise``.
+        fitted. Same units as ``noise`` With integral observations an array has one entry per point
+        observation then one per integral observation (``n_samples + k``).
 
     Attributes
     ----------
@@ -89,8 +103,11 @@ class GaussianProcess(RegressorMixin, BaseEstimator):
         The ``normalize_y`` statistics (0 and 1 without it).
     deriv_ : tuple of tuple of int
         Derivative measured by each observation.
-    alpha_ : ndarray of shape (n_samples,) or (n_samples, n_targets)
-        ``(K + noise I + diag(alpha))^-1 y`` in normalized units.
+    integrals_ : (lower, upper, values) or None
+        The integral observations, ``lower`` and ``upper`` of shape (k, n_features).
+    alpha_ : ndarray of shape (n_samples + k,) or (n_samples, n_targets)
+        ``(K + noise I + diag(alpha))^-1 y`` in normalized units (point observations first, then
+        integrals).
     L_ : ndarray of shape (n_samples, n_samples)
         Lower Cholesky factor of ``K + noise I + diag(alpha)`` (plus any jitter).
     log_marginal_likelihood_value_ : float
@@ -160,19 +177,21 @@ class GaussianProcess(RegressorMixin, BaseEstimator):
         return kernel, white
 
     def _noise_model(self, white: Hyperparameter | None, derivs: tuple[Deriv, ...],
-                     observed: tuple[Deriv, ...], dim: int) -> NoiseModel:
+                     observed: tuple[Deriv, ...], dim: int, n_integrals: int = 0) -> NoiseModel:
         if white is not None:
             bounds: Any = "fixed" if white.fixed else white.bounds
-            return NoiseModel.make(white.value, bounds, self.alpha, derivs, observed, dim)
-        return NoiseModel.make(self.noise, self.noise_bounds, self.alpha, derivs, observed, dim)
+            return NoiseModel.make(white.value, bounds, self.alpha, derivs, observed, dim, n_integrals)
+        return NoiseModel.make(self.noise, self.noise_bounds, self.alpha, derivs, observed, dim, n_integrals)
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X: Any, y: Any, deriv: Sequence[Sequence[int]] | None = None) -> GaussianProcess:
+    def fit(self, X: Any, y: Any, deriv: Sequence[Sequence[int]] | None = None,
+            integrals: tuple[Any, Any, Any] | None = None) -> GaussianProcess:
         """Fit the hyperparameters by maximizing the log marginal likelihood, then condition.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            May be empty, shape ``(0, n_features)``, when ``integrals`` are given.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Observed values; ``y[i]`` measures the derivative ``deriv[i]`` of f at ``X[i]``.
             Several target columns share the hyperparameters (their LMLs add up).
@@ -180,6 +199,14 @@ class GaussianProcess(RegressorMixin, BaseEstimator):
             Per observation, the derivative it measures (``()`` = f, ``(0,)`` = df/dx0, ``(0, 1)``
             = d2f/dx0dx1). Default: all ``()``. Any derivative whose covariance the kernel has is
             allowed (``NotDifferentiableError`` otherwise).
+        integrals : (lower, upper, values), optional
+            Integral observations: ``values[i]`` measures ``int f`` over the box
+            ``[lower[i], upper[i]]`` (arrays of shapes (k, n_features), (k, n_features), (k,); in
+            1-D also (k,), (k,), (k,)), e.g. bin totals or time averages times durations. The
+            integral is oriented: a box side with ``lower > upper`` flips its sign. The noise
+            variance applies to each integral observation as to a point value. Any kernel whose
+            terms are products of one-input factors (closed forms, or quadrature of generated
+            code) or stationary (quadrature) is supported; see :meth:`predict_integral`.
 
         Returns
         -------
@@ -187,25 +214,65 @@ class GaussianProcess(RegressorMixin, BaseEstimator):
             With ``noise_`` and the kernel's variance in standardized units when
             ``normalize_y=True`` (see the class Notes).
         """
-        X, y = validate_data(self, X, y, y_numeric=True, multi_output=True, dtype=np.float64)
+        boxes = None
+        if integrals is None:
+            X, y = validate_data(self, X, y, y_numeric=True, multi_output=True, dtype=np.float64)
+        else:
+            X, y, boxes = self._validate_with_integrals(X, y, integrals)
         X = np.ascontiguousarray(X)
         y = np.asarray(y, dtype=np.float64)
         kernel, white = self._check_params(X.shape[1])
         derivs = _parse_deriv(deriv, *X.shape)
         observed, obs_index = _observation_types(derivs)
-        self._noise_model_ = self._noise_model(white, derivs, observed, X.shape[1])
+        n_integrals = 0 if boxes is None else boxes[0].shape[0]
+        self._noise_model_ = self._noise_model(white, derivs, observed, X.shape[1], n_integrals)
         value_rows = np.array([not d for d in derivs], dtype=bool)
         # One target given as a column is one target (scikit-learn squeezes it the same way).
         y_model, y_mean, y_std = _normalize_targets(y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y,
-                                                    value_rows, self.normalize_y)
+                                                    value_rows, self.normalize_y, boxes)
+        box_pair = None if boxes is None else (boxes[0], boxes[1])
         with for_argument("deriv", list(observed)):
-            problem = TrainingProblem(kernel, X, y_model, observed, obs_index)
+            problem = TrainingProblem(kernel, X, y_model, observed, obs_index, integrals=box_pair)
         self._problem_cache: TrainingProblem | None = problem
-        self._problem_args = (kernel, X, y_model, observed, obs_index)
+        self._problem_args = (kernel, X, y_model, observed, obs_index, box_pair)
         theta0, bounds = self._theta_and_bounds(kernel)
         theta = self._maximize(theta0, bounds) if self.optimizer is not None and theta0.size else theta0
         self._store(problem, kernel, theta, X, y, derivs, y_mean, y_std)
+        self.integrals_ = boxes
         return self
+
+    def _validate_with_integrals(self, X: Any, y: Any, integrals: Any
+                                 ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """``fit``'s inputs when integral observations are given (``X``, ``y`` may then be empty)."""
+        try:
+            lower, upper, values = integrals
+        except (TypeError, ValueError):
+            raise ValueError("integrals must be a tuple (lower, upper, values)") from None
+        X_arr = np.asarray(X, dtype=np.float64)
+        y_arr = np.asarray(y, dtype=np.float64)
+        if y_arr.ndim == 2 and y_arr.shape[1] == 1:
+            y_arr = y_arr[:, 0]
+        if y_arr.ndim != 1:
+            raise ValueError(f"y must have shape (n_samples,) with integral observations (one target: integrals "
+                             f"values are (k,)); got shape {y_arr.shape}; fit each target separately")
+        if X_arr.shape[0] == 0 and y_arr.size == 0:
+            if X_arr.ndim != 2:
+                raise ValueError(f"X must have shape (0, n_features) when empty, got {X_arr.shape}")
+            X, y = np.empty((0, X_arr.shape[1])), np.empty(0)
+            self.n_features_in_ = X_arr.shape[1]
+        else:
+            X, y = validate_data(self, X, y_arr, y_numeric=True, dtype=np.float64)
+        d = X.shape[1]
+        if d == 0:
+            raise ValueError("X must have at least one feature")
+        lower, upper = as_boxes(lower, upper, d, ("integrals lower", "integrals upper"))
+        values = np.asarray(values, dtype=np.float64).reshape(-1)
+        if values.shape != (lower.shape[0],):
+            raise ValueError(f"integrals values must have shape ({lower.shape[0]},) (one per box), got "
+                             f"{np.shape(integrals[2])}")
+        if not np.all(np.isfinite(values)):
+            raise ValueError("integrals values contain NaN or inf")
+        return X, y, (lower, upper, values)
 
     def _theta_and_bounds(self, kernel: Kernel) -> tuple[np.ndarray, np.ndarray]:
         """Initial theta and its log bounds: the kernel's free hyperparameters, then the free noises."""
@@ -217,7 +284,9 @@ class GaussianProcess(RegressorMixin, BaseEstimator):
         def obj(theta: np.ndarray) -> tuple[float, np.ndarray]:
             try:
                 lml, grad = self._lml(theta, eval_gradient=True, warn=False)
-            except np.linalg.LinAlgError:
+            except (np.linalg.LinAlgError, FloatingPointError):
+                # Not factorizable, or (integral observations) a kernel integral that quadrature cannot
+                # resolve at these extreme hyperparameters: the optimizer backs off.
                 return np.inf, np.zeros_like(theta)
             return -lml, -grad
 
@@ -315,15 +384,16 @@ class GaussianProcess(RegressorMixin, BaseEstimator):
         return (lml, grad) if eval_gradient else lml
 
     # ------------------------------------------------------------------ prediction
-    def predict_joint(self, X: Any, derivs: Sequence[Sequence[int]], cov: str = "none",
+    def predict_joint(self, X: Any, derivs: Sequence[Sequence[int] | Antiderivative], cov: str = "none",
                       chunk_size: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-        """Posterior mean and joint covariance of several derivatives of f at once.
+        """Posterior mean and joint covariance of several derivatives (and antiderivatives) of f at once.
 
         Parameters
         ----------
         X : array-like of shape (m, n_features)
-        derivs : sequence of tuple of int
-            ``q`` derivatives, e.g. ``[(), (0,), (1,)]`` for f with its 2-D gradient.
+        derivs : sequence of tuple of int or Antiderivative
+            ``q`` functionals, e.g. ``[(), (0,), (1,)]`` for f with its 2-D gradient, or
+            ``[(), (0,), kernelgen.Antiderivative(0.0)]`` for f, f' and ``int_0^x f`` jointly.
         cov : {"none", "diag", "point", "full"}, default="none"
             ``"diag"``: variances (m, q); ``"point"``: joint covariance of the q outputs at each
             point (m, q, q); ``"full"``: all m * q outputs jointly (m q, m q), row ``i * q + a`` =
@@ -338,10 +408,17 @@ class GaussianProcess(RegressorMixin, BaseEstimator):
             With a trailing target axis for several targets.
         """
         check_is_fitted(self)
-        typed = normalize_derivs(derivs, self.n_features_in_, "derivs")
-        if not typed:
+        entries = list(derivs)
+        if not entries:
             raise ValueError("derivs must name at least one derivative")
         check_cov(cov)
+        d = self.n_features_in_
+        if any(isinstance(e, Antiderivative) for e in entries):
+            functionals = [(e.functional(d), e.anchor) if isinstance(e, Antiderivative)
+                           else (Functional(multi_index(e, d, "derivs")), 0.0) for e in entries]
+            rows = joint_rows(self._check_X(X), functionals)
+            return functional_moments(self._state, rows, len(entries), cov, chunk_size)
+        typed = normalize_derivs(entries, d, "derivs")
         with for_argument("derivs", list(typed)):
             return posterior_moments(self._state, self._check_X(X), typed, cov, chunk_size)  # type: ignore[arg-type]
 
@@ -376,6 +453,83 @@ class GaussianProcess(RegressorMixin, BaseEstimator):
         typed = (multi_index(deriv, self.n_features_in_, "deriv"),)
         with for_argument("deriv", typed[0]):
             mean, cov = posterior_moments(self._state, self._check_X(X), typed, mode)
+        if return_std:
+            return mean[:, 0], np.sqrt(np.clip(cov[:, 0], 0.0, None))  # type: ignore[index]
+        if return_cov:
+            return mean[:, 0], cov  # type: ignore[return-value]
+        return mean[:, 0]
+
+    def predict_antiderivative(self, X: Any, anchor: float, order: int = 1, dim: int = 0, return_std: bool = False,
+                               return_cov: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        r"""Posterior of :math:`F(x) = \int_a^x f` along input ``dim`` (the other coordinates of x held fixed).
+
+        Parameters
+        ----------
+        X : array-like of shape (m, n_features)
+        anchor : float
+            The lower limit ``a``: ``F(a) = 0``.
+        order : {1, 2}, default=1
+            ``2`` gives :math:`\int_a^x \int_a^s f(t)\,dt\,ds = \int_a^x (x - s) f(s)\,ds`
+            (``F(a) = F'(a) = 0``), the seed answer's ``IIf`` with its constants fixed.
+        dim : int, default=0
+            The input integrated along.
+        return_std, return_cov : bool
+            Also return the standard deviation (m,) or the covariance (m, m) of F (at most one).
+
+        Returns
+        -------
+        mean : ndarray of shape (m,)
+        std or cov : ndarray
+
+        Notes
+        -----
+        Oriented: for ``x < a`` the value is ``-int_x^a f``. Accuracy: closed forms (kernels whose
+        terms are products of one-input factors SymPy integrates: RBF, Matérn, polynomials, ...)
+        are used only where their terms do not cancel (at most ~1e-13 relative error); otherwise,
+        and for kernels without closed forms (rational quadratic, periodic, Euclidean Matérn in
+        several inputs), generated code is integrated by adaptive Gauss-Legendre split at the kink
+        ``x = y``, to 1e-13 (one input) or 1e-11 (several) of the integral of the absolute integrand.
+        """
+        if return_std and return_cov:
+            raise ValueError("at most one of return_std and return_cov can be requested")
+        check_is_fitted(self)
+        spec = Antiderivative(anchor, order, dim)
+        spec.functional(self.n_features_in_)
+        rows = antiderivative_rows(self._check_X(X), spec.anchor, spec.order, spec.dim)
+        return self._one_functional(rows, return_std, return_cov)
+
+    def predict_integral(self, lower: Any, upper: Any, return_std: bool = False,
+                         return_cov: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        r"""Posterior of :math:`\int f` over each box ``[lower_i, upper_i]``.
+
+        Parameters
+        ----------
+        lower, upper : array-like of shape (m, n_features)
+            Box corners; ``(n_features,)`` for one box, scalars (or shape (m,)) in 1-D. Oriented:
+            each input with ``lower_j > upper_j`` flips the sign (``int_a^b = -int_b^a``).
+        return_std, return_cov : bool
+            Also return the standard deviation (m,) or the covariance (m, m) across boxes.
+
+        Returns
+        -------
+        mean : ndarray of shape (m,)
+        std or cov : ndarray
+
+        Notes
+        -----
+        Identical, nested, overlapping and very narrow boxes are exact (see
+        :meth:`predict_antiderivative` for the accuracy of closed forms and quadrature).
+        """
+        if return_std and return_cov:
+            raise ValueError("at most one of return_std and return_cov can be requested")
+        check_is_fitted(self)
+        low, up = as_boxes(lower, upper, self.n_features_in_)
+        return self._one_functional(Rows.boxes(low, up), return_std, return_cov)
+
+    def _one_functional(self, rows: Rows, return_std: bool, return_cov: bool
+                        ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        mode = "diag" if return_std else "full" if return_cov else "none"
+        mean, cov = functional_moments(self._state, rows, 1, mode)
         if return_std:
             return mean[:, 0], np.sqrt(np.clip(cov[:, 0], 0.0, None))  # type: ignore[index]
         if return_cov:
@@ -519,9 +673,16 @@ class NoiseModel:
 
     @classmethod
     def make(cls, noise: Any, bounds: Any, alpha: Any, derivs: tuple[Deriv, ...], observed: tuple[Deriv, ...],
-             dim: int) -> NoiseModel:
-        """Validate ``noise``, ``noise_bounds`` and ``alpha`` (errors name them) for these observations."""
-        n = len(derivs)
+             dim: int, n_integrals: int = 0) -> NoiseModel:
+        """Validate ``noise``, ``noise_bounds`` and ``alpha`` (errors name them) for these observations.
+
+        ``n_integrals`` integral observations follow the point observations; they share the one
+        noise variance (a dict ``noise`` is refused with them) and ``alpha`` covers them too.
+        """
+        n = len(derivs) + n_integrals
+        if isinstance(noise, Mapping) and n_integrals:
+            raise ValueError("noise must be one variance (not a dict per derivative type) when integral observations "
+                             "are given: the noise applies to an integral observation as to a point value")
         if isinstance(noise, Mapping):
             keyed = {multi_index(k, dim, "noise keys"): v for k, v in noise.items()}
             missing = [d for d in observed if d not in keyed]
@@ -678,17 +839,22 @@ def _observation_types(derivs: Sequence[Deriv]) -> tuple[tuple[Deriv, ...], np.n
     return observed, np.array([lookup[d] for d in derivs], dtype=np.int64)
 
 
-def _normalize_targets(y: np.ndarray, value_rows: np.ndarray, normalize: bool
+def _normalize_targets(y: np.ndarray, value_rows: np.ndarray, normalize: bool,
+                       boxes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
                        ) -> tuple[np.ndarray, float | np.ndarray, float | np.ndarray]:
     """The ``normalize_y`` policy: ``(y_model, y_mean, y_std)``, per column for (n, t) targets.
 
     Mean and standard deviation come from the value (order-0) observations; derivative
     observations are scaled by the standard deviation only (a derivative is not shifted by a
-    constant). Without value observations only the scale is normalized. A zero standard
-    deviation counts as 1. Several targets get (t,) statistics even without normalization, so
-    every prediction keeps its target axis.
+    constant); an integral observation (appended after the points) is shifted by
+    ``mean * volume`` (the integral of the constant). Without value observations, integral
+    observations give the statistics of their bin averages ``value / volume``; without either,
+    only the scale is normalized. A zero standard deviation counts as 1. Several targets get
+    (t,) statistics even without normalization, so every prediction keeps its target axis.
     """
-    columns = y.reshape(y.shape[0], -1)
+    if boxes is not None:
+        return _normalize_with_integrals(y, value_rows, normalize, boxes)
+    columns = y.reshape(y.shape[0], -1) if y.ndim == 2 else y[:, None]
     t = columns.shape[1]
     if normalize and np.any(value_rows):
         values = columns[value_rows]
@@ -703,3 +869,22 @@ def _normalize_targets(y: np.ndarray, value_rows: np.ndarray, normalize: bool
     if y.ndim == 1:
         return model[:, 0], float(y_mean[0]), float(y_std[0])
     return model, y_mean, y_std
+
+
+def _normalize_with_integrals(y: np.ndarray, value_rows: np.ndarray, normalize: bool,
+                              boxes: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, float, float]:
+    """One target: ``_normalize_targets`` with the integral observations' values appended."""
+    lower, upper, values = boxes
+    volume = np.prod(upper - lower, axis=1)
+    if normalize and not np.any(value_rows) and values.size:
+        total = float(np.sum(volume))
+        y_mean = float(np.sum(values)) / total if total != 0.0 else 0.0
+        averages = values[volume != 0.0] / volume[volume != 0.0]
+        y_std = float(np.std(averages)) if averages.size > 1 else 1.0
+        if not np.isfinite(y_std) or y_std == 0.0:
+            y_std = 1.0
+    else:
+        _, mean, std = _normalize_targets(y, value_rows, normalize)
+        y_mean, y_std = float(mean), float(std)  # type: ignore[arg-type]
+    points = (y - np.where(value_rows, y_mean, 0.0)) / y_std
+    return np.concatenate([points, (values - y_mean * volume) / y_std]), y_mean, y_std

@@ -35,6 +35,8 @@ from pathlib import Path
 
 from ..progress import plural, task
 from .backends import BackendConfig, backend
+from .integral_ir import IntegralSpec, build_integrals
+from .integral_render import render_integrals
 from .ir import BatchSpec, build
 from .render import IDENTITY_PREFIX, checksum_ok, render, versions_text
 
@@ -91,21 +93,32 @@ def _make_directory(path: Path, label: str, advice: str) -> None:
         raise CacheError(exc.errno, f"cannot create {label}: {exc.strerror}; {advice}") from None
 
 
-def module_name(spec: BatchSpec, target: str | BackendConfig = "numba") -> str:
+def module_name(spec: BatchSpec | IntegralSpec, target: str | BackendConfig = "numba") -> str:
     """``<kernel>_<hash>`` (numba) or ``<kernel>_<backend>_<hash>``; the hash covers the backend too."""
-    config = backend(target)
+    config = _backend_for(spec, target)
     key = identity(spec, config)[:16]
     return f"{spec.kernel.name}_{config.name}_{key}" if config.tagged else f"{spec.kernel.name}_{key}"
 
 
-def identity(spec: BatchSpec, target: str | BackendConfig = "numba") -> str:
+def identity(spec: BatchSpec | IntegralSpec, target: str | BackendConfig = "numba") -> str:
     """SHA-256 (hex) of the batch's identity text in one backend: the file name's hash and ``IDENTITY``."""
-    return spec.key(versions_text(backend(target)))
+    return spec.key(versions_text(_backend_for(spec, target)))
 
 
-def source_text(spec: BatchSpec, target: str | BackendConfig = "numba") -> str:
-    """Generate the module text for ``spec`` in one backend (deterministic, with its identity)."""
+def _backend_for(spec: BatchSpec | IntegralSpec, target: str | BackendConfig) -> BackendConfig:
+    """The backend config; integral modules exist for numba only."""
     config = backend(target)
+    if isinstance(spec, IntegralSpec) and config.name != "numba":
+        raise ValueError(f"integral modules are generated for numba only, not {config.name}")
+    return config
+
+
+def source_text(spec: BatchSpec | IntegralSpec, target: str | BackendConfig = "numba") -> str:
+    """Generate the module text for ``spec`` in one backend (deterministic, with its identity)."""
+    config = _backend_for(spec, target)
+    if isinstance(spec, IntegralSpec):
+        with task(f"generating {module_name(spec)}: integrals of kernel {spec.kernel.name}, d={spec.kernel.dim}"):
+            return render_integrals(build_integrals(spec), identity=identity(spec))
     label = f"{module_name(spec, config)}: {plural(len(spec.outputs), 'output')} ({describe(spec)})"
     with task(f"generating {label}"):
         return render(build(spec, config.printer), config, identity=identity(spec, config))
@@ -193,7 +206,7 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def find_source(spec: BatchSpec, target: str | BackendConfig = "numba") -> Path | None:
+def find_source(spec: BatchSpec | IntegralSpec, target: str | BackendConfig = "numba") -> Path | None:
     """A valid committed or cached module file for ``spec``, or None (nothing is generated or created)."""
     name, expected = module_name(spec, target), identity(spec, target)
     committed = builtin_dir() / f"{name}.py"
@@ -203,8 +216,8 @@ def find_source(spec: BatchSpec, target: str | BackendConfig = "numba") -> Path 
     return cached if _valid(cached, expected) else None
 
 
-def ensure_source(spec: BatchSpec, directory: Path | None = None, target: str | BackendConfig = "numba", *,
-                  force: bool = False) -> Path:
+def ensure_source(spec: BatchSpec | IntegralSpec, directory: Path | None = None,
+                  target: str | BackendConfig = "numba", *, force: bool = False) -> Path:
     """Path of a valid module file for ``spec`` in one backend, generating it if needed.
 
     ``directory`` defaults to the committed modules, then the cache directory. ``force``

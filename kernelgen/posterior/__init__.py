@@ -10,7 +10,10 @@ Conventions
 * A derivative is a SymPy-style tuple of input indices: ``()`` is f, ``(0,)`` is df/dx0,
   ``(0, 1)`` is d2f/dx0dx1. ``cov(d^a f(x), d^b f(x'))`` is the kernel request ``dx=a, dy=b``.
 * Observations may measure f or any derivative of it (``observed`` lists the distinct types,
-  ``obs_index`` picks one per training row); every observation gets the same noise variance.
+  ``obs_index`` picks one per training row), and box integrals of f (``TrainingState.integrals``,
+  :mod:`~kernelgen.posterior.functionals`); every observation gets the same noise variance.
+* Antiderivatives and box integrals of f are predicted by :func:`functional_moments` from
+  :class:`Rows` of functionals (:func:`antiderivative_rows`, :func:`joint_rows`).
 * Memory: the training covariance is one (n, n) float64 buffer. It is factorized in place, and
   the LML gradient reuses it for ``K^-1``, so an LML + gradient evaluation holds ~``8 n^2`` bytes
   plus O(n) for ``n > IN_PLACE_THRESHOLD`` (twice that below). There is no (n, n, p) tensor: the
@@ -24,6 +27,7 @@ covariance mode).
 from __future__ import annotations
 
 from .cholesky import JITTER_LEVELS, JitterWarning
+from .functionals import FunctionalCovariance, Rows, antiderivative_rows, functional_moments, joint_rows
 from .likelihood import TrainingProblem
 from .predict import (
     DEFAULT_MEMORY_BUDGET,
@@ -40,7 +44,12 @@ __all__ = [
     "JITTER_LEVELS",
     "CovMode",
     "Deriv",
+    "FunctionalCovariance",
     "JitterWarning",
+    "Rows",
+    "antiderivative_rows",
+    "functional_moments",
+    "joint_rows",
     "TrainingProblem",
     "TrainingState",
     "check_cov",

@@ -12,6 +12,7 @@ from ..runtime import blas_threads_for
 from ..symbolic.kernel import Kernel
 from .cholesky import jittered_cholesky, mirror_lower_from_upper, zero_upper
 from .covariance import TrainingCovariance
+from .functionals import FunctionalCovariance
 from .state import Deriv, TrainingState
 
 __all__ = ["IN_PLACE_THRESHOLD", "TrainingProblem"]
@@ -40,20 +41,28 @@ class TrainingProblem:
         kernel and the noise, and their log marginal likelihoods add up.
     observed, obs_index
         As in :class:`TrainingState` (validated multi-indices).
+    integrals : (lower, upper), optional
+        Box-integral observations (validated (k, d) arrays); their targets are the last ``k``
+        entries of ``y`` (see :class:`~kernelgen.posterior.functionals.FunctionalCovariance`).
     """
 
     def __init__(self, kernel: Kernel, X: np.ndarray, y: np.ndarray, observed: Sequence[Deriv],
-                 obs_index: np.ndarray) -> None:
+                 obs_index: np.ndarray, integrals: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         self.kernel = kernel
         self.X = np.ascontiguousarray(X, dtype=np.float64)
         self.y = np.ascontiguousarray(y, dtype=np.float64)
         self.observed = tuple(observed)
         self.obs_index = np.ascontiguousarray(obs_index, dtype=np.int64)
-        self.training = TrainingCovariance(kernel, self.X, self.observed, self.obs_index)
+        self.integrals = integrals
+        self.training: TrainingCovariance | FunctionalCovariance
+        if integrals is None:
+            self.training = TrainingCovariance(kernel, self.X, self.observed, self.obs_index)
+        else:
+            self.training = FunctionalCovariance(kernel, self.X, self.observed, self.obs_index, *integrals)
 
     @property
     def n(self) -> int:
-        return self.X.shape[0]
+        return self.y.shape[0]
 
     def params(self, theta: np.ndarray | None = None) -> np.ndarray:
         """The full parameter vector with the free entries set to ``exp(theta)``."""
@@ -139,7 +148,7 @@ class TrainingProblem:
         A, _ = self.cholesky(kernel.parameter_vector, noise, warn=warn)
         alpha = _solve(A, self.y)
         zero_upper(A)
-        return TrainingState(kernel, self.X, self.observed, self.obs_index, alpha, A, y_mean, y_std)
+        return TrainingState(kernel, self.X, self.observed, self.obs_index, alpha, A, y_mean, y_std, self.integrals)
 
 
 def _solve(A: np.ndarray, y: np.ndarray) -> np.ndarray:

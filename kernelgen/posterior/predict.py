@@ -16,6 +16,7 @@ from scipy.linalg import solve_triangular
 
 from ..runtime import CompiledBatch, as_points, compiled
 from ..symbolic.request import Output, Request, multi_index
+from .functionals import Rows, functional_moments
 from .state import Deriv, TrainingState
 
 __all__ = [
@@ -158,6 +159,10 @@ def posterior_moments(state: TrainingState, Xt: np.ndarray, derivs: tuple[Deriv,
     """
     chunk_size = None if chunk_size is None else positive_int(chunk_size, "chunk_size")
     memory_budget = positive_int(memory_budget, "memory_budget")
+    if state.integrals is not None:  # integral observations: covariances by functional blocks
+        q = len(derivs)
+        rows = Rows.points(np.repeat(Xt, q, axis=0), derivs, np.tile(np.arange(q, dtype=np.int64), Xt.shape[0]))
+        return functional_moments(state, rows, q, cov, chunk_size, memory_budget)
     p = Prediction(state, Xt, derivs)
     if cov == "none":
         return p.finish(predict_mean(p), None)

@@ -36,6 +36,9 @@ class TrainingState:
         Lower Cholesky factor of ``K + (noise + jitter) I`` (upper triangle zero).
     y_mean, y_std : float or ndarray of shape (t,)
         ``normalize_y`` statistics, ``(0.0, 1.0)`` when not normalized.
+    integrals : (lower, upper) of ndarrays of shape (k, d), optional
+        Box-integral observations, the last ``k`` rows of ``alpha`` and ``L`` (after the ``n``
+        point rows of ``X``); see :mod:`kernelgen.posterior.functionals`.
     """
 
     kernel: Kernel
@@ -46,3 +49,4 @@ class TrainingState:
     L: np.ndarray
     y_mean: float | np.ndarray = 0.0
     y_std: float | np.ndarray = 1.0
+    integrals: tuple[np.ndarray, np.ndarray] | None = None

@@ -1,6 +1,7 @@
 """Loading generated modules and calling them safely; registers the evaluator behind ``k(X)``.
 
-``compiled(kernel, requests, gradient)`` returns a :class:`CompiledBatch` (one generated module);
+``compiled(kernel, requests, gradient)`` returns a :class:`CompiledBatch` (one generated module),
+``compiled_integrals(kernel, requests, gradient)`` a :class:`CompiledIntegrals` (integral functionals);
 ``as_points`` validates arrays; ``blas_threads_for`` / ``numba_threads_for`` set thread counts.
 """
 
@@ -11,12 +12,14 @@ from . import compiling
 from .batch import CompiledBatch, compiled, compiled_spec
 from .evaluation import KernelEvaluator
 from .inputs import as_points
+from .integrals import CompiledIntegrals, as_boxes, compiled_integrals, rows_of
 from .loading import load, module_info
 from .threads import SERIAL_PAIRS, SMALL_PROBLEM, blas_threads_for, numba_threads_for
 
 __all__ = [
-    "SERIAL_PAIRS", "SMALL_PROBLEM", "CompiledBatch", "KernelEvaluator", "as_points", "blas_threads_for",
-    "compiled", "compiled_spec", "load", "module_info", "numba_threads_for",
+    "SERIAL_PAIRS", "SMALL_PROBLEM", "CompiledBatch", "CompiledIntegrals", "KernelEvaluator", "as_boxes", "as_points",
+    "blas_threads_for", "compiled", "compiled_integrals", "compiled_spec", "load", "module_info",
+    "numba_threads_for", "rows_of",
 ]
 
 register_evaluator(KernelEvaluator())

@@ -1,5 +1,6 @@
 """scikit-learn bridge: a scikit-learn kernel backed by generated code, conversion of scikit-learn
-kernel trees, and derivative predictions from an already fitted ``GaussianProcessRegressor``.
+kernel trees, and derivative and integral predictions (:func:`predict_antiderivative`,
+:func:`predict_integral`) from an already fitted ``GaussianProcessRegressor``.
 
 Hyperparameter names
 --------------------
@@ -43,7 +44,7 @@ from .conversion import (
     sklearn_names,
     to_kernelgen,
 )
-from .fitted import predict_derivative, predict_gradient, training_state
+from .fitted import predict_antiderivative, predict_derivative, predict_gradient, predict_integral, training_state
 
 # GaussianProcess(kernel=RBF()) converts through this bridge (gp imports it by name on first need).
 register_kernel_converter(for_gaussian_process)
@@ -57,8 +58,10 @@ __all__ = [
     "from_sklearn",
     "infer_dim",
     "parameter_map",
+    "predict_antiderivative",
     "predict_derivative",
     "predict_gradient",
+    "predict_integral",
     "sklearn_names",
     "to_kernelgen",
     "training_state",

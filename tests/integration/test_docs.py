@@ -27,7 +27,8 @@ def _env() -> dict[str, str]:
 def test_gallery_has_the_promised_examples() -> None:
     names = {p.stem for p in GALLERY}
     assert names == {"plot_seed_example", "plot_gradient_field_2d", "plot_hessian", "plot_gradient_observations",
-                     "plot_custom_string_kernel", "plot_sklearn_derivatives", "plot_verifier_lambda_cubed"}
+                     "plot_custom_string_kernel", "plot_sklearn_derivatives", "plot_verifier_lambda_cubed",
+                     "plot_antiderivative", "plot_bin_totals"}
 
 
 @pytest.mark.parametrize("script", GALLERY, ids=[p.stem for p in GALLERY])

@@ -25,3 +25,15 @@ def test_custom_kernel_example(capsys) -> None:  # type: ignore[no-untyped-def]
     _load("custom_kernel").main()
     out = capsys.readouterr().out
     assert "=> PASS" in out and "fitted:" in out
+
+
+def test_integrals_example() -> None:
+    result = _load("integrals").main(n=60, seed=0)
+    assert result["rmse"] < 0.02  # F's amplitude is 1 / pi ~ 0.32
+    assert result["coverage"] >= 0.8
+    assert abs(result["integral"]) <= 3 * result["integral_std"]  # the truth is 0
+
+
+def test_bin_totals_example() -> None:
+    result = _load("bin_totals").main(bins=20, seed=0)
+    assert result["rmse"] < 2e-3
