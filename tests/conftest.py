@@ -39,5 +39,6 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any)
     terminalreporter.section("adversarial inputs")
     for key, value in counts.items():
         terminalreporter.write_line(f"{key}: {value}")
-    if config.cache is not None:
-        config.cache.set("kernelgen/adversarial", counts)
+    cache = getattr(config, "cache", None)  # absent under -p no:cacheprovider
+    if cache is not None:
+        cache.set("kernelgen/adversarial", counts)

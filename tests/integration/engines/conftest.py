@@ -7,12 +7,13 @@ the tests skip with the import error as the reason.
 
 from __future__ import annotations
 
-import importlib
 import os
 import tempfile
 from types import ModuleType
 
 import pytest
+
+from tests.support.optional import optional_import
 
 # KeOps compiles a formula into its cache folder; two xdist workers building the same formula
 # there at once can import a half-written library. One folder per worker (set before pykeops loads).
@@ -21,11 +22,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["KEOPS_CACHE_FOLDER"] = os.path.join(_base, os.environ["PYTEST_XDIST_WORKER"])
 
 
-def engine(name: str) -> ModuleType:
-    """Import an engine module; skip only when engines are not required."""
-    if os.environ.get("KERNELGEN_REQUIRE_ENGINES") == "1":
-        return importlib.import_module(name)
-    return pytest.importorskip(name)
+engine = optional_import
 
 
 @pytest.fixture(scope="session")
