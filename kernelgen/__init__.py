@@ -6,12 +6,16 @@ __version__ = "0.1.0"
 
 from . import kernels  # noqa: E402
 from .gp import GaussianProcess  # noqa: E402
+from .symbolic.errors import (  # noqa: E402
+    InvalidKernelError,
+    KernelParseError,
+    NotDifferentiableError,
+    NotPositiveDefiniteWarning,
+)
 from .symbolic.hyperparameters import Hyperparameter  # noqa: E402
 from .symbolic.kernel import Kernel  # noqa: E402
-from .symbolic.parsing import KernelParseError  # noqa: E402
-from .symbolic.prepared import NotDifferentiableError  # noqa: E402
 
 __all__ = [
-    "GaussianProcess", "Hyperparameter", "Kernel", "KernelParseError", "NotDifferentiableError", "kernels",
-    "__version__",
+    "GaussianProcess", "Hyperparameter", "InvalidKernelError", "Kernel", "KernelParseError",
+    "NotDifferentiableError", "NotPositiveDefiniteWarning", "kernels", "__version__",
 ]

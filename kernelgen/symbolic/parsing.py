@@ -12,6 +12,10 @@ import re
 
 import sympy as sp
 
+from .errors import KernelParseError
+
+__all__ = ["CONSTANTS", "FUNCTIONS", "KernelParseError", "parse_kernel_string"]
+
 #: Functions a kernel string may call, by the name written in the string.
 FUNCTIONS: dict[str, object] = {
     "exp": sp.exp,
@@ -29,10 +33,6 @@ FUNCTIONS: dict[str, object] = {
 }
 CONSTANTS: dict[str, sp.Expr] = {"pi": sp.pi, "E": sp.E}
 _INPUT_NAME = re.compile(r"^([xy])(\d+)$")
-
-
-class KernelParseError(ValueError):
-    """The kernel string is not a safe arithmetic expression of the allowed form."""
 
 
 def parse_kernel_string(
