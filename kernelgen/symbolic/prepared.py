@@ -11,9 +11,17 @@ Pipeline (one object per kernel expression, cached):
    ``1/R`` terms algebraically, so the general branch stays accurate as ``r -> 0``.
 3. *Coincident values.* At ``R_j = 0`` the derivative is read off the Taylor polynomial of the
    kernel in a scale ``s`` (``t -> s t``, ``R -> s R``): even powers of ``R`` are polynomials
-   (``R**2 = Q``), an odd power at order ``n`` means no derivative of total order ``n`` exists.
-   A derivative request needs the covariance of the derivative process to exist, i.e. smoothness
-   ``>= 2 * max(len(dx), len(dy))``; otherwise :class:`NotDifferentiableError` is raised.
+   (``R**2 = Q``). Which derivatives exist is decided on the ORIGINAL expression by
+   :mod:`.analysis` (odd and non-integer powers of distances, logarithms, vanishing bases); a
+   request needs the covariance of the derivative process to exist, i.e. smoothness
+   ``>= 2 * max(len(dx), len(dy))``, otherwise :class:`NotDifferentiableError` is raised. Only
+   requests below the first singular order are expanded, so every Taylor term used is a
+   polynomial. A non-analytic factor that is not a power of a radius (``|x0 - y0 + x1 - y1|``,
+   ``(1 - exp(-r**2))**0.75``) has no exact coincident branch here: such kernels get no
+   derivatives.
+4. *Stationarity* is proven on the original expression (:mod:`.analysis`); the ``d/dy = -d/dx``
+   shortcut is taken per additive part, only for parts whose every dependency -- through power
+   bases and radii included -- is on the differences alone.
 """
 
 from __future__ import annotations
@@ -23,20 +31,19 @@ import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
 import sympy as sp
 
+from .analysis import Analysis, analysis_of
+from .errors import NotDifferentiableError
+
 if TYPE_CHECKING:
     from .kernel import Kernel
 
-#: Highest order explored when looking for the first odd power of a radius.
-SMOOTHNESS_SEARCH_LIMIT = 10
-
-
-class NotDifferentiableError(ValueError):
-    """A requested derivative does not exist at coincident points for this kernel."""
+__all__ = ["Base", "Branch", "NotDifferentiableError", "PreparedKernel", "Radius", "normalize_request"]
 
 
 def expand(e: sp.Expr) -> sp.Expr:
@@ -132,66 +139,116 @@ class PreparedKernel:
         self.t = difference_symbols(self.dim)
         self.params = tuple(sp.Symbol(n, positive=True) for n in kernel.all_hyperparameter_names)
         self.source = kernel.expr
+        self.analysis: Analysis = analysis_of(kernel.expr, kernel.dim)
         self._lock = threading.RLock()
         form = _to_differences(kernel.expr, self.x, self.y, self.t)
         form, self.radii = _substitute_radii(form, self.t)
         form, self.bases = _substitute_bases(form, set(self.t) | {r.symbol for r in self.radii}
                                              | set(self.x) | set(self.y))
         self.form = expand(form) if self.radii or self.bases else form
+        # Derivatives are linear: the terms proven to depend on the differences alone (d/dy =
+        # -d/dx, memoized per multiset) and the rest (e.g. "+ linear") are differentiated apart.
+        # A base symbol hides what its base depends on, so dependencies are followed through it.
         bare = set(self.x) | set(self.y)
-        self.stationary = not (self.form.free_symbols & bare)
-        # Derivatives are linear: the stationary terms (d/dy = -d/dx, memoized per multiset) and
-        # the rest (e.g. "+ linear") are differentiated apart.
         terms = sp.Add.make_args(self.form)
-        stationary_part = sp.Add(*(a for a in terms if not (a.free_symbols & bare)))
-        other_part = sp.Add(*(a for a in terms if a.free_symbols & bare))
+        on_differences = [not (self.dependencies(a) & bare) for a in terms]
+        stationary_part = sp.Add(*(a for a, ok in zip(terms, on_differences) if ok))
+        other_part = sp.Add(*(a for a, ok in zip(terms, on_differences) if not ok))
         self.parts: tuple[tuple[sp.Expr, bool], ...] = tuple(
             (part, flag) for part, flag in ((stationary_part, True), (other_part, False)) if part != 0
-        ) or ((self.form, True),)
+        ) or ((self.form, not (self.dependencies(self.form) & bare)),)
         self.branches = _branches(self.radii)
         self._derivatives: dict[tuple[int, tuple[int, ...], tuple[int, ...]], sp.Expr] = {}
         self._outputs: dict[tuple[object, ...], sp.Expr] = {}
         self._taylor: dict[tuple[object, ...], tuple[list[sp.Expr], list[tuple[sp.Expr, sp.Symbol]]]] = {}
-        self._smooth: dict[tuple[int, ...], int] = {}
-        self.symmetric = _is_symmetric(kernel)
+        #: Always True: a kernel that is not provably symmetric is refused at construction.
+        self.symmetric = True
+
+    def dependencies(self, e: sp.Expr) -> set[sp.Symbol]:
+        """Free symbols of ``e`` with every base symbol replaced by what its base depends on."""
+        out = set(e.free_symbols)
+        for base in reversed(self.bases):
+            if base.symbol in out:
+                out.discard(base.symbol)
+                out |= self.dependencies(base.shift)
+        return out
+
+    @property
+    def stationary(self) -> bool:
+        """Translation invariance, proven on the original expression (see :mod:`.analysis`)."""
+        return self.analysis.stationary
 
     # ------------------------------------------------------------------ smoothness
     @property
     def smoothness(self) -> float:
-        """Highest total order of input derivatives that exists where all radii vanish."""
-        if not self.radii:
-            return math.inf
-        return min(self._smoothness(b) for b in self.branches)
+        """Highest total order of input derivatives that exists at coincident points (and that
+        kernelgen evaluates exactly there)."""
+        order, _ = self._supported
+        return order
 
-    def _smoothness(self, branch: Branch) -> float:
-        with self._lock:
-            if branch.radii in self._smooth:
-                return self._smooth[branch.radii]
-            flipped = self.form.xreplace({self.radii[j].symbol: -self.radii[j].symbol for j in branch.radii})
-            if expand(flipped - self.form) == 0:
-                order: float = math.inf  # even in every radius: analytic in t
+    @cached_property
+    def _supported(self) -> tuple[float, str | None]:
+        """``(smoothness, reason)``: the analysis' value, 0 where no exact branch exists."""
+        coincident = self.analysis.coincident
+        order = coincident.smoothness
+        worst = coincident.worst()
+        reason = None if worst is None else worst.factor
+        if order > 0:
+            inexact = self._inexact_factors([b.indices for b in coincident.branches])
+            if inexact:
+                return 0.0, (f"kernelgen has no exact coincident-point evaluation for derivatives of "
+                             f"{inexact} (only powers of distances such as |x0 - y0| or "
+                             "sqrt((x0 - y0)**2 + ...) are supported)")
+        return order, reason
+
+    def _inexact_factors(self, branches: Sequence[frozenset[int]]) -> str | None:
+        """A non-analytic factor vanishing on a branch that is not a power (or log) of a radius."""
+        explicit = self.explicit(self.form)
+        radius_symbols = {r.symbol for r in self.radii}
+        for node in sp.preorder_traversal(explicit):
+            if isinstance(node, sp.Abs) or isinstance(node, sp.log):
+                arg = node.args[0]
+            elif isinstance(node, sp.Pow) and not (node.exp.is_Integer and node.exp >= 0):
+                arg = node.base
             else:
-                order = math.inf
-                for n in range(SMOOTHNESS_SEARCH_LIMIT + 1):
-                    if not self._taylor_term(branch, n)[1]:
-                        order = n - 1
-                        break
-            self._smooth[branch.radii] = order  # type: ignore[assignment]
-            return order
+                continue
+            if arg in radius_symbols or not (arg.free_symbols & (set(self.t) | radius_symbols)):
+                continue
+            for indices in branches:
+                zero = {self.t[i]: sp.Integer(0) for i in indices}
+                zero.update({r.symbol: sp.Integer(0) for r in self.radii if r.indices <= indices})
+                if sp.expand(arg.xreplace(zero)) == 0:
+                    return str(self.to_inputs(node))
+        return None
 
     def check_request(self, dx: tuple[int, ...], dy: tuple[int, ...]) -> None:
         """Raise :class:`NotDifferentiableError` unless cov(d^dx f, d^dy f) exists everywhere."""
         needed = 2 * max(len(dx), len(dy))
-        for branch in self.branches:
-            have = self._smoothness(branch)
-            if have < needed:
-                per_argument = int(have // 2)
-                raise NotDifferentiableError(
-                    f"kernel {self.name!r} is not differentiable to order "
-                    f"dx={dx}, dy={dy} at coincident points: derivatives of total order > {int(have)} "
-                    f"do not exist there, so at most {per_argument} derivative(s) per argument are "
-                    "supported (the derivative process must have a covariance)"
-                )
+        have, reason = self._supported
+        if have < needed:
+            per_argument = int(have // 2)
+            cause = f" ({reason})" if reason else ""
+            raise NotDifferentiableError(
+                f"kernel {self.name!r} ({self.source}) is not differentiable to order "
+                f"dx={dx}, dy={dy} at coincident points{cause}: derivatives of total order > {int(have)} "
+                f"do not exist there, so at most {per_argument} derivative(s) per argument are "
+                "supported (the derivative process must have a covariance)"
+            )
+        if needed and self._abs_inputs:
+            raise NotDifferentiableError(
+                f"kernel {self.name!r}: derivatives dx={dx}, dy={dy} would differentiate {self._abs_inputs}, "
+                "which is not differentiable where its argument vanishes; kernelgen does not "
+                "differentiate |.| of anything but a distance"
+            )
+
+    @cached_property
+    def _abs_inputs(self) -> str | None:
+        """An absolute value left in the prepared form (not a distance) that depends on the inputs."""
+        inputs = set(self.x) | set(self.y) | set(self.t)
+        for node in sp.preorder_traversal(self.explicit(self.form)):
+            if isinstance(node, sp.Abs) and node.free_symbols & inputs:
+                return str(self.to_inputs(node))
+        return None
 
     # ------------------------------------------------------------------ general branch
     def _chain(self, e: sp.Expr, direct: Callable[[sp.Expr], sp.Expr],
@@ -284,7 +341,7 @@ class PreparedKernel:
 
     # ------------------------------------------------------------------ coincident branches
     def _scaled(self, branch: Branch, form: sp.Expr) -> tuple[sp.Expr, sp.Symbol]:
-        s = sp.Symbol("_s")
+        s = sp.Symbol("_s", positive=True)
         subs: dict[sp.Expr, sp.Expr] = {self.t[i]: s * self.t[i] for i in branch.indices}
         for j, radius in enumerate(self.radii):
             if j in branch.radii:
@@ -292,13 +349,16 @@ class PreparedKernel:
             elif radius.indices & branch.indices:
                 subs[radius.symbol] = sp.sqrt(radius.quadratic.xreplace(
                     {self.t[i]: s * self.t[i] for i in branch.indices}))
-        return self.explicit(form).xreplace(subs), s
+        scaled = self.explicit(form).xreplace(subs)
+        if scaled.has(sp.log):
+            scaled = sp.expand_log(scaled)  # log(s R) = log(s) + log(R): s**a log(s) -> 0 below
+        return scaled, s
 
     def _taylor_term(self, branch: Branch, n: int, part: int | None = None) -> tuple[sp.Expr, bool]:
         """Order-``n`` Taylor term in the scale ``s``, with ``R**2 -> Q``.
 
-        The flag is False when an odd power of a vanishing radius survives: no derivative of
-        total order ``n`` exists there.
+        Only called below the first singular order (:mod:`.analysis`), where every term is a
+        polynomial; the flag is False if an odd power of a vanishing radius survives anyway.
         """
         with self._lock:
             key = (branch.radii, part)
@@ -309,7 +369,7 @@ class PreparedKernel:
             scaled, s = state[0]
             while len(terms) <= n:
                 # d^k/ds^k at s = 0 divided by k!; the running derivative is kept for order k + 1.
-                terms.append(expand(scaled.subs(s, 0) / math.factorial(len(terms))))
+                terms.append(expand(_at_zero(scaled, s) / math.factorial(len(terms))))
                 scaled = scaled.diff(s)
                 state[0] = (scaled, s)
             term = terms[n]
@@ -361,6 +421,29 @@ class PreparedKernel:
 
 
 # ---------------------------------------------------------------------- helpers
+def _at_zero(e: sp.Expr, s: sp.Symbol) -> sp.Expr:
+    """The limit ``s -> 0+`` of ``e``: ``s**a log(s)**k -> 0`` for ``a > 0`` (``subs`` gives nan)."""
+    quick = e.subs(s, 0)
+    if not quick.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+        return quick
+    out = sp.Integer(0)
+    for term in sp.Add.make_args(sp.expand(e)):
+        power, rest = sp.Integer(0), []
+        for factor in sp.Mul.make_args(term):
+            base, exponent = factor.as_base_exp()
+            if base == s:
+                power += exponent
+            else:
+                rest.append(factor)
+        if power.is_positive:
+            continue  # s**a times powers of log(s) and factors finite at 0
+        value = sp.Mul(*rest).subs(s, 0)
+        if power != 0 or value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+            raise NotDifferentiableError(f"the coincident-point expansion has the singular term {term}")
+        out += value
+    return out
+
+
 def _to_differences(expr: sp.Expr, x: Sequence[sp.Symbol], y: Sequence[sp.Symbol],
                     t: Sequence[sp.Symbol]) -> sp.Expr:
     inputs = set(x) | set(y)
@@ -373,6 +456,10 @@ def _to_differences(expr: sp.Expr, x: Sequence[sp.Symbol], y: Sequence[sp.Symbol
         shifted = e.xreplace(shift)
         if not (shifted.free_symbols & ys):
             return shifted
+        if e.is_polynomial(*inputs):  # e.g. x0**2 - 2*x0*y0 + y0**2, stationary only once expanded
+            expanded = sp.expand(shifted)
+            if not (expanded.free_symbols & ys):
+                return expanded
         if e.is_Atom:
             return e
         return e.func(*(rewrite(a) for a in e.args))
@@ -424,7 +511,8 @@ def _substitute_radii(form: sp.Expr, t: Sequence[sp.Symbol]) -> tuple[sp.Expr, t
             if found is not None:
                 ratio, r = found
                 return sp.sqrt(ratio) * r.symbol
-        if isinstance(e, sp.Pow) and e.exp.is_Rational and e.exp.q == 2 and vanishing_polynomial(e.base):
+        if isinstance(e, sp.Pow) and not e.exp.is_Integer and not (e.exp.free_symbols & set(t)) \
+                and vanishing_polynomial(e.base):
             found = radius_for(e.base)
             if found is not None:
                 ratio, r = found
@@ -531,25 +619,3 @@ def _branches(radii: Sequence[Radius]) -> tuple[Branch, ...]:
             closed = tuple(j for j in range(n) if radii[j].indices <= indices)
             found.setdefault(closed, Branch(closed, indices))
     return tuple(sorted(found.values(), key=lambda b: (-len(b.indices), b.radii)))
-
-
-def _is_symmetric(kernel: Kernel) -> bool:
-    swap = {**dict(zip(kernel.x, kernel.y)), **dict(zip(kernel.y, kernel.x))}
-    difference = kernel.expr.xreplace(swap) - kernel.expr
-    if difference == 0 or sp.expand(difference) == 0:
-        return True
-    # The symbolic test is incomplete (trigonometric identities, ...): check numerically at
-    # random points and hyperparameters before giving up on symmetry.
-    params = [sp.Symbol(n, positive=True) for n in kernel.all_hyperparameter_names]
-    args = list(kernel.x) + list(kernel.y) + params
-    f = sp.lambdify(args, difference, modules="math")
-    g = sp.lambdify(args, kernel.expr, modules="math")
-    rng = np.random.default_rng(0)
-    for _ in range(5):
-        values = list(rng.uniform(-1, 1, 2 * kernel.dim)) + list(rng.uniform(0.5, 2, len(params)))
-        try:
-            if abs(f(*values)) > 1e-10 * max(1.0, abs(g(*values))):
-                return False
-        except (ValueError, ZeroDivisionError, OverflowError):
-            return False
-    return True
