@@ -336,3 +336,15 @@ def test_exceptions_are_shared_and_importable_from_the_old_places():
     for cls in (errors.KernelParseError, errors.InvalidKernelError, errors.NotDifferentiableError):
         assert issubclass(cls, ValueError)
     assert issubclass(errors.NotPositiveDefiniteWarning, UserWarning)
+
+
+def test_absolute_value_of_an_input_is_evaluated_but_not_differentiated():
+    """``|x0|`` is no distance: k itself is exact, derivatives are refused with a clear error (no printer crash)."""
+    k = Kernel.from_string("abs(x0)*abs(y0)*exp(-(x0-y0)^2)", dim=1)
+    X = np.array([[0.3], [-0.2]])
+    np.testing.assert_allclose(k(X), [[0.09, 0.06 * np.exp(-0.25)], [0.06 * np.exp(-0.25), 0.04]], rtol=1e-15)
+    with pytest.raises(NotDifferentiableError, match=re.escape("Abs(x0)")):
+        k(X, dx=(0,))
+    g = quiet(lambda: Kernel.from_string("exp(-abs(x0-l)*abs(y0-l))", dim=1))
+    with pytest.raises(NotDifferentiableError, match="log-gradient with respect to l"):
+        g(X, eval_gradient=True)

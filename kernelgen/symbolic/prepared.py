@@ -234,21 +234,24 @@ class PreparedKernel:
                 f"do not exist there, so at most {per_argument} derivative(s) per argument are "
                 "supported (the derivative process must have a covariance)"
             )
-        if needed and self._abs_inputs:
+        inputs = set(self.x) | set(self.y) | set(self.t)
+        if needed and (factor := self._abs_factor(inputs)):
             raise NotDifferentiableError(
-                f"kernel {self.name!r}: derivatives dx={dx}, dy={dy} would differentiate {self._abs_inputs}, "
-                "which is not differentiable where its argument vanishes; kernelgen does not "
-                "differentiate |.| of anything but a distance"
+                f"kernel {self.name!r}: derivatives dx={dx}, dy={dy} would differentiate {factor}, which is "
+                "not differentiable where its argument vanishes; kernelgen differentiates |.| only of a "
+                "distance such as |x0 - y0|"
             )
 
-    @cached_property
-    def _abs_inputs(self) -> str | None:
-        """An absolute value left in the prepared form (not a distance) that depends on the inputs."""
-        inputs = set(self.x) | set(self.y) | set(self.t)
-        for node in sp.preorder_traversal(self.explicit(self.form)):
-            if isinstance(node, sp.Abs) and node.free_symbols & inputs:
+    def _abs_factor(self, symbols: set[sp.Symbol]) -> str | None:
+        """An absolute value left in the prepared form (not a distance) that involves ``symbols``."""
+        for node in self._abs_nodes:
+            if node.free_symbols & symbols:
                 return str(self.to_inputs(node))
         return None
+
+    @cached_property
+    def _abs_nodes(self) -> tuple[sp.Expr, ...]:
+        return tuple(n for n in sp.preorder_traversal(self.explicit(self.form)) if isinstance(n, sp.Abs))
 
     # ------------------------------------------------------------------ general branch
     def _chain(self, e: sp.Expr, direct: Callable[[sp.Expr], sp.Expr],
@@ -278,6 +281,12 @@ class PreparedKernel:
 
     def d_log(self, e: sp.Expr, param: sp.Symbol) -> sp.Expr:
         """``theta * d/dtheta`` of ``e`` (the derivative with respect to ``log theta``)."""
+        factor = self._abs_factor({param})
+        if factor:
+            raise NotDifferentiableError(
+                f"kernel {self.name!r}: the log-gradient with respect to {param} would differentiate {factor}, "
+                "which is not differentiable where its argument vanishes"
+            )
         return expand(param * self._chain(e, lambda f: f.diff(param), lambda r: r.quadratic.diff(param)))
 
     def finalize(self, e: sp.Expr) -> sp.Expr:
