@@ -52,7 +52,7 @@ __all__ = [
 SMOOTHNESS_SEARCH_LIMIT = 10
 
 #: Series orders tried in turn (each gives all terms of order below it).
-_SERIES_ORDERS = (2, 4, 6, SMOOTHNESS_SEARCH_LIMIT + 1)
+_SERIES_ORDERS = (6, SMOOTHNESS_SEARCH_LIMIT + 1)
 
 #: Functions analytic on the whole real line: a composition with them keeps the local expansion.
 _ANALYTIC = (sp.exp, sp.sin, sp.cos, sp.sinh, sp.cosh, sp.tanh, sp.atan, sp.erf)
@@ -71,16 +71,45 @@ def _inputs(dim: int) -> tuple[tuple[sp.Symbol, ...], tuple[sp.Symbol, ...], tup
     return x, y, t
 
 
-def _is_zero(e: sp.Expr) -> bool:
-    """True only when ``e`` is proven identically zero (expansion, then ``simplify`` if small)."""
+def _is_zero(e: sp.Expr, defined: Mapping[sp.Symbol, sp.Expr] | None = None) -> bool:
+    """True only when ``e`` is proven identically zero.
+
+    Expansion first; then a value far from zero at a random point proves the opposite (cheap,
+    where ``simplify`` of a non-zero expression is slow); then ``simplify`` if ``e`` is small.
+    ``defined`` gives symbols that stand for expressions (evaluated as those).
+    """
     if e == 0 or sp.expand(e) == 0:
         return True
+    if _numerically_nonzero(e, defined or {}):
+        return False
     if sp.count_ops(e) > _SIMPLIFY_LIMIT:
         return False
     try:
-        return sp.simplify(e) == 0
+        return sp.simplify(e.xreplace(dict(defined or {}))) == 0
     except (TypeError, ValueError, NotImplementedError, RecursionError):  # pragma: no cover - SymPy gaps
         return False
+
+
+def _numerically_nonzero(e: sp.Expr, defined: Mapping[sp.Symbol, sp.Expr], tries: int = 2) -> bool:
+    """``e`` is clearly non-zero at one of ``tries`` seeded random points (30 digits)."""
+    free = sorted(e.free_symbols - set(defined), key=lambda v: v.name)
+    rng = np.random.default_rng(len(free) + 17 * tries)
+    for _ in range(tries):
+        values: dict[sp.Symbol, sp.Expr] = {}
+        for v in free:
+            if v.is_positive:
+                values[v] = sp.Rational(round(float(rng.uniform(0.5, 1.7)), 3))
+            else:
+                values[v] = sp.Rational(round(float(rng.uniform(0.2, 1.3)) * rng.choice([-1, 1]), 3))
+        for symbol, meaning in defined.items():  # in creation order: inner definitions first
+            values[symbol] = meaning.xreplace(values)
+        try:
+            v = complex(e.xreplace(values).evalf(30))
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+            continue
+        if math.isfinite(abs(v)) and abs(v) > 1e-12:
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -451,6 +480,10 @@ class _BranchExpander:
         p, q, c0, m0 = self._roots[key]
         return _S ** (m0 * e) * p ** int(e * q) * self._ratio(b, c0, m0) ** e
 
+    def meanings(self) -> dict[sp.Symbol, sp.Expr]:
+        """What each positive symbol ``P`` stands for: the positive root ``c**(1/q)``."""
+        return {p: sp.Abs(c) ** sp.Rational(1, q) for p, (q, c) in self.relations.items()}
+
     def _new_symbol(self, q: int, c: sp.Expr) -> sp.Symbol:
         p = sp.Symbol(f"_aP{len(self.relations)}", positive=True)
         self.relations[p] = (q, c)
@@ -525,9 +558,10 @@ class _BranchExpander:
                 raise _Undecidable(f"unexpected term {term}")
             by_order[power] = by_order.get(power, sp.Integer(0)) + coeff
         where = self.owner._where(self.indices)
+        meanings = self.meanings()
         for power in sorted(by_order, key=float):
             coeff = self.reduce(by_order[power])
-            if _is_zero(coeff):
+            if _is_zero(coeff, meanings):
                 continue
             singular = (not power.is_Integer or bool(coeff.free_symbols & self.markers)
                         or not sp.cancel(coeff).is_polynomial(*self.scaled_t))
