@@ -2,7 +2,7 @@
 # kernel: variance*exp(-sqrt((x0 - y0)**2 + (x1 - y1)**2 + (x2 - y2)**2)/length_scale)
 # request: (dx=(), dy=()) + log-hyperparameter gradients
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 4
+# operations after CSE: 3
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -18,7 +18,7 @@ OUTPUTS = (
 )
 N_OUT = 3
 SYMMETRIC = True
-N_OPS = 4
+N_OPS = 3
 
 
 
@@ -52,16 +52,16 @@ def pair(x, y, p, out):
     _y2 = y[2]
     _d2 = _x2 - _y2
     _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
+    _exp0 = math.exp(-_r0/_p_length_scale)
     if _r0 == 0.0:
         out[0] = _p_variance
         out[1] = _p_variance
         out[2] = 0.0
     else:
-        _c0 = _r0/_p_length_scale
-        _c1 = _p_variance*math.exp(-_c0)
-        out[0] = _c1
-        out[1] = _c1
-        out[2] = _c0*_c1
+        _c0 = _exp0*_p_variance
+        out[0] = _c0
+        out[1] = _c0
+        out[2] = _c0*_r0/_p_length_scale
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -81,16 +81,16 @@ def fill(X1, X2, p, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
+            _exp0 = math.exp(-_r0/_p_length_scale)
             if _r0 == 0.0:
                 out[i, j, 0] = _p_variance
                 out[i, j, 1] = _p_variance
                 out[i, j, 2] = 0.0
             else:
-                _c0 = _r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
-                out[i, j, 0] = _c1
-                out[i, j, 1] = _c1
-                out[i, j, 2] = _c0*_c1
+                _c0 = _exp0*_p_variance
+                out[i, j, 0] = _c0
+                out[i, j, 1] = _c0
+                out[i, j, 2] = _c0*_r0/_p_length_scale
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -114,16 +114,16 @@ def fill_symmetric(X, p, out):
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
+                _exp0 = math.exp(-_r0/_p_length_scale)
                 if _r0 == 0.0:
                     out[i, j, 0] = _p_variance
                     out[i, j, 1] = _p_variance
                     out[i, j, 2] = 0.0
                 else:
-                    _c0 = _r0/_p_length_scale
-                    _c1 = _p_variance*math.exp(-_c0)
-                    out[i, j, 0] = _c1
-                    out[i, j, 1] = _c1
-                    out[i, j, 2] = _c0*_c1
+                    _c0 = _exp0*_p_variance
+                    out[i, j, 0] = _c0
+                    out[i, j, 1] = _c0
+                    out[i, j, 2] = _c0*_r0/_p_length_scale
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -144,16 +144,16 @@ def diag(X, p, out):
         _y2 = X[i, 2]
         _d2 = _x2 - _y2
         _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
+        _exp0 = math.exp(-_r0/_p_length_scale)
         if _r0 == 0.0:
             out[i, 0] = _p_variance
             out[i, 1] = _p_variance
             out[i, 2] = 0.0
         else:
-            _c0 = _r0/_p_length_scale
-            _c1 = _p_variance*math.exp(-_c0)
-            out[i, 0] = _c1
-            out[i, 1] = _c1
-            out[i, 2] = _c0*_c1
+            _c0 = _exp0*_p_variance
+            out[i, 0] = _c0
+            out[i, 1] = _c0
+            out[i, 2] = _c0*_r0/_p_length_scale
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -174,16 +174,16 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
+            _exp0 = math.exp(-_r0/_p_length_scale)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = _p_variance
                 v[2] = 0.0
             else:
-                _c0 = _r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
-                v[0] = _c1
-                v[1] = _c1
-                v[2] = _c0*_c1
+                _c0 = _exp0*_p_variance
+                v[0] = _c0
+                v[1] = _c0
+                v[2] = _c0*_r0/_p_length_scale
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -205,16 +205,16 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
+            _exp0 = math.exp(-_r0/_p_length_scale)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = _p_variance
                 v[2] = 0.0
             else:
-                _c0 = _r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
-                v[0] = _c1
-                v[1] = _c1
-                v[2] = _c0*_c1
+                _c0 = _exp0*_p_variance
+                v[0] = _c0
+                v[1] = _c0
+                v[2] = _c0*_r0/_p_length_scale
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -239,16 +239,16 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
+            _exp0 = math.exp(-_r0/_p_length_scale)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = _p_variance
                 v[2] = 0.0
             else:
-                _c0 = _r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
-                v[0] = _c1
-                v[1] = _c1
-                v[2] = _c0*_c1
+                _c0 = _exp0*_p_variance
+                v[0] = _c0
+                v[1] = _c0
+                v[2] = _c0*_r0/_p_length_scale
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -284,20 +284,20 @@ def contract_selected(X, p, sel, table, W, out):
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
+                _exp0 = math.exp(-_r0/_p_length_scale)
                 if _r0 == 0.0:
                     v[0] = _p_variance
                     v[1] = _p_variance
                     v[2] = 0.0
                 else:
-                    _c0 = _r0/_p_length_scale
-                    _c1 = _p_variance*math.exp(-_c0)
-                    v[0] = _c1
-                    v[1] = _c1
-                    v[2] = _c0*_c1
+                    _c0 = _exp0*_p_variance
+                    v[0] = _c0
+                    v[1] = _c0
+                    v[2] = _c0*_r0/_p_length_scale
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 0c491d6f4b2b534409b80b110ba9bc99dd61620d7c6e9d8c807edc466f64d9ee
+# kernelgen-sha256: 6758aedbe0cc0168ba7a03ac9b3c5ed7684051899c3172f2bdac7cab86a6e41a

@@ -2,7 +2,7 @@
 # kernel: variance*exp(-sqrt((x0 - y0)**2)/length_scale)
 # request: (dx=(), dy=()) + log-hyperparameter gradients
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 4
+# operations after CSE: 3
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -18,7 +18,7 @@ OUTPUTS = (
 )
 N_OUT = 3
 SYMMETRIC = True
-N_OPS = 4
+N_OPS = 3
 
 
 
@@ -46,16 +46,16 @@ def pair(x, y, p, out):
     _y0 = y[0]
     _d0 = _x0 - _y0
     _r0 = math.sqrt((_d0*_d0))
+    _exp0 = math.exp(-_r0/_p_length_scale)
     if _r0 == 0.0:
         out[0] = _p_variance
         out[1] = _p_variance
         out[2] = 0.0
     else:
-        _c0 = _r0/_p_length_scale
-        _c1 = _p_variance*math.exp(-_c0)
-        out[0] = _c1
-        out[1] = _c1
-        out[2] = _c0*_c1
+        _c0 = _exp0*_p_variance
+        out[0] = _c0
+        out[1] = _c0
+        out[2] = _c0*_r0/_p_length_scale
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -69,16 +69,16 @@ def fill(X1, X2, p, out):
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
             _r0 = math.sqrt((_d0*_d0))
+            _exp0 = math.exp(-_r0/_p_length_scale)
             if _r0 == 0.0:
                 out[i, j, 0] = _p_variance
                 out[i, j, 1] = _p_variance
                 out[i, j, 2] = 0.0
             else:
-                _c0 = _r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
-                out[i, j, 0] = _c1
-                out[i, j, 1] = _c1
-                out[i, j, 2] = _c0*_c1
+                _c0 = _exp0*_p_variance
+                out[i, j, 0] = _c0
+                out[i, j, 1] = _c0
+                out[i, j, 2] = _c0*_r0/_p_length_scale
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -96,16 +96,16 @@ def fill_symmetric(X, p, out):
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
                 _r0 = math.sqrt((_d0*_d0))
+                _exp0 = math.exp(-_r0/_p_length_scale)
                 if _r0 == 0.0:
                     out[i, j, 0] = _p_variance
                     out[i, j, 1] = _p_variance
                     out[i, j, 2] = 0.0
                 else:
-                    _c0 = _r0/_p_length_scale
-                    _c1 = _p_variance*math.exp(-_c0)
-                    out[i, j, 0] = _c1
-                    out[i, j, 1] = _c1
-                    out[i, j, 2] = _c0*_c1
+                    _c0 = _exp0*_p_variance
+                    out[i, j, 0] = _c0
+                    out[i, j, 1] = _c0
+                    out[i, j, 2] = _c0*_r0/_p_length_scale
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -120,16 +120,16 @@ def diag(X, p, out):
         _y0 = X[i, 0]
         _d0 = _x0 - _y0
         _r0 = math.sqrt((_d0*_d0))
+        _exp0 = math.exp(-_r0/_p_length_scale)
         if _r0 == 0.0:
             out[i, 0] = _p_variance
             out[i, 1] = _p_variance
             out[i, 2] = 0.0
         else:
-            _c0 = _r0/_p_length_scale
-            _c1 = _p_variance*math.exp(-_c0)
-            out[i, 0] = _c1
-            out[i, 1] = _c1
-            out[i, 2] = _c0*_c1
+            _c0 = _exp0*_p_variance
+            out[i, 0] = _c0
+            out[i, 1] = _c0
+            out[i, 2] = _c0*_r0/_p_length_scale
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -144,16 +144,16 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
             _r0 = math.sqrt((_d0*_d0))
+            _exp0 = math.exp(-_r0/_p_length_scale)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = _p_variance
                 v[2] = 0.0
             else:
-                _c0 = _r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
-                v[0] = _c1
-                v[1] = _c1
-                v[2] = _c0*_c1
+                _c0 = _exp0*_p_variance
+                v[0] = _c0
+                v[1] = _c0
+                v[2] = _c0*_r0/_p_length_scale
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -169,16 +169,16 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
             _r0 = math.sqrt((_d0*_d0))
+            _exp0 = math.exp(-_r0/_p_length_scale)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = _p_variance
                 v[2] = 0.0
             else:
-                _c0 = _r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
-                v[0] = _c1
-                v[1] = _c1
-                v[2] = _c0*_c1
+                _c0 = _exp0*_p_variance
+                v[0] = _c0
+                v[1] = _c0
+                v[2] = _c0*_r0/_p_length_scale
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -197,16 +197,16 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
             _r0 = math.sqrt((_d0*_d0))
+            _exp0 = math.exp(-_r0/_p_length_scale)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = _p_variance
                 v[2] = 0.0
             else:
-                _c0 = _r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
-                v[0] = _c1
-                v[1] = _c1
-                v[2] = _c0*_c1
+                _c0 = _exp0*_p_variance
+                v[0] = _c0
+                v[1] = _c0
+                v[2] = _c0*_r0/_p_length_scale
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -236,20 +236,20 @@ def contract_selected(X, p, sel, table, W, out):
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
                 _r0 = math.sqrt((_d0*_d0))
+                _exp0 = math.exp(-_r0/_p_length_scale)
                 if _r0 == 0.0:
                     v[0] = _p_variance
                     v[1] = _p_variance
                     v[2] = 0.0
                 else:
-                    _c0 = _r0/_p_length_scale
-                    _c1 = _p_variance*math.exp(-_c0)
-                    v[0] = _c1
-                    v[1] = _c1
-                    v[2] = _c0*_c1
+                    _c0 = _exp0*_p_variance
+                    v[0] = _c0
+                    v[1] = _c0
+                    v[2] = _c0*_r0/_p_length_scale
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: fc0ff1878b084e165a5ea18c229c5a656464a2f5985f3d5ef586d9e9699d600a
+# kernelgen-sha256: bafc37d4a39748a8d51ccd45c3f446b905078de54687381f6174f794a8849f59

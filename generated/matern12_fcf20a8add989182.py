@@ -2,7 +2,7 @@
 # kernel: variance*exp(-sqrt((x0 - y0)**2 + (x1 - y1)**2)/length_scale)
 # request: (dx=(), dy=()) + log-hyperparameter gradients
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 4
+# operations after CSE: 3
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -18,7 +18,7 @@ OUTPUTS = (
 )
 N_OUT = 3
 SYMMETRIC = True
-N_OPS = 4
+N_OPS = 3
 
 
 
@@ -49,16 +49,16 @@ def pair(x, y, p, out):
     _y1 = y[1]
     _d1 = _x1 - _y1
     _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+    _exp0 = math.exp(-_r0/_p_length_scale)
     if _r0 == 0.0:
         out[0] = _p_variance
         out[1] = _p_variance
         out[2] = 0.0
     else:
-        _c0 = _r0/_p_length_scale
-        _c1 = _p_variance*math.exp(-_c0)
-        out[0] = _c1
-        out[1] = _c1
-        out[2] = _c0*_c1
+        _c0 = _exp0*_p_variance
+        out[0] = _c0
+        out[1] = _c0
+        out[2] = _c0*_r0/_p_length_scale
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -75,16 +75,16 @@ def fill(X1, X2, p, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+            _exp0 = math.exp(-_r0/_p_length_scale)
             if _r0 == 0.0:
                 out[i, j, 0] = _p_variance
                 out[i, j, 1] = _p_variance
                 out[i, j, 2] = 0.0
             else:
-                _c0 = _r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
-                out[i, j, 0] = _c1
-                out[i, j, 1] = _c1
-                out[i, j, 2] = _c0*_c1
+                _c0 = _exp0*_p_variance
+                out[i, j, 0] = _c0
+                out[i, j, 1] = _c0
+                out[i, j, 2] = _c0*_r0/_p_length_scale
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -105,16 +105,16 @@ def fill_symmetric(X, p, out):
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+                _exp0 = math.exp(-_r0/_p_length_scale)
                 if _r0 == 0.0:
                     out[i, j, 0] = _p_variance
                     out[i, j, 1] = _p_variance
                     out[i, j, 2] = 0.0
                 else:
-                    _c0 = _r0/_p_length_scale
-                    _c1 = _p_variance*math.exp(-_c0)
-                    out[i, j, 0] = _c1
-                    out[i, j, 1] = _c1
-                    out[i, j, 2] = _c0*_c1
+                    _c0 = _exp0*_p_variance
+                    out[i, j, 0] = _c0
+                    out[i, j, 1] = _c0
+                    out[i, j, 2] = _c0*_r0/_p_length_scale
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -132,16 +132,16 @@ def diag(X, p, out):
         _y1 = X[i, 1]
         _d1 = _x1 - _y1
         _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+        _exp0 = math.exp(-_r0/_p_length_scale)
         if _r0 == 0.0:
             out[i, 0] = _p_variance
             out[i, 1] = _p_variance
             out[i, 2] = 0.0
         else:
-            _c0 = _r0/_p_length_scale
-            _c1 = _p_variance*math.exp(-_c0)
-            out[i, 0] = _c1
-            out[i, 1] = _c1
-            out[i, 2] = _c0*_c1
+            _c0 = _exp0*_p_variance
+            out[i, 0] = _c0
+            out[i, 1] = _c0
+            out[i, 2] = _c0*_r0/_p_length_scale
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -159,16 +159,16 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+            _exp0 = math.exp(-_r0/_p_length_scale)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = _p_variance
                 v[2] = 0.0
             else:
-                _c0 = _r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
-                v[0] = _c1
-                v[1] = _c1
-                v[2] = _c0*_c1
+                _c0 = _exp0*_p_variance
+                v[0] = _c0
+                v[1] = _c0
+                v[2] = _c0*_r0/_p_length_scale
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -187,16 +187,16 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+            _exp0 = math.exp(-_r0/_p_length_scale)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = _p_variance
                 v[2] = 0.0
             else:
-                _c0 = _r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
-                v[0] = _c1
-                v[1] = _c1
-                v[2] = _c0*_c1
+                _c0 = _exp0*_p_variance
+                v[0] = _c0
+                v[1] = _c0
+                v[2] = _c0*_r0/_p_length_scale
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -218,16 +218,16 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+            _exp0 = math.exp(-_r0/_p_length_scale)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = _p_variance
                 v[2] = 0.0
             else:
-                _c0 = _r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
-                v[0] = _c1
-                v[1] = _c1
-                v[2] = _c0*_c1
+                _c0 = _exp0*_p_variance
+                v[0] = _c0
+                v[1] = _c0
+                v[2] = _c0*_r0/_p_length_scale
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -260,20 +260,20 @@ def contract_selected(X, p, sel, table, W, out):
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+                _exp0 = math.exp(-_r0/_p_length_scale)
                 if _r0 == 0.0:
                     v[0] = _p_variance
                     v[1] = _p_variance
                     v[2] = 0.0
                 else:
-                    _c0 = _r0/_p_length_scale
-                    _c1 = _p_variance*math.exp(-_c0)
-                    v[0] = _c1
-                    v[1] = _c1
-                    v[2] = _c0*_c1
+                    _c0 = _exp0*_p_variance
+                    v[0] = _c0
+                    v[1] = _c0
+                    v[2] = _c0*_r0/_p_length_scale
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 6644eb248bb173ffd0b41ae0665b1d5f4876f7a44a4c51141302f816e77e0872
+# kernelgen-sha256: 4f56b5891b5fb627b7d82caab3a82d2b67afe865d0836204490b2af57cacb60e

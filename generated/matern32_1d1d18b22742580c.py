@@ -2,7 +2,7 @@
 # kernel: variance*(sqrt(3)*sqrt((x2 - y2)**2/length_scale_2**2 + (x1 - y1)**2/length_scale_1**2 + (x0 - y0)**2/length_scale_0**2) + 1)*exp(-sqrt(3)*sqrt((x2 - y2)**2/length_scale_2**2 + (x1 - y1)**2/length_scale_1**2 + (x0 - y0)**2/length_scale_0**2))
 # request: (dx=(), dy=()), (dx=(0,), dy=()), (dx=(1,), dy=()), (dx=(2,), dy=()), (dx=(0,), dy=(0,)), (dx=(0,), dy=(1,)), (dx=(0,), dy=(2,)), (dx=(1,), dy=(0,)), (dx=(1,), dy=(1,)), (dx=(1,), dy=(2,)), (dx=(2,), dy=(0,)), (dx=(2,), dy=(1,)), (dx=(2,), dy=(2,))
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 67
+# operations after CSE: 66
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -28,7 +28,7 @@ OUTPUTS = (
 )
 N_OUT = 13
 SYMMETRIC = False
-N_OPS = 67
+N_OPS = 66
 
 
 
@@ -64,6 +64,7 @@ def pair(x, y, p, out):
     _y2 = y[2]
     _d2 = _x2 - _y2
     _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+    _exp0 = math.exp(-1.7320508075688772*_r0)
     if _r0 == 0.0:
         _c0 = 3.0*_p_variance
         out[0] = _p_variance
@@ -80,36 +81,32 @@ def pair(x, y, p, out):
         out[11] = 0.0
         out[12] = _c0/(_p_length_scale_2*_p_length_scale_2)
     else:
-        _c0 = 1.7320508075688772
-        _c1 = _c0*_r0
-        _c2 = math.exp(-_c1)
-        _c3 = _c2*_p_variance
-        _c4 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-        _c5 = 3.0*_c3
-        _c6 = _c4*_c5*_d0
-        _c7 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-        _c8 = _c5*_c7*_d1
-        _c9 = (1.0/(_p_length_scale_2*_p_length_scale_2))
-        _c10 = _c0/_r0
-        _c11 = _c10*_c5
-        _c12 = _c10*_c6
-        _c13 = -_c12*_c7*_d1
-        _c14 = _c9*_d2
-        _c15 = -_c12*_c14
-        _c16 = -_c10*_c14*_c8
-        out[0] = _c1*_c3 + _c3
-        out[1] = -_c6
-        out[2] = -_c8
-        out[3] = -_c5*_c9*_d2
-        out[4] = -_c11*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + 3.0*_c2*_c4*_p_variance
-        out[5] = _c13
-        out[6] = _c15
-        out[7] = _c13
-        out[8] = -_c11*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + 3.0*_c2*_c7*_p_variance
-        out[9] = _c16
-        out[10] = _c15
-        out[11] = _c16
-        out[12] = -_c11*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2) + 3.0*_c2*_c9*_p_variance
+        _c0 = _exp0*_p_variance
+        _c1 = 1.7320508075688772*_c0
+        _c2 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+        _c3 = 3.0*_c0
+        _c4 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+        _c5 = (1.0/(_p_length_scale_2*_p_length_scale_2))
+        _c6 = 3.0*_c1/_r0
+        _c7 = _c2*_c6*_d0
+        _c8 = _c4*_d1
+        _c9 = -_c7*_c8
+        _c10 = _c5*_d2
+        _c11 = -_c10*_c7
+        _c12 = -_c10*_c6*_c8
+        out[0] = _c0 + _c1*_r0
+        out[1] = -_c2*_c3*_d0
+        out[2] = -_c3*_c4*_d1
+        out[3] = -_c3*_c5*_d2
+        out[4] = 3.0*_c2*_exp0*_p_variance - _c6*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+        out[5] = _c9
+        out[6] = _c11
+        out[7] = _c9
+        out[8] = 3.0*_c4*_exp0*_p_variance - _c6*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
+        out[9] = _c12
+        out[10] = _c11
+        out[11] = _c12
+        out[12] = 3.0*_c5*_exp0*_p_variance - _c6*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -131,6 +128,7 @@ def fill(X1, X2, p, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _exp0 = math.exp(-1.7320508075688772*_r0)
             if _r0 == 0.0:
                 _c0 = 3.0*_p_variance
                 out[i, j, 0] = _p_variance
@@ -147,36 +145,32 @@ def fill(X1, X2, p, out):
                 out[i, j, 11] = 0.0
                 out[i, j, 12] = _c0/(_p_length_scale_2*_p_length_scale_2)
             else:
-                _c0 = 1.7320508075688772
-                _c1 = _c0*_r0
-                _c2 = math.exp(-_c1)
-                _c3 = _c2*_p_variance
-                _c4 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-                _c5 = 3.0*_c3
-                _c6 = _c4*_c5*_d0
-                _c7 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-                _c8 = _c5*_c7*_d1
-                _c9 = (1.0/(_p_length_scale_2*_p_length_scale_2))
-                _c10 = _c0/_r0
-                _c11 = _c10*_c5
-                _c12 = _c10*_c6
-                _c13 = -_c12*_c7*_d1
-                _c14 = _c9*_d2
-                _c15 = -_c12*_c14
-                _c16 = -_c10*_c14*_c8
-                out[i, j, 0] = _c1*_c3 + _c3
-                out[i, j, 1] = -_c6
-                out[i, j, 2] = -_c8
-                out[i, j, 3] = -_c5*_c9*_d2
-                out[i, j, 4] = -_c11*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + 3.0*_c2*_c4*_p_variance
-                out[i, j, 5] = _c13
-                out[i, j, 6] = _c15
-                out[i, j, 7] = _c13
-                out[i, j, 8] = -_c11*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + 3.0*_c2*_c7*_p_variance
-                out[i, j, 9] = _c16
-                out[i, j, 10] = _c15
-                out[i, j, 11] = _c16
-                out[i, j, 12] = -_c11*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2) + 3.0*_c2*_c9*_p_variance
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772*_c0
+                _c2 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+                _c3 = 3.0*_c0
+                _c4 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+                _c5 = (1.0/(_p_length_scale_2*_p_length_scale_2))
+                _c6 = 3.0*_c1/_r0
+                _c7 = _c2*_c6*_d0
+                _c8 = _c4*_d1
+                _c9 = -_c7*_c8
+                _c10 = _c5*_d2
+                _c11 = -_c10*_c7
+                _c12 = -_c10*_c6*_c8
+                out[i, j, 0] = _c0 + _c1*_r0
+                out[i, j, 1] = -_c2*_c3*_d0
+                out[i, j, 2] = -_c3*_c4*_d1
+                out[i, j, 3] = -_c3*_c5*_d2
+                out[i, j, 4] = 3.0*_c2*_exp0*_p_variance - _c6*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+                out[i, j, 5] = _c9
+                out[i, j, 6] = _c11
+                out[i, j, 7] = _c9
+                out[i, j, 8] = 3.0*_c4*_exp0*_p_variance - _c6*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
+                out[i, j, 9] = _c12
+                out[i, j, 10] = _c11
+                out[i, j, 11] = _c12
+                out[i, j, 12] = 3.0*_c5*_exp0*_p_variance - _c6*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -202,6 +196,7 @@ def fill_symmetric(X, p, out):
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
                 _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+                _exp0 = math.exp(-1.7320508075688772*_r0)
                 if _r0 == 0.0:
                     _c0 = 3.0*_p_variance
                     out[i, j, 0] = _p_variance
@@ -218,36 +213,32 @@ def fill_symmetric(X, p, out):
                     out[i, j, 11] = 0.0
                     out[i, j, 12] = _c0/(_p_length_scale_2*_p_length_scale_2)
                 else:
-                    _c0 = 1.7320508075688772
-                    _c1 = _c0*_r0
-                    _c2 = math.exp(-_c1)
-                    _c3 = _c2*_p_variance
-                    _c4 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-                    _c5 = 3.0*_c3
-                    _c6 = _c4*_c5*_d0
-                    _c7 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-                    _c8 = _c5*_c7*_d1
-                    _c9 = (1.0/(_p_length_scale_2*_p_length_scale_2))
-                    _c10 = _c0/_r0
-                    _c11 = _c10*_c5
-                    _c12 = _c10*_c6
-                    _c13 = -_c12*_c7*_d1
-                    _c14 = _c9*_d2
-                    _c15 = -_c12*_c14
-                    _c16 = -_c10*_c14*_c8
-                    out[i, j, 0] = _c1*_c3 + _c3
-                    out[i, j, 1] = -_c6
-                    out[i, j, 2] = -_c8
-                    out[i, j, 3] = -_c5*_c9*_d2
-                    out[i, j, 4] = -_c11*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + 3.0*_c2*_c4*_p_variance
-                    out[i, j, 5] = _c13
-                    out[i, j, 6] = _c15
-                    out[i, j, 7] = _c13
-                    out[i, j, 8] = -_c11*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + 3.0*_c2*_c7*_p_variance
-                    out[i, j, 9] = _c16
-                    out[i, j, 10] = _c15
-                    out[i, j, 11] = _c16
-                    out[i, j, 12] = -_c11*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2) + 3.0*_c2*_c9*_p_variance
+                    _c0 = _exp0*_p_variance
+                    _c1 = 1.7320508075688772*_c0
+                    _c2 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+                    _c3 = 3.0*_c0
+                    _c4 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+                    _c5 = (1.0/(_p_length_scale_2*_p_length_scale_2))
+                    _c6 = 3.0*_c1/_r0
+                    _c7 = _c2*_c6*_d0
+                    _c8 = _c4*_d1
+                    _c9 = -_c7*_c8
+                    _c10 = _c5*_d2
+                    _c11 = -_c10*_c7
+                    _c12 = -_c10*_c6*_c8
+                    out[i, j, 0] = _c0 + _c1*_r0
+                    out[i, j, 1] = -_c2*_c3*_d0
+                    out[i, j, 2] = -_c3*_c4*_d1
+                    out[i, j, 3] = -_c3*_c5*_d2
+                    out[i, j, 4] = 3.0*_c2*_exp0*_p_variance - _c6*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+                    out[i, j, 5] = _c9
+                    out[i, j, 6] = _c11
+                    out[i, j, 7] = _c9
+                    out[i, j, 8] = 3.0*_c4*_exp0*_p_variance - _c6*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
+                    out[i, j, 9] = _c12
+                    out[i, j, 10] = _c11
+                    out[i, j, 11] = _c12
+                    out[i, j, 12] = 3.0*_c5*_exp0*_p_variance - _c6*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -270,6 +261,7 @@ def diag(X, p, out):
         _y2 = X[i, 2]
         _d2 = _x2 - _y2
         _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+        _exp0 = math.exp(-1.7320508075688772*_r0)
         if _r0 == 0.0:
             _c0 = 3.0*_p_variance
             out[i, 0] = _p_variance
@@ -286,36 +278,32 @@ def diag(X, p, out):
             out[i, 11] = 0.0
             out[i, 12] = _c0/(_p_length_scale_2*_p_length_scale_2)
         else:
-            _c0 = 1.7320508075688772
-            _c1 = _c0*_r0
-            _c2 = math.exp(-_c1)
-            _c3 = _c2*_p_variance
-            _c4 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-            _c5 = 3.0*_c3
-            _c6 = _c4*_c5*_d0
-            _c7 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-            _c8 = _c5*_c7*_d1
-            _c9 = (1.0/(_p_length_scale_2*_p_length_scale_2))
-            _c10 = _c0/_r0
-            _c11 = _c10*_c5
-            _c12 = _c10*_c6
-            _c13 = -_c12*_c7*_d1
-            _c14 = _c9*_d2
-            _c15 = -_c12*_c14
-            _c16 = -_c10*_c14*_c8
-            out[i, 0] = _c1*_c3 + _c3
-            out[i, 1] = -_c6
-            out[i, 2] = -_c8
-            out[i, 3] = -_c5*_c9*_d2
-            out[i, 4] = -_c11*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + 3.0*_c2*_c4*_p_variance
-            out[i, 5] = _c13
-            out[i, 6] = _c15
-            out[i, 7] = _c13
-            out[i, 8] = -_c11*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + 3.0*_c2*_c7*_p_variance
-            out[i, 9] = _c16
-            out[i, 10] = _c15
-            out[i, 11] = _c16
-            out[i, 12] = -_c11*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2) + 3.0*_c2*_c9*_p_variance
+            _c0 = _exp0*_p_variance
+            _c1 = 1.7320508075688772*_c0
+            _c2 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+            _c3 = 3.0*_c0
+            _c4 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+            _c5 = (1.0/(_p_length_scale_2*_p_length_scale_2))
+            _c6 = 3.0*_c1/_r0
+            _c7 = _c2*_c6*_d0
+            _c8 = _c4*_d1
+            _c9 = -_c7*_c8
+            _c10 = _c5*_d2
+            _c11 = -_c10*_c7
+            _c12 = -_c10*_c6*_c8
+            out[i, 0] = _c0 + _c1*_r0
+            out[i, 1] = -_c2*_c3*_d0
+            out[i, 2] = -_c3*_c4*_d1
+            out[i, 3] = -_c3*_c5*_d2
+            out[i, 4] = 3.0*_c2*_exp0*_p_variance - _c6*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+            out[i, 5] = _c9
+            out[i, 6] = _c11
+            out[i, 7] = _c9
+            out[i, 8] = 3.0*_c4*_exp0*_p_variance - _c6*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
+            out[i, 9] = _c12
+            out[i, 10] = _c11
+            out[i, 11] = _c12
+            out[i, 12] = 3.0*_c5*_exp0*_p_variance - _c6*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -338,6 +326,7 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _exp0 = math.exp(-1.7320508075688772*_r0)
             if _r0 == 0.0:
                 _c0 = 3.0*_p_variance
                 v[0] = _p_variance
@@ -354,36 +343,32 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
                 v[11] = 0.0
                 v[12] = _c0/(_p_length_scale_2*_p_length_scale_2)
             else:
-                _c0 = 1.7320508075688772
-                _c1 = _c0*_r0
-                _c2 = math.exp(-_c1)
-                _c3 = _c2*_p_variance
-                _c4 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-                _c5 = 3.0*_c3
-                _c6 = _c4*_c5*_d0
-                _c7 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-                _c8 = _c5*_c7*_d1
-                _c9 = (1.0/(_p_length_scale_2*_p_length_scale_2))
-                _c10 = _c0/_r0
-                _c11 = _c10*_c5
-                _c12 = _c10*_c6
-                _c13 = -_c12*_c7*_d1
-                _c14 = _c9*_d2
-                _c15 = -_c12*_c14
-                _c16 = -_c10*_c14*_c8
-                v[0] = _c1*_c3 + _c3
-                v[1] = -_c6
-                v[2] = -_c8
-                v[3] = -_c5*_c9*_d2
-                v[4] = -_c11*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + 3.0*_c2*_c4*_p_variance
-                v[5] = _c13
-                v[6] = _c15
-                v[7] = _c13
-                v[8] = -_c11*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + 3.0*_c2*_c7*_p_variance
-                v[9] = _c16
-                v[10] = _c15
-                v[11] = _c16
-                v[12] = -_c11*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2) + 3.0*_c2*_c9*_p_variance
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772*_c0
+                _c2 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+                _c3 = 3.0*_c0
+                _c4 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+                _c5 = (1.0/(_p_length_scale_2*_p_length_scale_2))
+                _c6 = 3.0*_c1/_r0
+                _c7 = _c2*_c6*_d0
+                _c8 = _c4*_d1
+                _c9 = -_c7*_c8
+                _c10 = _c5*_d2
+                _c11 = -_c10*_c7
+                _c12 = -_c10*_c6*_c8
+                v[0] = _c0 + _c1*_r0
+                v[1] = -_c2*_c3*_d0
+                v[2] = -_c3*_c4*_d1
+                v[3] = -_c3*_c5*_d2
+                v[4] = 3.0*_c2*_exp0*_p_variance - _c6*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+                v[5] = _c9
+                v[6] = _c11
+                v[7] = _c9
+                v[8] = 3.0*_c4*_exp0*_p_variance - _c6*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
+                v[9] = _c12
+                v[10] = _c11
+                v[11] = _c12
+                v[12] = 3.0*_c5*_exp0*_p_variance - _c6*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -407,6 +392,7 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _exp0 = math.exp(-1.7320508075688772*_r0)
             if _r0 == 0.0:
                 _c0 = 3.0*_p_variance
                 v[0] = _p_variance
@@ -423,36 +409,32 @@ def fill_multi(X1, X2, p, sel2, table, out):
                 v[11] = 0.0
                 v[12] = _c0/(_p_length_scale_2*_p_length_scale_2)
             else:
-                _c0 = 1.7320508075688772
-                _c1 = _c0*_r0
-                _c2 = math.exp(-_c1)
-                _c3 = _c2*_p_variance
-                _c4 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-                _c5 = 3.0*_c3
-                _c6 = _c4*_c5*_d0
-                _c7 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-                _c8 = _c5*_c7*_d1
-                _c9 = (1.0/(_p_length_scale_2*_p_length_scale_2))
-                _c10 = _c0/_r0
-                _c11 = _c10*_c5
-                _c12 = _c10*_c6
-                _c13 = -_c12*_c7*_d1
-                _c14 = _c9*_d2
-                _c15 = -_c12*_c14
-                _c16 = -_c10*_c14*_c8
-                v[0] = _c1*_c3 + _c3
-                v[1] = -_c6
-                v[2] = -_c8
-                v[3] = -_c5*_c9*_d2
-                v[4] = -_c11*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + 3.0*_c2*_c4*_p_variance
-                v[5] = _c13
-                v[6] = _c15
-                v[7] = _c13
-                v[8] = -_c11*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + 3.0*_c2*_c7*_p_variance
-                v[9] = _c16
-                v[10] = _c15
-                v[11] = _c16
-                v[12] = -_c11*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2) + 3.0*_c2*_c9*_p_variance
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772*_c0
+                _c2 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+                _c3 = 3.0*_c0
+                _c4 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+                _c5 = (1.0/(_p_length_scale_2*_p_length_scale_2))
+                _c6 = 3.0*_c1/_r0
+                _c7 = _c2*_c6*_d0
+                _c8 = _c4*_d1
+                _c9 = -_c7*_c8
+                _c10 = _c5*_d2
+                _c11 = -_c10*_c7
+                _c12 = -_c10*_c6*_c8
+                v[0] = _c0 + _c1*_r0
+                v[1] = -_c2*_c3*_d0
+                v[2] = -_c3*_c4*_d1
+                v[3] = -_c3*_c5*_d2
+                v[4] = 3.0*_c2*_exp0*_p_variance - _c6*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+                v[5] = _c9
+                v[6] = _c11
+                v[7] = _c9
+                v[8] = 3.0*_c4*_exp0*_p_variance - _c6*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
+                v[9] = _c12
+                v[10] = _c11
+                v[11] = _c12
+                v[12] = 3.0*_c5*_exp0*_p_variance - _c6*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -479,6 +461,7 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _exp0 = math.exp(-1.7320508075688772*_r0)
             if _r0 == 0.0:
                 _c0 = 3.0*_p_variance
                 v[0] = _p_variance
@@ -495,36 +478,32 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
                 v[11] = 0.0
                 v[12] = _c0/(_p_length_scale_2*_p_length_scale_2)
             else:
-                _c0 = 1.7320508075688772
-                _c1 = _c0*_r0
-                _c2 = math.exp(-_c1)
-                _c3 = _c2*_p_variance
-                _c4 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-                _c5 = 3.0*_c3
-                _c6 = _c4*_c5*_d0
-                _c7 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-                _c8 = _c5*_c7*_d1
-                _c9 = (1.0/(_p_length_scale_2*_p_length_scale_2))
-                _c10 = _c0/_r0
-                _c11 = _c10*_c5
-                _c12 = _c10*_c6
-                _c13 = -_c12*_c7*_d1
-                _c14 = _c9*_d2
-                _c15 = -_c12*_c14
-                _c16 = -_c10*_c14*_c8
-                v[0] = _c1*_c3 + _c3
-                v[1] = -_c6
-                v[2] = -_c8
-                v[3] = -_c5*_c9*_d2
-                v[4] = -_c11*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + 3.0*_c2*_c4*_p_variance
-                v[5] = _c13
-                v[6] = _c15
-                v[7] = _c13
-                v[8] = -_c11*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + 3.0*_c2*_c7*_p_variance
-                v[9] = _c16
-                v[10] = _c15
-                v[11] = _c16
-                v[12] = -_c11*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2) + 3.0*_c2*_c9*_p_variance
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772*_c0
+                _c2 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+                _c3 = 3.0*_c0
+                _c4 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+                _c5 = (1.0/(_p_length_scale_2*_p_length_scale_2))
+                _c6 = 3.0*_c1/_r0
+                _c7 = _c2*_c6*_d0
+                _c8 = _c4*_d1
+                _c9 = -_c7*_c8
+                _c10 = _c5*_d2
+                _c11 = -_c10*_c7
+                _c12 = -_c10*_c6*_c8
+                v[0] = _c0 + _c1*_r0
+                v[1] = -_c2*_c3*_d0
+                v[2] = -_c3*_c4*_d1
+                v[3] = -_c3*_c5*_d2
+                v[4] = 3.0*_c2*_exp0*_p_variance - _c6*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+                v[5] = _c9
+                v[6] = _c11
+                v[7] = _c9
+                v[8] = 3.0*_c4*_exp0*_p_variance - _c6*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
+                v[9] = _c12
+                v[10] = _c11
+                v[11] = _c12
+                v[12] = 3.0*_c5*_exp0*_p_variance - _c6*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -562,6 +541,7 @@ def contract_selected(X, p, sel, table, W, out):
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
                 _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+                _exp0 = math.exp(-1.7320508075688772*_r0)
                 if _r0 == 0.0:
                     _c0 = 3.0*_p_variance
                     v[0] = _p_variance
@@ -578,40 +558,36 @@ def contract_selected(X, p, sel, table, W, out):
                     v[11] = 0.0
                     v[12] = _c0/(_p_length_scale_2*_p_length_scale_2)
                 else:
-                    _c0 = 1.7320508075688772
-                    _c1 = _c0*_r0
-                    _c2 = math.exp(-_c1)
-                    _c3 = _c2*_p_variance
-                    _c4 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-                    _c5 = 3.0*_c3
-                    _c6 = _c4*_c5*_d0
-                    _c7 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-                    _c8 = _c5*_c7*_d1
-                    _c9 = (1.0/(_p_length_scale_2*_p_length_scale_2))
-                    _c10 = _c0/_r0
-                    _c11 = _c10*_c5
-                    _c12 = _c10*_c6
-                    _c13 = -_c12*_c7*_d1
-                    _c14 = _c9*_d2
-                    _c15 = -_c12*_c14
-                    _c16 = -_c10*_c14*_c8
-                    v[0] = _c1*_c3 + _c3
-                    v[1] = -_c6
-                    v[2] = -_c8
-                    v[3] = -_c5*_c9*_d2
-                    v[4] = -_c11*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + 3.0*_c2*_c4*_p_variance
-                    v[5] = _c13
-                    v[6] = _c15
-                    v[7] = _c13
-                    v[8] = -_c11*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + 3.0*_c2*_c7*_p_variance
-                    v[9] = _c16
-                    v[10] = _c15
-                    v[11] = _c16
-                    v[12] = -_c11*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2) + 3.0*_c2*_c9*_p_variance
+                    _c0 = _exp0*_p_variance
+                    _c1 = 1.7320508075688772*_c0
+                    _c2 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+                    _c3 = 3.0*_c0
+                    _c4 = (1.0/(_p_length_scale_1*_p_length_scale_1))
+                    _c5 = (1.0/(_p_length_scale_2*_p_length_scale_2))
+                    _c6 = 3.0*_c1/_r0
+                    _c7 = _c2*_c6*_d0
+                    _c8 = _c4*_d1
+                    _c9 = -_c7*_c8
+                    _c10 = _c5*_d2
+                    _c11 = -_c10*_c7
+                    _c12 = -_c10*_c6*_c8
+                    v[0] = _c0 + _c1*_r0
+                    v[1] = -_c2*_c3*_d0
+                    v[2] = -_c3*_c4*_d1
+                    v[3] = -_c3*_c5*_d2
+                    v[4] = 3.0*_c2*_exp0*_p_variance - _c6*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+                    v[5] = _c9
+                    v[6] = _c11
+                    v[7] = _c9
+                    v[8] = 3.0*_c4*_exp0*_p_variance - _c6*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
+                    v[9] = _c12
+                    v[10] = _c11
+                    v[11] = _c12
+                    v[12] = 3.0*_c5*_exp0*_p_variance - _c6*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 9ddba2dc743b3aabd9d8d75ef5e34f725dc2e1249f8de76920eca1c8e4eac436
+# kernelgen-sha256: 2bc2bdb3aea6cae9e4faca2d246656bde422bb8e40b40ebe494139815ff2f2ae

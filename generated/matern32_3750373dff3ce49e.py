@@ -2,7 +2,7 @@
 # kernel: variance*(1 + sqrt(3)*sqrt((x0 - y0)**2)/length_scale)*exp(-sqrt(3)*sqrt((x0 - y0)**2)/length_scale)
 # request: (dx=(), dy=()) + log-hyperparameter gradients
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 13
+# operations after CSE: 12
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -18,7 +18,7 @@ OUTPUTS = (
 )
 N_OUT = 3
 SYMMETRIC = True
-N_OPS = 13
+N_OPS = 12
 
 
 
@@ -46,17 +46,17 @@ def pair(x, y, p, out):
     _y0 = y[0]
     _d0 = _x0 - _y0
     _r0 = math.sqrt((_d0*_d0))
+    _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
     if _r0 == 0.0:
         out[0] = _p_variance
         out[1] = _p_variance
         out[2] = 0.0
     else:
-        _c0 = 1.7320508075688772*_r0/_p_length_scale
-        _c1 = _p_variance*math.exp(-_c0)
-        _c2 = _c0*_c1 + _c1
-        out[0] = _c2
-        out[1] = _c2
-        out[2] = 3.0*_c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+        _c0 = _exp0*_p_variance
+        _c1 = 1.7320508075688772*_c0*_r0/_p_length_scale + _c0
+        out[0] = _c1
+        out[1] = _c1
+        out[2] = 3.0*_c0*(_r0*_r0)/(_p_length_scale*_p_length_scale)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -70,17 +70,17 @@ def fill(X1, X2, p, out):
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
             _r0 = math.sqrt((_d0*_d0))
+            _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
             if _r0 == 0.0:
                 out[i, j, 0] = _p_variance
                 out[i, j, 1] = _p_variance
                 out[i, j, 2] = 0.0
             else:
-                _c0 = 1.7320508075688772*_r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = _c0*_c1 + _c1
-                out[i, j, 0] = _c2
-                out[i, j, 1] = _c2
-                out[i, j, 2] = 3.0*_c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772*_c0*_r0/_p_length_scale + _c0
+                out[i, j, 0] = _c1
+                out[i, j, 1] = _c1
+                out[i, j, 2] = 3.0*_c0*(_r0*_r0)/(_p_length_scale*_p_length_scale)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -98,17 +98,17 @@ def fill_symmetric(X, p, out):
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
                 _r0 = math.sqrt((_d0*_d0))
+                _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
                 if _r0 == 0.0:
                     out[i, j, 0] = _p_variance
                     out[i, j, 1] = _p_variance
                     out[i, j, 2] = 0.0
                 else:
-                    _c0 = 1.7320508075688772*_r0/_p_length_scale
-                    _c1 = _p_variance*math.exp(-_c0)
-                    _c2 = _c0*_c1 + _c1
-                    out[i, j, 0] = _c2
-                    out[i, j, 1] = _c2
-                    out[i, j, 2] = 3.0*_c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+                    _c0 = _exp0*_p_variance
+                    _c1 = 1.7320508075688772*_c0*_r0/_p_length_scale + _c0
+                    out[i, j, 0] = _c1
+                    out[i, j, 1] = _c1
+                    out[i, j, 2] = 3.0*_c0*(_r0*_r0)/(_p_length_scale*_p_length_scale)
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -123,17 +123,17 @@ def diag(X, p, out):
         _y0 = X[i, 0]
         _d0 = _x0 - _y0
         _r0 = math.sqrt((_d0*_d0))
+        _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
         if _r0 == 0.0:
             out[i, 0] = _p_variance
             out[i, 1] = _p_variance
             out[i, 2] = 0.0
         else:
-            _c0 = 1.7320508075688772*_r0/_p_length_scale
-            _c1 = _p_variance*math.exp(-_c0)
-            _c2 = _c0*_c1 + _c1
-            out[i, 0] = _c2
-            out[i, 1] = _c2
-            out[i, 2] = 3.0*_c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+            _c0 = _exp0*_p_variance
+            _c1 = 1.7320508075688772*_c0*_r0/_p_length_scale + _c0
+            out[i, 0] = _c1
+            out[i, 1] = _c1
+            out[i, 2] = 3.0*_c0*(_r0*_r0)/(_p_length_scale*_p_length_scale)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -148,17 +148,17 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
             _r0 = math.sqrt((_d0*_d0))
+            _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = _p_variance
                 v[2] = 0.0
             else:
-                _c0 = 1.7320508075688772*_r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = _c0*_c1 + _c1
-                v[0] = _c2
-                v[1] = _c2
-                v[2] = 3.0*_c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772*_c0*_r0/_p_length_scale + _c0
+                v[0] = _c1
+                v[1] = _c1
+                v[2] = 3.0*_c0*(_r0*_r0)/(_p_length_scale*_p_length_scale)
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -174,17 +174,17 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
             _r0 = math.sqrt((_d0*_d0))
+            _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = _p_variance
                 v[2] = 0.0
             else:
-                _c0 = 1.7320508075688772*_r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = _c0*_c1 + _c1
-                v[0] = _c2
-                v[1] = _c2
-                v[2] = 3.0*_c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772*_c0*_r0/_p_length_scale + _c0
+                v[0] = _c1
+                v[1] = _c1
+                v[2] = 3.0*_c0*(_r0*_r0)/(_p_length_scale*_p_length_scale)
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -203,17 +203,17 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
             _r0 = math.sqrt((_d0*_d0))
+            _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = _p_variance
                 v[2] = 0.0
             else:
-                _c0 = 1.7320508075688772*_r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = _c0*_c1 + _c1
-                v[0] = _c2
-                v[1] = _c2
-                v[2] = 3.0*_c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772*_c0*_r0/_p_length_scale + _c0
+                v[0] = _c1
+                v[1] = _c1
+                v[2] = 3.0*_c0*(_r0*_r0)/(_p_length_scale*_p_length_scale)
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -243,21 +243,21 @@ def contract_selected(X, p, sel, table, W, out):
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
                 _r0 = math.sqrt((_d0*_d0))
+                _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
                 if _r0 == 0.0:
                     v[0] = _p_variance
                     v[1] = _p_variance
                     v[2] = 0.0
                 else:
-                    _c0 = 1.7320508075688772*_r0/_p_length_scale
-                    _c1 = _p_variance*math.exp(-_c0)
-                    _c2 = _c0*_c1 + _c1
-                    v[0] = _c2
-                    v[1] = _c2
-                    v[2] = 3.0*_c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+                    _c0 = _exp0*_p_variance
+                    _c1 = 1.7320508075688772*_c0*_r0/_p_length_scale + _c0
+                    v[0] = _c1
+                    v[1] = _c1
+                    v[2] = 3.0*_c0*(_r0*_r0)/(_p_length_scale*_p_length_scale)
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 64c1293789245f026b31df1ebbda30daf9a1e1b1ce163f655ba583cafc246157
+# kernelgen-sha256: 1a38e79464e74ae2e84c6ebdbeef18cbd27fbb6806636d3f22838cf602e06bbd

@@ -2,7 +2,7 @@
 # kernel: variance*(1 + sqrt(3)*sqrt((x0 - y0)**2 + (x1 - y1)**2)/length_scale)*exp(-sqrt(3)*sqrt((x0 - y0)**2 + (x1 - y1)**2)/length_scale)
 # request: (dx=(), dy=()), (dx=(0,), dy=()), (dx=(1,), dy=()), (dx=(0,), dy=(0,)), (dx=(0,), dy=(1,)), (dx=(1,), dy=(0,)), (dx=(1,), dy=(1,))
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 39
+# operations after CSE: 37
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -22,7 +22,7 @@ OUTPUTS = (
 )
 N_OUT = 7
 SYMMETRIC = False
-N_OPS = 39
+N_OPS = 37
 
 
 
@@ -53,6 +53,7 @@ def pair(x, y, p, out):
     _y1 = y[1]
     _d1 = _x1 - _y1
     _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+    _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
     if _r0 == 0.0:
         _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
         out[0] = _p_variance
@@ -63,23 +64,21 @@ def pair(x, y, p, out):
         out[5] = 0.0
         out[6] = _c0
     else:
-        _c0 = 1.7320508075688772
-        _c1 = _c0*_r0/_p_length_scale
-        _c2 = math.exp(-_c1)
-        _c3 = _c2*_p_variance
-        _c4 = (1.0/(_p_length_scale*_p_length_scale))
-        _c5 = 3.0*_c3
-        _c6 = _c4*_c5
-        _c7 = -3.0*_c2*_c4*_p_variance
-        _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
-        _c9 = -_c8*_d0*_d1
-        out[0] = _c1*_c3 + _c3
-        out[1] = -_c6*_d0
-        out[2] = -_c6*_d1
-        out[3] = -_c7 - _c8*(_d0*_d0)
-        out[4] = _c9
-        out[5] = _c9
-        out[6] = -_c7 - _c8*(_d1*_d1)
+        _c0 = _exp0*_p_variance
+        _c1 = 1.7320508075688772
+        _c2 = (1.0/(_p_length_scale*_p_length_scale))
+        _c3 = 3.0*_c0
+        _c4 = _c2*_c3
+        _c5 = -3.0*_c2*_exp0*_p_variance
+        _c6 = _c1*_c3/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+        _c7 = -_c6*_d0*_d1
+        out[0] = _c0*_c1*_r0/_p_length_scale + _c0
+        out[1] = -_c4*_d0
+        out[2] = -_c4*_d1
+        out[3] = -_c5 - _c6*(_d0*_d0)
+        out[4] = _c7
+        out[5] = _c7
+        out[6] = -_c5 - _c6*(_d1*_d1)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -96,6 +95,7 @@ def fill(X1, X2, p, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+            _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
             if _r0 == 0.0:
                 _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
                 out[i, j, 0] = _p_variance
@@ -106,23 +106,21 @@ def fill(X1, X2, p, out):
                 out[i, j, 5] = 0.0
                 out[i, j, 6] = _c0
             else:
-                _c0 = 1.7320508075688772
-                _c1 = _c0*_r0/_p_length_scale
-                _c2 = math.exp(-_c1)
-                _c3 = _c2*_p_variance
-                _c4 = (1.0/(_p_length_scale*_p_length_scale))
-                _c5 = 3.0*_c3
-                _c6 = _c4*_c5
-                _c7 = -3.0*_c2*_c4*_p_variance
-                _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
-                _c9 = -_c8*_d0*_d1
-                out[i, j, 0] = _c1*_c3 + _c3
-                out[i, j, 1] = -_c6*_d0
-                out[i, j, 2] = -_c6*_d1
-                out[i, j, 3] = -_c7 - _c8*(_d0*_d0)
-                out[i, j, 4] = _c9
-                out[i, j, 5] = _c9
-                out[i, j, 6] = -_c7 - _c8*(_d1*_d1)
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772
+                _c2 = (1.0/(_p_length_scale*_p_length_scale))
+                _c3 = 3.0*_c0
+                _c4 = _c2*_c3
+                _c5 = -3.0*_c2*_exp0*_p_variance
+                _c6 = _c1*_c3/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+                _c7 = -_c6*_d0*_d1
+                out[i, j, 0] = _c0*_c1*_r0/_p_length_scale + _c0
+                out[i, j, 1] = -_c4*_d0
+                out[i, j, 2] = -_c4*_d1
+                out[i, j, 3] = -_c5 - _c6*(_d0*_d0)
+                out[i, j, 4] = _c7
+                out[i, j, 5] = _c7
+                out[i, j, 6] = -_c5 - _c6*(_d1*_d1)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -143,6 +141,7 @@ def fill_symmetric(X, p, out):
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+                _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
                 if _r0 == 0.0:
                     _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
                     out[i, j, 0] = _p_variance
@@ -153,23 +152,21 @@ def fill_symmetric(X, p, out):
                     out[i, j, 5] = 0.0
                     out[i, j, 6] = _c0
                 else:
-                    _c0 = 1.7320508075688772
-                    _c1 = _c0*_r0/_p_length_scale
-                    _c2 = math.exp(-_c1)
-                    _c3 = _c2*_p_variance
-                    _c4 = (1.0/(_p_length_scale*_p_length_scale))
-                    _c5 = 3.0*_c3
-                    _c6 = _c4*_c5
-                    _c7 = -3.0*_c2*_c4*_p_variance
-                    _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
-                    _c9 = -_c8*_d0*_d1
-                    out[i, j, 0] = _c1*_c3 + _c3
-                    out[i, j, 1] = -_c6*_d0
-                    out[i, j, 2] = -_c6*_d1
-                    out[i, j, 3] = -_c7 - _c8*(_d0*_d0)
-                    out[i, j, 4] = _c9
-                    out[i, j, 5] = _c9
-                    out[i, j, 6] = -_c7 - _c8*(_d1*_d1)
+                    _c0 = _exp0*_p_variance
+                    _c1 = 1.7320508075688772
+                    _c2 = (1.0/(_p_length_scale*_p_length_scale))
+                    _c3 = 3.0*_c0
+                    _c4 = _c2*_c3
+                    _c5 = -3.0*_c2*_exp0*_p_variance
+                    _c6 = _c1*_c3/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+                    _c7 = -_c6*_d0*_d1
+                    out[i, j, 0] = _c0*_c1*_r0/_p_length_scale + _c0
+                    out[i, j, 1] = -_c4*_d0
+                    out[i, j, 2] = -_c4*_d1
+                    out[i, j, 3] = -_c5 - _c6*(_d0*_d0)
+                    out[i, j, 4] = _c7
+                    out[i, j, 5] = _c7
+                    out[i, j, 6] = -_c5 - _c6*(_d1*_d1)
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -187,6 +184,7 @@ def diag(X, p, out):
         _y1 = X[i, 1]
         _d1 = _x1 - _y1
         _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+        _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
         if _r0 == 0.0:
             _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
             out[i, 0] = _p_variance
@@ -197,23 +195,21 @@ def diag(X, p, out):
             out[i, 5] = 0.0
             out[i, 6] = _c0
         else:
-            _c0 = 1.7320508075688772
-            _c1 = _c0*_r0/_p_length_scale
-            _c2 = math.exp(-_c1)
-            _c3 = _c2*_p_variance
-            _c4 = (1.0/(_p_length_scale*_p_length_scale))
-            _c5 = 3.0*_c3
-            _c6 = _c4*_c5
-            _c7 = -3.0*_c2*_c4*_p_variance
-            _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
-            _c9 = -_c8*_d0*_d1
-            out[i, 0] = _c1*_c3 + _c3
-            out[i, 1] = -_c6*_d0
-            out[i, 2] = -_c6*_d1
-            out[i, 3] = -_c7 - _c8*(_d0*_d0)
-            out[i, 4] = _c9
-            out[i, 5] = _c9
-            out[i, 6] = -_c7 - _c8*(_d1*_d1)
+            _c0 = _exp0*_p_variance
+            _c1 = 1.7320508075688772
+            _c2 = (1.0/(_p_length_scale*_p_length_scale))
+            _c3 = 3.0*_c0
+            _c4 = _c2*_c3
+            _c5 = -3.0*_c2*_exp0*_p_variance
+            _c6 = _c1*_c3/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+            _c7 = -_c6*_d0*_d1
+            out[i, 0] = _c0*_c1*_r0/_p_length_scale + _c0
+            out[i, 1] = -_c4*_d0
+            out[i, 2] = -_c4*_d1
+            out[i, 3] = -_c5 - _c6*(_d0*_d0)
+            out[i, 4] = _c7
+            out[i, 5] = _c7
+            out[i, 6] = -_c5 - _c6*(_d1*_d1)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -231,6 +227,7 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+            _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
             if _r0 == 0.0:
                 _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
                 v[0] = _p_variance
@@ -241,23 +238,21 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
                 v[5] = 0.0
                 v[6] = _c0
             else:
-                _c0 = 1.7320508075688772
-                _c1 = _c0*_r0/_p_length_scale
-                _c2 = math.exp(-_c1)
-                _c3 = _c2*_p_variance
-                _c4 = (1.0/(_p_length_scale*_p_length_scale))
-                _c5 = 3.0*_c3
-                _c6 = _c4*_c5
-                _c7 = -3.0*_c2*_c4*_p_variance
-                _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
-                _c9 = -_c8*_d0*_d1
-                v[0] = _c1*_c3 + _c3
-                v[1] = -_c6*_d0
-                v[2] = -_c6*_d1
-                v[3] = -_c7 - _c8*(_d0*_d0)
-                v[4] = _c9
-                v[5] = _c9
-                v[6] = -_c7 - _c8*(_d1*_d1)
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772
+                _c2 = (1.0/(_p_length_scale*_p_length_scale))
+                _c3 = 3.0*_c0
+                _c4 = _c2*_c3
+                _c5 = -3.0*_c2*_exp0*_p_variance
+                _c6 = _c1*_c3/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+                _c7 = -_c6*_d0*_d1
+                v[0] = _c0*_c1*_r0/_p_length_scale + _c0
+                v[1] = -_c4*_d0
+                v[2] = -_c4*_d1
+                v[3] = -_c5 - _c6*(_d0*_d0)
+                v[4] = _c7
+                v[5] = _c7
+                v[6] = -_c5 - _c6*(_d1*_d1)
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -276,6 +271,7 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+            _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
             if _r0 == 0.0:
                 _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
                 v[0] = _p_variance
@@ -286,23 +282,21 @@ def fill_multi(X1, X2, p, sel2, table, out):
                 v[5] = 0.0
                 v[6] = _c0
             else:
-                _c0 = 1.7320508075688772
-                _c1 = _c0*_r0/_p_length_scale
-                _c2 = math.exp(-_c1)
-                _c3 = _c2*_p_variance
-                _c4 = (1.0/(_p_length_scale*_p_length_scale))
-                _c5 = 3.0*_c3
-                _c6 = _c4*_c5
-                _c7 = -3.0*_c2*_c4*_p_variance
-                _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
-                _c9 = -_c8*_d0*_d1
-                v[0] = _c1*_c3 + _c3
-                v[1] = -_c6*_d0
-                v[2] = -_c6*_d1
-                v[3] = -_c7 - _c8*(_d0*_d0)
-                v[4] = _c9
-                v[5] = _c9
-                v[6] = -_c7 - _c8*(_d1*_d1)
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772
+                _c2 = (1.0/(_p_length_scale*_p_length_scale))
+                _c3 = 3.0*_c0
+                _c4 = _c2*_c3
+                _c5 = -3.0*_c2*_exp0*_p_variance
+                _c6 = _c1*_c3/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+                _c7 = -_c6*_d0*_d1
+                v[0] = _c0*_c1*_r0/_p_length_scale + _c0
+                v[1] = -_c4*_d0
+                v[2] = -_c4*_d1
+                v[3] = -_c5 - _c6*(_d0*_d0)
+                v[4] = _c7
+                v[5] = _c7
+                v[6] = -_c5 - _c6*(_d1*_d1)
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -324,6 +318,7 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+            _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
             if _r0 == 0.0:
                 _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
                 v[0] = _p_variance
@@ -334,23 +329,21 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
                 v[5] = 0.0
                 v[6] = _c0
             else:
-                _c0 = 1.7320508075688772
-                _c1 = _c0*_r0/_p_length_scale
-                _c2 = math.exp(-_c1)
-                _c3 = _c2*_p_variance
-                _c4 = (1.0/(_p_length_scale*_p_length_scale))
-                _c5 = 3.0*_c3
-                _c6 = _c4*_c5
-                _c7 = -3.0*_c2*_c4*_p_variance
-                _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
-                _c9 = -_c8*_d0*_d1
-                v[0] = _c1*_c3 + _c3
-                v[1] = -_c6*_d0
-                v[2] = -_c6*_d1
-                v[3] = -_c7 - _c8*(_d0*_d0)
-                v[4] = _c9
-                v[5] = _c9
-                v[6] = -_c7 - _c8*(_d1*_d1)
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772
+                _c2 = (1.0/(_p_length_scale*_p_length_scale))
+                _c3 = 3.0*_c0
+                _c4 = _c2*_c3
+                _c5 = -3.0*_c2*_exp0*_p_variance
+                _c6 = _c1*_c3/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+                _c7 = -_c6*_d0*_d1
+                v[0] = _c0*_c1*_r0/_p_length_scale + _c0
+                v[1] = -_c4*_d0
+                v[2] = -_c4*_d1
+                v[3] = -_c5 - _c6*(_d0*_d0)
+                v[4] = _c7
+                v[5] = _c7
+                v[6] = -_c5 - _c6*(_d1*_d1)
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -383,6 +376,7 @@ def contract_selected(X, p, sel, table, W, out):
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+                _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
                 if _r0 == 0.0:
                     _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
                     v[0] = _p_variance
@@ -393,27 +387,25 @@ def contract_selected(X, p, sel, table, W, out):
                     v[5] = 0.0
                     v[6] = _c0
                 else:
-                    _c0 = 1.7320508075688772
-                    _c1 = _c0*_r0/_p_length_scale
-                    _c2 = math.exp(-_c1)
-                    _c3 = _c2*_p_variance
-                    _c4 = (1.0/(_p_length_scale*_p_length_scale))
-                    _c5 = 3.0*_c3
-                    _c6 = _c4*_c5
-                    _c7 = -3.0*_c2*_c4*_p_variance
-                    _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
-                    _c9 = -_c8*_d0*_d1
-                    v[0] = _c1*_c3 + _c3
-                    v[1] = -_c6*_d0
-                    v[2] = -_c6*_d1
-                    v[3] = -_c7 - _c8*(_d0*_d0)
-                    v[4] = _c9
-                    v[5] = _c9
-                    v[6] = -_c7 - _c8*(_d1*_d1)
+                    _c0 = _exp0*_p_variance
+                    _c1 = 1.7320508075688772
+                    _c2 = (1.0/(_p_length_scale*_p_length_scale))
+                    _c3 = 3.0*_c0
+                    _c4 = _c2*_c3
+                    _c5 = -3.0*_c2*_exp0*_p_variance
+                    _c6 = _c1*_c3/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+                    _c7 = -_c6*_d0*_d1
+                    v[0] = _c0*_c1*_r0/_p_length_scale + _c0
+                    v[1] = -_c4*_d0
+                    v[2] = -_c4*_d1
+                    v[3] = -_c5 - _c6*(_d0*_d0)
+                    v[4] = _c7
+                    v[5] = _c7
+                    v[6] = -_c5 - _c6*(_d1*_d1)
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 1147ced02e425d8f67e59bef7eaf82cd4a24c67be39a6d3ef12a59cd6dd79cec
+# kernelgen-sha256: d37ac0a1a1013d5b3ef8ebe27a413a6c4ed52b7e63e938512f0e7b9dc9692f02

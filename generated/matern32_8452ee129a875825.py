@@ -2,7 +2,7 @@
 # kernel: variance*(sqrt(3)*sqrt((x2 - y2)**2/length_scale_2**2 + (x1 - y1)**2/length_scale_1**2 + (x0 - y0)**2/length_scale_0**2) + 1)*exp(-sqrt(3)*sqrt((x2 - y2)**2/length_scale_2**2 + (x1 - y1)**2/length_scale_1**2 + (x0 - y0)**2/length_scale_0**2))
 # request: (dx=(), dy=()) + log-hyperparameter gradients
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 20
+# operations after CSE: 19
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -20,7 +20,7 @@ OUTPUTS = (
 )
 N_OUT = 5
 SYMMETRIC = True
-N_OPS = 20
+N_OPS = 19
 
 
 
@@ -56,6 +56,7 @@ def pair(x, y, p, out):
     _y2 = y[2]
     _d2 = _x2 - _y2
     _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+    _exp0 = math.exp(-1.7320508075688772*_r0)
     if _r0 == 0.0:
         out[0] = _p_variance
         out[1] = _p_variance
@@ -63,15 +64,14 @@ def pair(x, y, p, out):
         out[3] = 0.0
         out[4] = 0.0
     else:
-        _c0 = 1.7320508075688772*_r0
-        _c1 = _p_variance*math.exp(-_c0)
-        _c2 = _c0*_c1 + _c1
-        _c3 = 3.0*_c1
-        out[0] = _c2
-        out[1] = _c2
-        out[2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-        out[3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-        out[4] = _c3*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+        _c0 = _exp0*_p_variance
+        _c1 = 1.7320508075688772*_c0*_r0 + _c0
+        _c2 = 3.0*_c0
+        out[0] = _c1
+        out[1] = _c1
+        out[2] = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+        out[3] = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+        out[4] = _c2*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -93,6 +93,7 @@ def fill(X1, X2, p, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _exp0 = math.exp(-1.7320508075688772*_r0)
             if _r0 == 0.0:
                 out[i, j, 0] = _p_variance
                 out[i, j, 1] = _p_variance
@@ -100,15 +101,14 @@ def fill(X1, X2, p, out):
                 out[i, j, 3] = 0.0
                 out[i, j, 4] = 0.0
             else:
-                _c0 = 1.7320508075688772*_r0
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = _c0*_c1 + _c1
-                _c3 = 3.0*_c1
-                out[i, j, 0] = _c2
-                out[i, j, 1] = _c2
-                out[i, j, 2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                out[i, j, 3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                out[i, j, 4] = _c3*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772*_c0*_r0 + _c0
+                _c2 = 3.0*_c0
+                out[i, j, 0] = _c1
+                out[i, j, 1] = _c1
+                out[i, j, 2] = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+                out[i, j, 3] = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                out[i, j, 4] = _c2*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -134,6 +134,7 @@ def fill_symmetric(X, p, out):
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
                 _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+                _exp0 = math.exp(-1.7320508075688772*_r0)
                 if _r0 == 0.0:
                     out[i, j, 0] = _p_variance
                     out[i, j, 1] = _p_variance
@@ -141,15 +142,14 @@ def fill_symmetric(X, p, out):
                     out[i, j, 3] = 0.0
                     out[i, j, 4] = 0.0
                 else:
-                    _c0 = 1.7320508075688772*_r0
-                    _c1 = _p_variance*math.exp(-_c0)
-                    _c2 = _c0*_c1 + _c1
-                    _c3 = 3.0*_c1
-                    out[i, j, 0] = _c2
-                    out[i, j, 1] = _c2
-                    out[i, j, 2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                    out[i, j, 3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                    out[i, j, 4] = _c3*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+                    _c0 = _exp0*_p_variance
+                    _c1 = 1.7320508075688772*_c0*_r0 + _c0
+                    _c2 = 3.0*_c0
+                    out[i, j, 0] = _c1
+                    out[i, j, 1] = _c1
+                    out[i, j, 2] = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+                    out[i, j, 3] = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                    out[i, j, 4] = _c2*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -172,6 +172,7 @@ def diag(X, p, out):
         _y2 = X[i, 2]
         _d2 = _x2 - _y2
         _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+        _exp0 = math.exp(-1.7320508075688772*_r0)
         if _r0 == 0.0:
             out[i, 0] = _p_variance
             out[i, 1] = _p_variance
@@ -179,15 +180,14 @@ def diag(X, p, out):
             out[i, 3] = 0.0
             out[i, 4] = 0.0
         else:
-            _c0 = 1.7320508075688772*_r0
-            _c1 = _p_variance*math.exp(-_c0)
-            _c2 = _c0*_c1 + _c1
-            _c3 = 3.0*_c1
-            out[i, 0] = _c2
-            out[i, 1] = _c2
-            out[i, 2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-            out[i, 3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-            out[i, 4] = _c3*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+            _c0 = _exp0*_p_variance
+            _c1 = 1.7320508075688772*_c0*_r0 + _c0
+            _c2 = 3.0*_c0
+            out[i, 0] = _c1
+            out[i, 1] = _c1
+            out[i, 2] = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+            out[i, 3] = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+            out[i, 4] = _c2*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -210,6 +210,7 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _exp0 = math.exp(-1.7320508075688772*_r0)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = _p_variance
@@ -217,15 +218,14 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
                 v[3] = 0.0
                 v[4] = 0.0
             else:
-                _c0 = 1.7320508075688772*_r0
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = _c0*_c1 + _c1
-                _c3 = 3.0*_c1
-                v[0] = _c2
-                v[1] = _c2
-                v[2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                v[3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                v[4] = _c3*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772*_c0*_r0 + _c0
+                _c2 = 3.0*_c0
+                v[0] = _c1
+                v[1] = _c1
+                v[2] = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+                v[3] = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                v[4] = _c2*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -249,6 +249,7 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _exp0 = math.exp(-1.7320508075688772*_r0)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = _p_variance
@@ -256,15 +257,14 @@ def fill_multi(X1, X2, p, sel2, table, out):
                 v[3] = 0.0
                 v[4] = 0.0
             else:
-                _c0 = 1.7320508075688772*_r0
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = _c0*_c1 + _c1
-                _c3 = 3.0*_c1
-                v[0] = _c2
-                v[1] = _c2
-                v[2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                v[3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                v[4] = _c3*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772*_c0*_r0 + _c0
+                _c2 = 3.0*_c0
+                v[0] = _c1
+                v[1] = _c1
+                v[2] = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+                v[3] = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                v[4] = _c2*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -291,6 +291,7 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _exp0 = math.exp(-1.7320508075688772*_r0)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = _p_variance
@@ -298,15 +299,14 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
                 v[3] = 0.0
                 v[4] = 0.0
             else:
-                _c0 = 1.7320508075688772*_r0
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = _c0*_c1 + _c1
-                _c3 = 3.0*_c1
-                v[0] = _c2
-                v[1] = _c2
-                v[2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                v[3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                v[4] = _c3*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772*_c0*_r0 + _c0
+                _c2 = 3.0*_c0
+                v[0] = _c1
+                v[1] = _c1
+                v[2] = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+                v[3] = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                v[4] = _c2*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -344,6 +344,7 @@ def contract_selected(X, p, sel, table, W, out):
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
                 _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+                _exp0 = math.exp(-1.7320508075688772*_r0)
                 if _r0 == 0.0:
                     v[0] = _p_variance
                     v[1] = _p_variance
@@ -351,19 +352,18 @@ def contract_selected(X, p, sel, table, W, out):
                     v[3] = 0.0
                     v[4] = 0.0
                 else:
-                    _c0 = 1.7320508075688772*_r0
-                    _c1 = _p_variance*math.exp(-_c0)
-                    _c2 = _c0*_c1 + _c1
-                    _c3 = 3.0*_c1
-                    v[0] = _c2
-                    v[1] = _c2
-                    v[2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                    v[3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                    v[4] = _c3*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+                    _c0 = _exp0*_p_variance
+                    _c1 = 1.7320508075688772*_c0*_r0 + _c0
+                    _c2 = 3.0*_c0
+                    v[0] = _c1
+                    v[1] = _c1
+                    v[2] = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+                    v[3] = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                    v[4] = _c2*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: bc296db8b774b6f454426ba545c90f5eca5ca227b8ed349ff4f13f1fbf64a31b
+# kernelgen-sha256: ead7ef2972f95bce7a91d74b8422b58af4d4aafb73b8593c808a00a72b41be36

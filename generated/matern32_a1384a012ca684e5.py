@@ -2,7 +2,7 @@
 # kernel: variance*(1 + sqrt(3)*sqrt((x0 - y0)**2)/length_scale_0)*exp(-sqrt(3)*sqrt((x0 - y0)**2)/length_scale_0)
 # request: (dx=(), dy=()), (dx=(0,), dy=()), (dx=(0,), dy=(0,))
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 28
+# operations after CSE: 26
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -18,7 +18,7 @@ OUTPUTS = (
 )
 N_OUT = 3
 SYMMETRIC = False
-N_OPS = 28
+N_OPS = 26
 
 
 
@@ -46,20 +46,19 @@ def pair(x, y, p, out):
     _y0 = y[0]
     _d0 = _x0 - _y0
     _r0 = math.sqrt((_d0*_d0))
+    _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale_0)
     if _r0 == 0.0:
         out[0] = _p_variance
         out[1] = 0.0
         out[2] = 3.0*_p_variance/(_p_length_scale_0*_p_length_scale_0)
     else:
-        _c0 = 1.7320508075688772
-        _c1 = _c0*_r0/_p_length_scale_0
-        _c2 = math.exp(-_c1)
-        _c3 = _c2*_p_variance
-        _c4 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-        _c5 = 3.0*_c3
-        out[0] = _c1*_c3 + _c3
-        out[1] = -_c4*_c5*_d0
-        out[2] = -_c0*_c5*(_d0*_d0)/(_r0*(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)) + 3.0*_c2*_c4*_p_variance
+        _c0 = _exp0*_p_variance
+        _c1 = 1.7320508075688772
+        _c2 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+        _c3 = 3.0*_c0
+        out[0] = _c0*_c1*_r0/_p_length_scale_0 + _c0
+        out[1] = -_c2*_c3*_d0
+        out[2] = -_c1*_c3*(_d0*_d0)/(_r0*(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)) + 3.0*_c2*_exp0*_p_variance
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -73,20 +72,19 @@ def fill(X1, X2, p, out):
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
             _r0 = math.sqrt((_d0*_d0))
+            _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale_0)
             if _r0 == 0.0:
                 out[i, j, 0] = _p_variance
                 out[i, j, 1] = 0.0
                 out[i, j, 2] = 3.0*_p_variance/(_p_length_scale_0*_p_length_scale_0)
             else:
-                _c0 = 1.7320508075688772
-                _c1 = _c0*_r0/_p_length_scale_0
-                _c2 = math.exp(-_c1)
-                _c3 = _c2*_p_variance
-                _c4 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-                _c5 = 3.0*_c3
-                out[i, j, 0] = _c1*_c3 + _c3
-                out[i, j, 1] = -_c4*_c5*_d0
-                out[i, j, 2] = -_c0*_c5*(_d0*_d0)/(_r0*(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)) + 3.0*_c2*_c4*_p_variance
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772
+                _c2 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+                _c3 = 3.0*_c0
+                out[i, j, 0] = _c0*_c1*_r0/_p_length_scale_0 + _c0
+                out[i, j, 1] = -_c2*_c3*_d0
+                out[i, j, 2] = -_c1*_c3*(_d0*_d0)/(_r0*(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)) + 3.0*_c2*_exp0*_p_variance
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -104,20 +102,19 @@ def fill_symmetric(X, p, out):
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
                 _r0 = math.sqrt((_d0*_d0))
+                _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale_0)
                 if _r0 == 0.0:
                     out[i, j, 0] = _p_variance
                     out[i, j, 1] = 0.0
                     out[i, j, 2] = 3.0*_p_variance/(_p_length_scale_0*_p_length_scale_0)
                 else:
-                    _c0 = 1.7320508075688772
-                    _c1 = _c0*_r0/_p_length_scale_0
-                    _c2 = math.exp(-_c1)
-                    _c3 = _c2*_p_variance
-                    _c4 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-                    _c5 = 3.0*_c3
-                    out[i, j, 0] = _c1*_c3 + _c3
-                    out[i, j, 1] = -_c4*_c5*_d0
-                    out[i, j, 2] = -_c0*_c5*(_d0*_d0)/(_r0*(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)) + 3.0*_c2*_c4*_p_variance
+                    _c0 = _exp0*_p_variance
+                    _c1 = 1.7320508075688772
+                    _c2 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+                    _c3 = 3.0*_c0
+                    out[i, j, 0] = _c0*_c1*_r0/_p_length_scale_0 + _c0
+                    out[i, j, 1] = -_c2*_c3*_d0
+                    out[i, j, 2] = -_c1*_c3*(_d0*_d0)/(_r0*(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)) + 3.0*_c2*_exp0*_p_variance
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -132,20 +129,19 @@ def diag(X, p, out):
         _y0 = X[i, 0]
         _d0 = _x0 - _y0
         _r0 = math.sqrt((_d0*_d0))
+        _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale_0)
         if _r0 == 0.0:
             out[i, 0] = _p_variance
             out[i, 1] = 0.0
             out[i, 2] = 3.0*_p_variance/(_p_length_scale_0*_p_length_scale_0)
         else:
-            _c0 = 1.7320508075688772
-            _c1 = _c0*_r0/_p_length_scale_0
-            _c2 = math.exp(-_c1)
-            _c3 = _c2*_p_variance
-            _c4 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-            _c5 = 3.0*_c3
-            out[i, 0] = _c1*_c3 + _c3
-            out[i, 1] = -_c4*_c5*_d0
-            out[i, 2] = -_c0*_c5*(_d0*_d0)/(_r0*(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)) + 3.0*_c2*_c4*_p_variance
+            _c0 = _exp0*_p_variance
+            _c1 = 1.7320508075688772
+            _c2 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+            _c3 = 3.0*_c0
+            out[i, 0] = _c0*_c1*_r0/_p_length_scale_0 + _c0
+            out[i, 1] = -_c2*_c3*_d0
+            out[i, 2] = -_c1*_c3*(_d0*_d0)/(_r0*(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)) + 3.0*_c2*_exp0*_p_variance
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -160,20 +156,19 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
             _r0 = math.sqrt((_d0*_d0))
+            _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale_0)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = 0.0
                 v[2] = 3.0*_p_variance/(_p_length_scale_0*_p_length_scale_0)
             else:
-                _c0 = 1.7320508075688772
-                _c1 = _c0*_r0/_p_length_scale_0
-                _c2 = math.exp(-_c1)
-                _c3 = _c2*_p_variance
-                _c4 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-                _c5 = 3.0*_c3
-                v[0] = _c1*_c3 + _c3
-                v[1] = -_c4*_c5*_d0
-                v[2] = -_c0*_c5*(_d0*_d0)/(_r0*(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)) + 3.0*_c2*_c4*_p_variance
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772
+                _c2 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+                _c3 = 3.0*_c0
+                v[0] = _c0*_c1*_r0/_p_length_scale_0 + _c0
+                v[1] = -_c2*_c3*_d0
+                v[2] = -_c1*_c3*(_d0*_d0)/(_r0*(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)) + 3.0*_c2*_exp0*_p_variance
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -189,20 +184,19 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
             _r0 = math.sqrt((_d0*_d0))
+            _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale_0)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = 0.0
                 v[2] = 3.0*_p_variance/(_p_length_scale_0*_p_length_scale_0)
             else:
-                _c0 = 1.7320508075688772
-                _c1 = _c0*_r0/_p_length_scale_0
-                _c2 = math.exp(-_c1)
-                _c3 = _c2*_p_variance
-                _c4 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-                _c5 = 3.0*_c3
-                v[0] = _c1*_c3 + _c3
-                v[1] = -_c4*_c5*_d0
-                v[2] = -_c0*_c5*(_d0*_d0)/(_r0*(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)) + 3.0*_c2*_c4*_p_variance
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772
+                _c2 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+                _c3 = 3.0*_c0
+                v[0] = _c0*_c1*_r0/_p_length_scale_0 + _c0
+                v[1] = -_c2*_c3*_d0
+                v[2] = -_c1*_c3*(_d0*_d0)/(_r0*(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)) + 3.0*_c2*_exp0*_p_variance
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -221,20 +215,19 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
             _r0 = math.sqrt((_d0*_d0))
+            _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale_0)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = 0.0
                 v[2] = 3.0*_p_variance/(_p_length_scale_0*_p_length_scale_0)
             else:
-                _c0 = 1.7320508075688772
-                _c1 = _c0*_r0/_p_length_scale_0
-                _c2 = math.exp(-_c1)
-                _c3 = _c2*_p_variance
-                _c4 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-                _c5 = 3.0*_c3
-                v[0] = _c1*_c3 + _c3
-                v[1] = -_c4*_c5*_d0
-                v[2] = -_c0*_c5*(_d0*_d0)/(_r0*(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)) + 3.0*_c2*_c4*_p_variance
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772
+                _c2 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+                _c3 = 3.0*_c0
+                v[0] = _c0*_c1*_r0/_p_length_scale_0 + _c0
+                v[1] = -_c2*_c3*_d0
+                v[2] = -_c1*_c3*(_d0*_d0)/(_r0*(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)) + 3.0*_c2*_exp0*_p_variance
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -264,24 +257,23 @@ def contract_selected(X, p, sel, table, W, out):
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
                 _r0 = math.sqrt((_d0*_d0))
+                _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale_0)
                 if _r0 == 0.0:
                     v[0] = _p_variance
                     v[1] = 0.0
                     v[2] = 3.0*_p_variance/(_p_length_scale_0*_p_length_scale_0)
                 else:
-                    _c0 = 1.7320508075688772
-                    _c1 = _c0*_r0/_p_length_scale_0
-                    _c2 = math.exp(-_c1)
-                    _c3 = _c2*_p_variance
-                    _c4 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-                    _c5 = 3.0*_c3
-                    v[0] = _c1*_c3 + _c3
-                    v[1] = -_c4*_c5*_d0
-                    v[2] = -_c0*_c5*(_d0*_d0)/(_r0*(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)) + 3.0*_c2*_c4*_p_variance
+                    _c0 = _exp0*_p_variance
+                    _c1 = 1.7320508075688772
+                    _c2 = (1.0/(_p_length_scale_0*_p_length_scale_0))
+                    _c3 = 3.0*_c0
+                    v[0] = _c0*_c1*_r0/_p_length_scale_0 + _c0
+                    v[1] = -_c2*_c3*_d0
+                    v[2] = -_c1*_c3*(_d0*_d0)/(_r0*(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)) + 3.0*_c2*_exp0*_p_variance
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 78881f976e9170a5284fdb8b44713cbfd13decd422bb99a7756455f17a51954b
+# kernelgen-sha256: 0da43af6d31aa7fa8b74b8c11c8b9e3b1208bca34d19e6d8513803844171cfc3

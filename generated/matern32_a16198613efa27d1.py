@@ -2,7 +2,7 @@
 # kernel: variance*(1 + sqrt(3)*sqrt((x0 - y0)**2 + (x1 - y1)**2 + (x2 - y2)**2)/length_scale)*exp(-sqrt(3)*sqrt((x0 - y0)**2 + (x1 - y1)**2 + (x2 - y2)**2)/length_scale)
 # request: (dx=(), dy=()), (dx=(0,), dy=()), (dx=(1,), dy=()), (dx=(2,), dy=()), (dx=(0,), dy=(0,)), (dx=(0,), dy=(1,)), (dx=(0,), dy=(2,)), (dx=(1,), dy=(0,)), (dx=(1,), dy=(1,)), (dx=(1,), dy=(2,)), (dx=(2,), dy=(0,)), (dx=(2,), dy=(1,)), (dx=(2,), dy=(2,))
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 50
+# operations after CSE: 48
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -28,7 +28,7 @@ OUTPUTS = (
 )
 N_OUT = 13
 SYMMETRIC = False
-N_OPS = 50
+N_OPS = 48
 
 
 
@@ -62,6 +62,7 @@ def pair(x, y, p, out):
     _y2 = y[2]
     _d2 = _x2 - _y2
     _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
+    _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
     if _r0 == 0.0:
         _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
         out[0] = _p_variance
@@ -78,32 +79,30 @@ def pair(x, y, p, out):
         out[11] = 0.0
         out[12] = _c0
     else:
-        _c0 = 1.7320508075688772
-        _c1 = _c0*_r0/_p_length_scale
-        _c2 = math.exp(-_c1)
-        _c3 = _c2*_p_variance
-        _c4 = (1.0/(_p_length_scale*_p_length_scale))
-        _c5 = 3.0*_c3
-        _c6 = _c4*_c5
-        _c7 = -3.0*_c2*_c4*_p_variance
-        _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
-        _c9 = _c8*_d0
-        _c10 = -_c9*_d1
-        _c11 = -_c9*_d2
-        _c12 = -_c8*_d1*_d2
-        out[0] = _c1*_c3 + _c3
-        out[1] = -_c6*_d0
-        out[2] = -_c6*_d1
-        out[3] = -_c6*_d2
-        out[4] = -_c7 - _c8*(_d0*_d0)
-        out[5] = _c10
-        out[6] = _c11
-        out[7] = _c10
-        out[8] = -_c7 - _c8*(_d1*_d1)
-        out[9] = _c12
-        out[10] = _c11
-        out[11] = _c12
-        out[12] = -_c7 - _c8*(_d2*_d2)
+        _c0 = _exp0*_p_variance
+        _c1 = 1.7320508075688772
+        _c2 = (1.0/(_p_length_scale*_p_length_scale))
+        _c3 = 3.0*_c0
+        _c4 = _c2*_c3
+        _c5 = -3.0*_c2*_exp0*_p_variance
+        _c6 = _c1*_c3/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+        _c7 = _c6*_d0
+        _c8 = -_c7*_d1
+        _c9 = -_c7*_d2
+        _c10 = -_c6*_d1*_d2
+        out[0] = _c0*_c1*_r0/_p_length_scale + _c0
+        out[1] = -_c4*_d0
+        out[2] = -_c4*_d1
+        out[3] = -_c4*_d2
+        out[4] = -_c5 - _c6*(_d0*_d0)
+        out[5] = _c8
+        out[6] = _c9
+        out[7] = _c8
+        out[8] = -_c5 - _c6*(_d1*_d1)
+        out[9] = _c10
+        out[10] = _c9
+        out[11] = _c10
+        out[12] = -_c5 - _c6*(_d2*_d2)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -123,6 +122,7 @@ def fill(X1, X2, p, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
+            _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
             if _r0 == 0.0:
                 _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
                 out[i, j, 0] = _p_variance
@@ -139,32 +139,30 @@ def fill(X1, X2, p, out):
                 out[i, j, 11] = 0.0
                 out[i, j, 12] = _c0
             else:
-                _c0 = 1.7320508075688772
-                _c1 = _c0*_r0/_p_length_scale
-                _c2 = math.exp(-_c1)
-                _c3 = _c2*_p_variance
-                _c4 = (1.0/(_p_length_scale*_p_length_scale))
-                _c5 = 3.0*_c3
-                _c6 = _c4*_c5
-                _c7 = -3.0*_c2*_c4*_p_variance
-                _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
-                _c9 = _c8*_d0
-                _c10 = -_c9*_d1
-                _c11 = -_c9*_d2
-                _c12 = -_c8*_d1*_d2
-                out[i, j, 0] = _c1*_c3 + _c3
-                out[i, j, 1] = -_c6*_d0
-                out[i, j, 2] = -_c6*_d1
-                out[i, j, 3] = -_c6*_d2
-                out[i, j, 4] = -_c7 - _c8*(_d0*_d0)
-                out[i, j, 5] = _c10
-                out[i, j, 6] = _c11
-                out[i, j, 7] = _c10
-                out[i, j, 8] = -_c7 - _c8*(_d1*_d1)
-                out[i, j, 9] = _c12
-                out[i, j, 10] = _c11
-                out[i, j, 11] = _c12
-                out[i, j, 12] = -_c7 - _c8*(_d2*_d2)
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772
+                _c2 = (1.0/(_p_length_scale*_p_length_scale))
+                _c3 = 3.0*_c0
+                _c4 = _c2*_c3
+                _c5 = -3.0*_c2*_exp0*_p_variance
+                _c6 = _c1*_c3/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+                _c7 = _c6*_d0
+                _c8 = -_c7*_d1
+                _c9 = -_c7*_d2
+                _c10 = -_c6*_d1*_d2
+                out[i, j, 0] = _c0*_c1*_r0/_p_length_scale + _c0
+                out[i, j, 1] = -_c4*_d0
+                out[i, j, 2] = -_c4*_d1
+                out[i, j, 3] = -_c4*_d2
+                out[i, j, 4] = -_c5 - _c6*(_d0*_d0)
+                out[i, j, 5] = _c8
+                out[i, j, 6] = _c9
+                out[i, j, 7] = _c8
+                out[i, j, 8] = -_c5 - _c6*(_d1*_d1)
+                out[i, j, 9] = _c10
+                out[i, j, 10] = _c9
+                out[i, j, 11] = _c10
+                out[i, j, 12] = -_c5 - _c6*(_d2*_d2)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -188,6 +186,7 @@ def fill_symmetric(X, p, out):
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
+                _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
                 if _r0 == 0.0:
                     _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
                     out[i, j, 0] = _p_variance
@@ -204,32 +203,30 @@ def fill_symmetric(X, p, out):
                     out[i, j, 11] = 0.0
                     out[i, j, 12] = _c0
                 else:
-                    _c0 = 1.7320508075688772
-                    _c1 = _c0*_r0/_p_length_scale
-                    _c2 = math.exp(-_c1)
-                    _c3 = _c2*_p_variance
-                    _c4 = (1.0/(_p_length_scale*_p_length_scale))
-                    _c5 = 3.0*_c3
-                    _c6 = _c4*_c5
-                    _c7 = -3.0*_c2*_c4*_p_variance
-                    _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
-                    _c9 = _c8*_d0
-                    _c10 = -_c9*_d1
-                    _c11 = -_c9*_d2
-                    _c12 = -_c8*_d1*_d2
-                    out[i, j, 0] = _c1*_c3 + _c3
-                    out[i, j, 1] = -_c6*_d0
-                    out[i, j, 2] = -_c6*_d1
-                    out[i, j, 3] = -_c6*_d2
-                    out[i, j, 4] = -_c7 - _c8*(_d0*_d0)
-                    out[i, j, 5] = _c10
-                    out[i, j, 6] = _c11
-                    out[i, j, 7] = _c10
-                    out[i, j, 8] = -_c7 - _c8*(_d1*_d1)
-                    out[i, j, 9] = _c12
-                    out[i, j, 10] = _c11
-                    out[i, j, 11] = _c12
-                    out[i, j, 12] = -_c7 - _c8*(_d2*_d2)
+                    _c0 = _exp0*_p_variance
+                    _c1 = 1.7320508075688772
+                    _c2 = (1.0/(_p_length_scale*_p_length_scale))
+                    _c3 = 3.0*_c0
+                    _c4 = _c2*_c3
+                    _c5 = -3.0*_c2*_exp0*_p_variance
+                    _c6 = _c1*_c3/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+                    _c7 = _c6*_d0
+                    _c8 = -_c7*_d1
+                    _c9 = -_c7*_d2
+                    _c10 = -_c6*_d1*_d2
+                    out[i, j, 0] = _c0*_c1*_r0/_p_length_scale + _c0
+                    out[i, j, 1] = -_c4*_d0
+                    out[i, j, 2] = -_c4*_d1
+                    out[i, j, 3] = -_c4*_d2
+                    out[i, j, 4] = -_c5 - _c6*(_d0*_d0)
+                    out[i, j, 5] = _c8
+                    out[i, j, 6] = _c9
+                    out[i, j, 7] = _c8
+                    out[i, j, 8] = -_c5 - _c6*(_d1*_d1)
+                    out[i, j, 9] = _c10
+                    out[i, j, 10] = _c9
+                    out[i, j, 11] = _c10
+                    out[i, j, 12] = -_c5 - _c6*(_d2*_d2)
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -250,6 +247,7 @@ def diag(X, p, out):
         _y2 = X[i, 2]
         _d2 = _x2 - _y2
         _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
+        _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
         if _r0 == 0.0:
             _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
             out[i, 0] = _p_variance
@@ -266,32 +264,30 @@ def diag(X, p, out):
             out[i, 11] = 0.0
             out[i, 12] = _c0
         else:
-            _c0 = 1.7320508075688772
-            _c1 = _c0*_r0/_p_length_scale
-            _c2 = math.exp(-_c1)
-            _c3 = _c2*_p_variance
-            _c4 = (1.0/(_p_length_scale*_p_length_scale))
-            _c5 = 3.0*_c3
-            _c6 = _c4*_c5
-            _c7 = -3.0*_c2*_c4*_p_variance
-            _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
-            _c9 = _c8*_d0
-            _c10 = -_c9*_d1
-            _c11 = -_c9*_d2
-            _c12 = -_c8*_d1*_d2
-            out[i, 0] = _c1*_c3 + _c3
-            out[i, 1] = -_c6*_d0
-            out[i, 2] = -_c6*_d1
-            out[i, 3] = -_c6*_d2
-            out[i, 4] = -_c7 - _c8*(_d0*_d0)
-            out[i, 5] = _c10
-            out[i, 6] = _c11
-            out[i, 7] = _c10
-            out[i, 8] = -_c7 - _c8*(_d1*_d1)
-            out[i, 9] = _c12
-            out[i, 10] = _c11
-            out[i, 11] = _c12
-            out[i, 12] = -_c7 - _c8*(_d2*_d2)
+            _c0 = _exp0*_p_variance
+            _c1 = 1.7320508075688772
+            _c2 = (1.0/(_p_length_scale*_p_length_scale))
+            _c3 = 3.0*_c0
+            _c4 = _c2*_c3
+            _c5 = -3.0*_c2*_exp0*_p_variance
+            _c6 = _c1*_c3/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+            _c7 = _c6*_d0
+            _c8 = -_c7*_d1
+            _c9 = -_c7*_d2
+            _c10 = -_c6*_d1*_d2
+            out[i, 0] = _c0*_c1*_r0/_p_length_scale + _c0
+            out[i, 1] = -_c4*_d0
+            out[i, 2] = -_c4*_d1
+            out[i, 3] = -_c4*_d2
+            out[i, 4] = -_c5 - _c6*(_d0*_d0)
+            out[i, 5] = _c8
+            out[i, 6] = _c9
+            out[i, 7] = _c8
+            out[i, 8] = -_c5 - _c6*(_d1*_d1)
+            out[i, 9] = _c10
+            out[i, 10] = _c9
+            out[i, 11] = _c10
+            out[i, 12] = -_c5 - _c6*(_d2*_d2)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -312,6 +308,7 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
+            _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
             if _r0 == 0.0:
                 _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
                 v[0] = _p_variance
@@ -328,32 +325,30 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
                 v[11] = 0.0
                 v[12] = _c0
             else:
-                _c0 = 1.7320508075688772
-                _c1 = _c0*_r0/_p_length_scale
-                _c2 = math.exp(-_c1)
-                _c3 = _c2*_p_variance
-                _c4 = (1.0/(_p_length_scale*_p_length_scale))
-                _c5 = 3.0*_c3
-                _c6 = _c4*_c5
-                _c7 = -3.0*_c2*_c4*_p_variance
-                _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
-                _c9 = _c8*_d0
-                _c10 = -_c9*_d1
-                _c11 = -_c9*_d2
-                _c12 = -_c8*_d1*_d2
-                v[0] = _c1*_c3 + _c3
-                v[1] = -_c6*_d0
-                v[2] = -_c6*_d1
-                v[3] = -_c6*_d2
-                v[4] = -_c7 - _c8*(_d0*_d0)
-                v[5] = _c10
-                v[6] = _c11
-                v[7] = _c10
-                v[8] = -_c7 - _c8*(_d1*_d1)
-                v[9] = _c12
-                v[10] = _c11
-                v[11] = _c12
-                v[12] = -_c7 - _c8*(_d2*_d2)
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772
+                _c2 = (1.0/(_p_length_scale*_p_length_scale))
+                _c3 = 3.0*_c0
+                _c4 = _c2*_c3
+                _c5 = -3.0*_c2*_exp0*_p_variance
+                _c6 = _c1*_c3/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+                _c7 = _c6*_d0
+                _c8 = -_c7*_d1
+                _c9 = -_c7*_d2
+                _c10 = -_c6*_d1*_d2
+                v[0] = _c0*_c1*_r0/_p_length_scale + _c0
+                v[1] = -_c4*_d0
+                v[2] = -_c4*_d1
+                v[3] = -_c4*_d2
+                v[4] = -_c5 - _c6*(_d0*_d0)
+                v[5] = _c8
+                v[6] = _c9
+                v[7] = _c8
+                v[8] = -_c5 - _c6*(_d1*_d1)
+                v[9] = _c10
+                v[10] = _c9
+                v[11] = _c10
+                v[12] = -_c5 - _c6*(_d2*_d2)
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -375,6 +370,7 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
+            _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
             if _r0 == 0.0:
                 _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
                 v[0] = _p_variance
@@ -391,32 +387,30 @@ def fill_multi(X1, X2, p, sel2, table, out):
                 v[11] = 0.0
                 v[12] = _c0
             else:
-                _c0 = 1.7320508075688772
-                _c1 = _c0*_r0/_p_length_scale
-                _c2 = math.exp(-_c1)
-                _c3 = _c2*_p_variance
-                _c4 = (1.0/(_p_length_scale*_p_length_scale))
-                _c5 = 3.0*_c3
-                _c6 = _c4*_c5
-                _c7 = -3.0*_c2*_c4*_p_variance
-                _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
-                _c9 = _c8*_d0
-                _c10 = -_c9*_d1
-                _c11 = -_c9*_d2
-                _c12 = -_c8*_d1*_d2
-                v[0] = _c1*_c3 + _c3
-                v[1] = -_c6*_d0
-                v[2] = -_c6*_d1
-                v[3] = -_c6*_d2
-                v[4] = -_c7 - _c8*(_d0*_d0)
-                v[5] = _c10
-                v[6] = _c11
-                v[7] = _c10
-                v[8] = -_c7 - _c8*(_d1*_d1)
-                v[9] = _c12
-                v[10] = _c11
-                v[11] = _c12
-                v[12] = -_c7 - _c8*(_d2*_d2)
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772
+                _c2 = (1.0/(_p_length_scale*_p_length_scale))
+                _c3 = 3.0*_c0
+                _c4 = _c2*_c3
+                _c5 = -3.0*_c2*_exp0*_p_variance
+                _c6 = _c1*_c3/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+                _c7 = _c6*_d0
+                _c8 = -_c7*_d1
+                _c9 = -_c7*_d2
+                _c10 = -_c6*_d1*_d2
+                v[0] = _c0*_c1*_r0/_p_length_scale + _c0
+                v[1] = -_c4*_d0
+                v[2] = -_c4*_d1
+                v[3] = -_c4*_d2
+                v[4] = -_c5 - _c6*(_d0*_d0)
+                v[5] = _c8
+                v[6] = _c9
+                v[7] = _c8
+                v[8] = -_c5 - _c6*(_d1*_d1)
+                v[9] = _c10
+                v[10] = _c9
+                v[11] = _c10
+                v[12] = -_c5 - _c6*(_d2*_d2)
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -441,6 +435,7 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
+            _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
             if _r0 == 0.0:
                 _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
                 v[0] = _p_variance
@@ -457,32 +452,30 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
                 v[11] = 0.0
                 v[12] = _c0
             else:
-                _c0 = 1.7320508075688772
-                _c1 = _c0*_r0/_p_length_scale
-                _c2 = math.exp(-_c1)
-                _c3 = _c2*_p_variance
-                _c4 = (1.0/(_p_length_scale*_p_length_scale))
-                _c5 = 3.0*_c3
-                _c6 = _c4*_c5
-                _c7 = -3.0*_c2*_c4*_p_variance
-                _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
-                _c9 = _c8*_d0
-                _c10 = -_c9*_d1
-                _c11 = -_c9*_d2
-                _c12 = -_c8*_d1*_d2
-                v[0] = _c1*_c3 + _c3
-                v[1] = -_c6*_d0
-                v[2] = -_c6*_d1
-                v[3] = -_c6*_d2
-                v[4] = -_c7 - _c8*(_d0*_d0)
-                v[5] = _c10
-                v[6] = _c11
-                v[7] = _c10
-                v[8] = -_c7 - _c8*(_d1*_d1)
-                v[9] = _c12
-                v[10] = _c11
-                v[11] = _c12
-                v[12] = -_c7 - _c8*(_d2*_d2)
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772
+                _c2 = (1.0/(_p_length_scale*_p_length_scale))
+                _c3 = 3.0*_c0
+                _c4 = _c2*_c3
+                _c5 = -3.0*_c2*_exp0*_p_variance
+                _c6 = _c1*_c3/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+                _c7 = _c6*_d0
+                _c8 = -_c7*_d1
+                _c9 = -_c7*_d2
+                _c10 = -_c6*_d1*_d2
+                v[0] = _c0*_c1*_r0/_p_length_scale + _c0
+                v[1] = -_c4*_d0
+                v[2] = -_c4*_d1
+                v[3] = -_c4*_d2
+                v[4] = -_c5 - _c6*(_d0*_d0)
+                v[5] = _c8
+                v[6] = _c9
+                v[7] = _c8
+                v[8] = -_c5 - _c6*(_d1*_d1)
+                v[9] = _c10
+                v[10] = _c9
+                v[11] = _c10
+                v[12] = -_c5 - _c6*(_d2*_d2)
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -518,6 +511,7 @@ def contract_selected(X, p, sel, table, W, out):
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
+                _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
                 if _r0 == 0.0:
                     _c0 = 3.0*_p_variance/(_p_length_scale*_p_length_scale)
                     v[0] = _p_variance
@@ -534,36 +528,34 @@ def contract_selected(X, p, sel, table, W, out):
                     v[11] = 0.0
                     v[12] = _c0
                 else:
-                    _c0 = 1.7320508075688772
-                    _c1 = _c0*_r0/_p_length_scale
-                    _c2 = math.exp(-_c1)
-                    _c3 = _c2*_p_variance
-                    _c4 = (1.0/(_p_length_scale*_p_length_scale))
-                    _c5 = 3.0*_c3
-                    _c6 = _c4*_c5
-                    _c7 = -3.0*_c2*_c4*_p_variance
-                    _c8 = _c0*_c5/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
-                    _c9 = _c8*_d0
-                    _c10 = -_c9*_d1
-                    _c11 = -_c9*_d2
-                    _c12 = -_c8*_d1*_d2
-                    v[0] = _c1*_c3 + _c3
-                    v[1] = -_c6*_d0
-                    v[2] = -_c6*_d1
-                    v[3] = -_c6*_d2
-                    v[4] = -_c7 - _c8*(_d0*_d0)
-                    v[5] = _c10
-                    v[6] = _c11
-                    v[7] = _c10
-                    v[8] = -_c7 - _c8*(_d1*_d1)
-                    v[9] = _c12
-                    v[10] = _c11
-                    v[11] = _c12
-                    v[12] = -_c7 - _c8*(_d2*_d2)
+                    _c0 = _exp0*_p_variance
+                    _c1 = 1.7320508075688772
+                    _c2 = (1.0/(_p_length_scale*_p_length_scale))
+                    _c3 = 3.0*_c0
+                    _c4 = _c2*_c3
+                    _c5 = -3.0*_c2*_exp0*_p_variance
+                    _c6 = _c1*_c3/(_r0*(_p_length_scale*_p_length_scale*_p_length_scale))
+                    _c7 = _c6*_d0
+                    _c8 = -_c7*_d1
+                    _c9 = -_c7*_d2
+                    _c10 = -_c6*_d1*_d2
+                    v[0] = _c0*_c1*_r0/_p_length_scale + _c0
+                    v[1] = -_c4*_d0
+                    v[2] = -_c4*_d1
+                    v[3] = -_c4*_d2
+                    v[4] = -_c5 - _c6*(_d0*_d0)
+                    v[5] = _c8
+                    v[6] = _c9
+                    v[7] = _c8
+                    v[8] = -_c5 - _c6*(_d1*_d1)
+                    v[9] = _c10
+                    v[10] = _c9
+                    v[11] = _c10
+                    v[12] = -_c5 - _c6*(_d2*_d2)
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 8701ea4ccf918e0cd010f490c77b92efa686a29b4465dcf17bddce11c592e7b0
+# kernelgen-sha256: bb72a9484f622e93ef46b9eaebcb19fc5e0c480af2375dd5b8c893df708e1b42

@@ -2,7 +2,7 @@
 # kernel: variance*(sqrt(3)*sqrt((x1 - y1)**2/length_scale_1**2 + (x0 - y0)**2/length_scale_0**2) + 1)*exp(-sqrt(3)*sqrt((x1 - y1)**2/length_scale_1**2 + (x0 - y0)**2/length_scale_0**2))
 # request: (dx=(), dy=()) + log-hyperparameter gradients
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 16
+# operations after CSE: 15
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -19,7 +19,7 @@ OUTPUTS = (
 )
 N_OUT = 4
 SYMMETRIC = True
-N_OPS = 16
+N_OPS = 15
 
 
 
@@ -51,20 +51,20 @@ def pair(x, y, p, out):
     _y1 = y[1]
     _d1 = _x1 - _y1
     _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+    _exp0 = math.exp(-1.7320508075688772*_r0)
     if _r0 == 0.0:
         out[0] = _p_variance
         out[1] = _p_variance
         out[2] = 0.0
         out[3] = 0.0
     else:
-        _c0 = 1.7320508075688772*_r0
-        _c1 = _p_variance*math.exp(-_c0)
-        _c2 = _c0*_c1 + _c1
-        _c3 = 3.0*_c1
-        out[0] = _c2
-        out[1] = _c2
-        out[2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-        out[3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+        _c0 = _exp0*_p_variance
+        _c1 = 1.7320508075688772*_c0*_r0 + _c0
+        _c2 = 3.0*_c0
+        out[0] = _c1
+        out[1] = _c1
+        out[2] = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+        out[3] = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -82,20 +82,20 @@ def fill(X1, X2, p, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _exp0 = math.exp(-1.7320508075688772*_r0)
             if _r0 == 0.0:
                 out[i, j, 0] = _p_variance
                 out[i, j, 1] = _p_variance
                 out[i, j, 2] = 0.0
                 out[i, j, 3] = 0.0
             else:
-                _c0 = 1.7320508075688772*_r0
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = _c0*_c1 + _c1
-                _c3 = 3.0*_c1
-                out[i, j, 0] = _c2
-                out[i, j, 1] = _c2
-                out[i, j, 2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                out[i, j, 3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772*_c0*_r0 + _c0
+                _c2 = 3.0*_c0
+                out[i, j, 0] = _c1
+                out[i, j, 1] = _c1
+                out[i, j, 2] = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+                out[i, j, 3] = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -117,20 +117,20 @@ def fill_symmetric(X, p, out):
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
                 _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+                _exp0 = math.exp(-1.7320508075688772*_r0)
                 if _r0 == 0.0:
                     out[i, j, 0] = _p_variance
                     out[i, j, 1] = _p_variance
                     out[i, j, 2] = 0.0
                     out[i, j, 3] = 0.0
                 else:
-                    _c0 = 1.7320508075688772*_r0
-                    _c1 = _p_variance*math.exp(-_c0)
-                    _c2 = _c0*_c1 + _c1
-                    _c3 = 3.0*_c1
-                    out[i, j, 0] = _c2
-                    out[i, j, 1] = _c2
-                    out[i, j, 2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                    out[i, j, 3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                    _c0 = _exp0*_p_variance
+                    _c1 = 1.7320508075688772*_c0*_r0 + _c0
+                    _c2 = 3.0*_c0
+                    out[i, j, 0] = _c1
+                    out[i, j, 1] = _c1
+                    out[i, j, 2] = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+                    out[i, j, 3] = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -149,20 +149,20 @@ def diag(X, p, out):
         _y1 = X[i, 1]
         _d1 = _x1 - _y1
         _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+        _exp0 = math.exp(-1.7320508075688772*_r0)
         if _r0 == 0.0:
             out[i, 0] = _p_variance
             out[i, 1] = _p_variance
             out[i, 2] = 0.0
             out[i, 3] = 0.0
         else:
-            _c0 = 1.7320508075688772*_r0
-            _c1 = _p_variance*math.exp(-_c0)
-            _c2 = _c0*_c1 + _c1
-            _c3 = 3.0*_c1
-            out[i, 0] = _c2
-            out[i, 1] = _c2
-            out[i, 2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-            out[i, 3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+            _c0 = _exp0*_p_variance
+            _c1 = 1.7320508075688772*_c0*_r0 + _c0
+            _c2 = 3.0*_c0
+            out[i, 0] = _c1
+            out[i, 1] = _c1
+            out[i, 2] = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+            out[i, 3] = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -181,20 +181,20 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _exp0 = math.exp(-1.7320508075688772*_r0)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = _p_variance
                 v[2] = 0.0
                 v[3] = 0.0
             else:
-                _c0 = 1.7320508075688772*_r0
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = _c0*_c1 + _c1
-                _c3 = 3.0*_c1
-                v[0] = _c2
-                v[1] = _c2
-                v[2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                v[3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772*_c0*_r0 + _c0
+                _c2 = 3.0*_c0
+                v[0] = _c1
+                v[1] = _c1
+                v[2] = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+                v[3] = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -214,20 +214,20 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _exp0 = math.exp(-1.7320508075688772*_r0)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = _p_variance
                 v[2] = 0.0
                 v[3] = 0.0
             else:
-                _c0 = 1.7320508075688772*_r0
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = _c0*_c1 + _c1
-                _c3 = 3.0*_c1
-                v[0] = _c2
-                v[1] = _c2
-                v[2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                v[3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772*_c0*_r0 + _c0
+                _c2 = 3.0*_c0
+                v[0] = _c1
+                v[1] = _c1
+                v[2] = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+                v[3] = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -250,20 +250,20 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _exp0 = math.exp(-1.7320508075688772*_r0)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = _p_variance
                 v[2] = 0.0
                 v[3] = 0.0
             else:
-                _c0 = 1.7320508075688772*_r0
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = _c0*_c1 + _c1
-                _c3 = 3.0*_c1
-                v[0] = _c2
-                v[1] = _c2
-                v[2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                v[3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772*_c0*_r0 + _c0
+                _c2 = 3.0*_c0
+                v[0] = _c1
+                v[1] = _c1
+                v[2] = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+                v[3] = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -297,24 +297,24 @@ def contract_selected(X, p, sel, table, W, out):
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
                 _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+                _exp0 = math.exp(-1.7320508075688772*_r0)
                 if _r0 == 0.0:
                     v[0] = _p_variance
                     v[1] = _p_variance
                     v[2] = 0.0
                     v[3] = 0.0
                 else:
-                    _c0 = 1.7320508075688772*_r0
-                    _c1 = _p_variance*math.exp(-_c0)
-                    _c2 = _c0*_c1 + _c1
-                    _c3 = 3.0*_c1
-                    v[0] = _c2
-                    v[1] = _c2
-                    v[2] = _c3*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                    v[3] = _c3*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                    _c0 = _exp0*_p_variance
+                    _c1 = 1.7320508075688772*_c0*_r0 + _c0
+                    _c2 = 3.0*_c0
+                    v[0] = _c1
+                    v[1] = _c1
+                    v[2] = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+                    v[3] = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 256f6e0b44031b5bf3f4797bce05736285060780d7635e13abe1c885c83bd896
+# kernelgen-sha256: 0ca0d8596f2ffb446656d90109121821a49f2caecc9fb0bd4e2150fb0bfa18dc

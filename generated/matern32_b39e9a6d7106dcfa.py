@@ -2,7 +2,7 @@
 # kernel: variance*(1 + sqrt(3)*sqrt((x0 - y0)**2 + (x1 - y1)**2)/length_scale)*exp(-sqrt(3)*sqrt((x0 - y0)**2 + (x1 - y1)**2)/length_scale)
 # request: (dx=(), dy=()) + log-hyperparameter gradients
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 13
+# operations after CSE: 12
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -18,7 +18,7 @@ OUTPUTS = (
 )
 N_OUT = 3
 SYMMETRIC = True
-N_OPS = 13
+N_OPS = 12
 
 
 
@@ -49,17 +49,17 @@ def pair(x, y, p, out):
     _y1 = y[1]
     _d1 = _x1 - _y1
     _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+    _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
     if _r0 == 0.0:
         out[0] = _p_variance
         out[1] = _p_variance
         out[2] = 0.0
     else:
-        _c0 = 1.7320508075688772*_r0/_p_length_scale
-        _c1 = _p_variance*math.exp(-_c0)
-        _c2 = _c0*_c1 + _c1
-        out[0] = _c2
-        out[1] = _c2
-        out[2] = 3.0*_c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+        _c0 = _exp0*_p_variance
+        _c1 = 1.7320508075688772*_c0*_r0/_p_length_scale + _c0
+        out[0] = _c1
+        out[1] = _c1
+        out[2] = 3.0*_c0*(_r0*_r0)/(_p_length_scale*_p_length_scale)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -76,17 +76,17 @@ def fill(X1, X2, p, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+            _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
             if _r0 == 0.0:
                 out[i, j, 0] = _p_variance
                 out[i, j, 1] = _p_variance
                 out[i, j, 2] = 0.0
             else:
-                _c0 = 1.7320508075688772*_r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = _c0*_c1 + _c1
-                out[i, j, 0] = _c2
-                out[i, j, 1] = _c2
-                out[i, j, 2] = 3.0*_c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772*_c0*_r0/_p_length_scale + _c0
+                out[i, j, 0] = _c1
+                out[i, j, 1] = _c1
+                out[i, j, 2] = 3.0*_c0*(_r0*_r0)/(_p_length_scale*_p_length_scale)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -107,17 +107,17 @@ def fill_symmetric(X, p, out):
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+                _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
                 if _r0 == 0.0:
                     out[i, j, 0] = _p_variance
                     out[i, j, 1] = _p_variance
                     out[i, j, 2] = 0.0
                 else:
-                    _c0 = 1.7320508075688772*_r0/_p_length_scale
-                    _c1 = _p_variance*math.exp(-_c0)
-                    _c2 = _c0*_c1 + _c1
-                    out[i, j, 0] = _c2
-                    out[i, j, 1] = _c2
-                    out[i, j, 2] = 3.0*_c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+                    _c0 = _exp0*_p_variance
+                    _c1 = 1.7320508075688772*_c0*_r0/_p_length_scale + _c0
+                    out[i, j, 0] = _c1
+                    out[i, j, 1] = _c1
+                    out[i, j, 2] = 3.0*_c0*(_r0*_r0)/(_p_length_scale*_p_length_scale)
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -135,17 +135,17 @@ def diag(X, p, out):
         _y1 = X[i, 1]
         _d1 = _x1 - _y1
         _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+        _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
         if _r0 == 0.0:
             out[i, 0] = _p_variance
             out[i, 1] = _p_variance
             out[i, 2] = 0.0
         else:
-            _c0 = 1.7320508075688772*_r0/_p_length_scale
-            _c1 = _p_variance*math.exp(-_c0)
-            _c2 = _c0*_c1 + _c1
-            out[i, 0] = _c2
-            out[i, 1] = _c2
-            out[i, 2] = 3.0*_c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+            _c0 = _exp0*_p_variance
+            _c1 = 1.7320508075688772*_c0*_r0/_p_length_scale + _c0
+            out[i, 0] = _c1
+            out[i, 1] = _c1
+            out[i, 2] = 3.0*_c0*(_r0*_r0)/(_p_length_scale*_p_length_scale)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -163,17 +163,17 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+            _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = _p_variance
                 v[2] = 0.0
             else:
-                _c0 = 1.7320508075688772*_r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = _c0*_c1 + _c1
-                v[0] = _c2
-                v[1] = _c2
-                v[2] = 3.0*_c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772*_c0*_r0/_p_length_scale + _c0
+                v[0] = _c1
+                v[1] = _c1
+                v[2] = 3.0*_c0*(_r0*_r0)/(_p_length_scale*_p_length_scale)
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -192,17 +192,17 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+            _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = _p_variance
                 v[2] = 0.0
             else:
-                _c0 = 1.7320508075688772*_r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = _c0*_c1 + _c1
-                v[0] = _c2
-                v[1] = _c2
-                v[2] = 3.0*_c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772*_c0*_r0/_p_length_scale + _c0
+                v[0] = _c1
+                v[1] = _c1
+                v[2] = 3.0*_c0*(_r0*_r0)/(_p_length_scale*_p_length_scale)
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -224,17 +224,17 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+            _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = _p_variance
                 v[2] = 0.0
             else:
-                _c0 = 1.7320508075688772*_r0/_p_length_scale
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = _c0*_c1 + _c1
-                v[0] = _c2
-                v[1] = _c2
-                v[2] = 3.0*_c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+                _c0 = _exp0*_p_variance
+                _c1 = 1.7320508075688772*_c0*_r0/_p_length_scale + _c0
+                v[0] = _c1
+                v[1] = _c1
+                v[2] = 3.0*_c0*(_r0*_r0)/(_p_length_scale*_p_length_scale)
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -267,21 +267,21 @@ def contract_selected(X, p, sel, table, W, out):
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+                _exp0 = math.exp(-1.7320508075688772*_r0/_p_length_scale)
                 if _r0 == 0.0:
                     v[0] = _p_variance
                     v[1] = _p_variance
                     v[2] = 0.0
                 else:
-                    _c0 = 1.7320508075688772*_r0/_p_length_scale
-                    _c1 = _p_variance*math.exp(-_c0)
-                    _c2 = _c0*_c1 + _c1
-                    v[0] = _c2
-                    v[1] = _c2
-                    v[2] = 3.0*_c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+                    _c0 = _exp0*_p_variance
+                    _c1 = 1.7320508075688772*_c0*_r0/_p_length_scale + _c0
+                    v[0] = _c1
+                    v[1] = _c1
+                    v[2] = 3.0*_c0*(_r0*_r0)/(_p_length_scale*_p_length_scale)
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: b7b5e9a7a3d22ce19f6763c573875ab471e37c933f5d784de0e8b955ff49c5ac
+# kernelgen-sha256: 9a957a2400b624b681ab6a614f17f43825529f6fc01af0e2011297ecbde82abf

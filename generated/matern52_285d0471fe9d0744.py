@@ -2,7 +2,7 @@
 # kernel: variance*(1 + sqrt(5)*sqrt((x0 - y0)**2)/length_scale + 5*(x0 - y0)**2/(3*length_scale**2))*exp(-sqrt(5)*sqrt((x0 - y0)**2)/length_scale)
 # request: (dx=(), dy=()) + log-hyperparameter gradients
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 21
+# operations after CSE: 20
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -18,7 +18,7 @@ OUTPUTS = (
 )
 N_OUT = 3
 SYMMETRIC = True
-N_OPS = 21
+N_OPS = 20
 
 
 
@@ -46,20 +46,20 @@ def pair(x, y, p, out):
     _y0 = y[0]
     _d0 = _x0 - _y0
     _r0 = math.sqrt((_d0*_d0))
+    _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale)
     if _r0 == 0.0:
         out[0] = _p_variance
         out[1] = _p_variance
         out[2] = 0.0
     else:
-        _c0 = 2.23606797749979
-        _c1 = _c0*_r0/_p_length_scale
-        _c2 = _p_variance*math.exp(-_c1)
-        _c3 = (1.6666666666666667)*_c2
-        _c4 = _c3*(_r0*_r0)/(_p_length_scale*_p_length_scale)
-        _c5 = _c1*_c2 + _c2 + _c4
-        out[0] = _c5
-        out[1] = _c5
-        out[2] = _c0*_c3*(_r0*_r0*_r0)/(_p_length_scale*_p_length_scale*_p_length_scale) + _c4
+        _c0 = _exp0*_p_variance
+        _c1 = (1.6666666666666667)*_c0
+        _c2 = _c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+        _c3 = 2.23606797749979
+        _c4 = _c0*_c3*_r0/_p_length_scale + _c0 + _c2
+        out[0] = _c4
+        out[1] = _c4
+        out[2] = _c1*_c3*(_r0*_r0*_r0)/(_p_length_scale*_p_length_scale*_p_length_scale) + _c2
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -73,20 +73,20 @@ def fill(X1, X2, p, out):
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
             _r0 = math.sqrt((_d0*_d0))
+            _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale)
             if _r0 == 0.0:
                 out[i, j, 0] = _p_variance
                 out[i, j, 1] = _p_variance
                 out[i, j, 2] = 0.0
             else:
-                _c0 = 2.23606797749979
-                _c1 = _c0*_r0/_p_length_scale
-                _c2 = _p_variance*math.exp(-_c1)
-                _c3 = (1.6666666666666667)*_c2
-                _c4 = _c3*(_r0*_r0)/(_p_length_scale*_p_length_scale)
-                _c5 = _c1*_c2 + _c2 + _c4
-                out[i, j, 0] = _c5
-                out[i, j, 1] = _c5
-                out[i, j, 2] = _c0*_c3*(_r0*_r0*_r0)/(_p_length_scale*_p_length_scale*_p_length_scale) + _c4
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = _c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+                _c3 = 2.23606797749979
+                _c4 = _c0*_c3*_r0/_p_length_scale + _c0 + _c2
+                out[i, j, 0] = _c4
+                out[i, j, 1] = _c4
+                out[i, j, 2] = _c1*_c3*(_r0*_r0*_r0)/(_p_length_scale*_p_length_scale*_p_length_scale) + _c2
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -104,20 +104,20 @@ def fill_symmetric(X, p, out):
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
                 _r0 = math.sqrt((_d0*_d0))
+                _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale)
                 if _r0 == 0.0:
                     out[i, j, 0] = _p_variance
                     out[i, j, 1] = _p_variance
                     out[i, j, 2] = 0.0
                 else:
-                    _c0 = 2.23606797749979
-                    _c1 = _c0*_r0/_p_length_scale
-                    _c2 = _p_variance*math.exp(-_c1)
-                    _c3 = (1.6666666666666667)*_c2
-                    _c4 = _c3*(_r0*_r0)/(_p_length_scale*_p_length_scale)
-                    _c5 = _c1*_c2 + _c2 + _c4
-                    out[i, j, 0] = _c5
-                    out[i, j, 1] = _c5
-                    out[i, j, 2] = _c0*_c3*(_r0*_r0*_r0)/(_p_length_scale*_p_length_scale*_p_length_scale) + _c4
+                    _c0 = _exp0*_p_variance
+                    _c1 = (1.6666666666666667)*_c0
+                    _c2 = _c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+                    _c3 = 2.23606797749979
+                    _c4 = _c0*_c3*_r0/_p_length_scale + _c0 + _c2
+                    out[i, j, 0] = _c4
+                    out[i, j, 1] = _c4
+                    out[i, j, 2] = _c1*_c3*(_r0*_r0*_r0)/(_p_length_scale*_p_length_scale*_p_length_scale) + _c2
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -132,20 +132,20 @@ def diag(X, p, out):
         _y0 = X[i, 0]
         _d0 = _x0 - _y0
         _r0 = math.sqrt((_d0*_d0))
+        _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale)
         if _r0 == 0.0:
             out[i, 0] = _p_variance
             out[i, 1] = _p_variance
             out[i, 2] = 0.0
         else:
-            _c0 = 2.23606797749979
-            _c1 = _c0*_r0/_p_length_scale
-            _c2 = _p_variance*math.exp(-_c1)
-            _c3 = (1.6666666666666667)*_c2
-            _c4 = _c3*(_r0*_r0)/(_p_length_scale*_p_length_scale)
-            _c5 = _c1*_c2 + _c2 + _c4
-            out[i, 0] = _c5
-            out[i, 1] = _c5
-            out[i, 2] = _c0*_c3*(_r0*_r0*_r0)/(_p_length_scale*_p_length_scale*_p_length_scale) + _c4
+            _c0 = _exp0*_p_variance
+            _c1 = (1.6666666666666667)*_c0
+            _c2 = _c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+            _c3 = 2.23606797749979
+            _c4 = _c0*_c3*_r0/_p_length_scale + _c0 + _c2
+            out[i, 0] = _c4
+            out[i, 1] = _c4
+            out[i, 2] = _c1*_c3*(_r0*_r0*_r0)/(_p_length_scale*_p_length_scale*_p_length_scale) + _c2
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -160,20 +160,20 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
             _r0 = math.sqrt((_d0*_d0))
+            _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = _p_variance
                 v[2] = 0.0
             else:
-                _c0 = 2.23606797749979
-                _c1 = _c0*_r0/_p_length_scale
-                _c2 = _p_variance*math.exp(-_c1)
-                _c3 = (1.6666666666666667)*_c2
-                _c4 = _c3*(_r0*_r0)/(_p_length_scale*_p_length_scale)
-                _c5 = _c1*_c2 + _c2 + _c4
-                v[0] = _c5
-                v[1] = _c5
-                v[2] = _c0*_c3*(_r0*_r0*_r0)/(_p_length_scale*_p_length_scale*_p_length_scale) + _c4
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = _c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+                _c3 = 2.23606797749979
+                _c4 = _c0*_c3*_r0/_p_length_scale + _c0 + _c2
+                v[0] = _c4
+                v[1] = _c4
+                v[2] = _c1*_c3*(_r0*_r0*_r0)/(_p_length_scale*_p_length_scale*_p_length_scale) + _c2
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -189,20 +189,20 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
             _r0 = math.sqrt((_d0*_d0))
+            _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = _p_variance
                 v[2] = 0.0
             else:
-                _c0 = 2.23606797749979
-                _c1 = _c0*_r0/_p_length_scale
-                _c2 = _p_variance*math.exp(-_c1)
-                _c3 = (1.6666666666666667)*_c2
-                _c4 = _c3*(_r0*_r0)/(_p_length_scale*_p_length_scale)
-                _c5 = _c1*_c2 + _c2 + _c4
-                v[0] = _c5
-                v[1] = _c5
-                v[2] = _c0*_c3*(_r0*_r0*_r0)/(_p_length_scale*_p_length_scale*_p_length_scale) + _c4
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = _c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+                _c3 = 2.23606797749979
+                _c4 = _c0*_c3*_r0/_p_length_scale + _c0 + _c2
+                v[0] = _c4
+                v[1] = _c4
+                v[2] = _c1*_c3*(_r0*_r0*_r0)/(_p_length_scale*_p_length_scale*_p_length_scale) + _c2
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -221,20 +221,20 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
             _r0 = math.sqrt((_d0*_d0))
+            _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = _p_variance
                 v[2] = 0.0
             else:
-                _c0 = 2.23606797749979
-                _c1 = _c0*_r0/_p_length_scale
-                _c2 = _p_variance*math.exp(-_c1)
-                _c3 = (1.6666666666666667)*_c2
-                _c4 = _c3*(_r0*_r0)/(_p_length_scale*_p_length_scale)
-                _c5 = _c1*_c2 + _c2 + _c4
-                v[0] = _c5
-                v[1] = _c5
-                v[2] = _c0*_c3*(_r0*_r0*_r0)/(_p_length_scale*_p_length_scale*_p_length_scale) + _c4
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = _c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+                _c3 = 2.23606797749979
+                _c4 = _c0*_c3*_r0/_p_length_scale + _c0 + _c2
+                v[0] = _c4
+                v[1] = _c4
+                v[2] = _c1*_c3*(_r0*_r0*_r0)/(_p_length_scale*_p_length_scale*_p_length_scale) + _c2
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -264,24 +264,24 @@ def contract_selected(X, p, sel, table, W, out):
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
                 _r0 = math.sqrt((_d0*_d0))
+                _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale)
                 if _r0 == 0.0:
                     v[0] = _p_variance
                     v[1] = _p_variance
                     v[2] = 0.0
                 else:
-                    _c0 = 2.23606797749979
-                    _c1 = _c0*_r0/_p_length_scale
-                    _c2 = _p_variance*math.exp(-_c1)
-                    _c3 = (1.6666666666666667)*_c2
-                    _c4 = _c3*(_r0*_r0)/(_p_length_scale*_p_length_scale)
-                    _c5 = _c1*_c2 + _c2 + _c4
-                    v[0] = _c5
-                    v[1] = _c5
-                    v[2] = _c0*_c3*(_r0*_r0*_r0)/(_p_length_scale*_p_length_scale*_p_length_scale) + _c4
+                    _c0 = _exp0*_p_variance
+                    _c1 = (1.6666666666666667)*_c0
+                    _c2 = _c1*(_r0*_r0)/(_p_length_scale*_p_length_scale)
+                    _c3 = 2.23606797749979
+                    _c4 = _c0*_c3*_r0/_p_length_scale + _c0 + _c2
+                    v[0] = _c4
+                    v[1] = _c4
+                    v[2] = _c1*_c3*(_r0*_r0*_r0)/(_p_length_scale*_p_length_scale*_p_length_scale) + _c2
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 51de371b77825e7c33dcbbaf104e6697c3e2d014cf33d704288ca4529363cf43
+# kernelgen-sha256: 62998a5245a64bde222b465db9e85020c0233b8cd8a8cd09b6c7fd3ce6e2536a

@@ -2,7 +2,7 @@
 # kernel: variance*(sqrt(5)*sqrt((x1 - y1)**2/length_scale_1**2 + (x0 - y0)**2/length_scale_0**2) + 1 + 5*(x1 - y1)**2/(3*length_scale_1**2) + 5*(x0 - y0)**2/(3*length_scale_0**2))*exp(-sqrt(5)*sqrt((x1 - y1)**2/length_scale_1**2 + (x0 - y0)**2/length_scale_0**2))
 # request: (dx=(), dy=()), (dx=(0,), dy=()), (dx=(1,), dy=()), (dx=(0,), dy=(0,)), (dx=(0,), dy=(1,)), (dx=(1,), dy=(0,)), (dx=(1,), dy=(1,))
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 53
+# operations after CSE: 52
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -22,7 +22,7 @@ OUTPUTS = (
 )
 N_OUT = 7
 SYMMETRIC = False
-N_OPS = 53
+N_OPS = 52
 
 
 
@@ -54,6 +54,7 @@ def pair(x, y, p, out):
     _y1 = y[1]
     _d1 = _x1 - _y1
     _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+    _exp0 = math.exp(-2.23606797749979*_r0)
     if _r0 == 0.0:
         _c0 = (1.6666666666666667)*_p_variance
         out[0] = _p_variance
@@ -64,24 +65,24 @@ def pair(x, y, p, out):
         out[5] = 0.0
         out[6] = _c0/(_p_length_scale_1*_p_length_scale_1)
     else:
-        _c0 = 2.23606797749979*_r0
-        _c1 = _p_variance*math.exp(-_c0)
-        _c2 = (1.6666666666666667)*_c1
+        _c0 = _exp0*_p_variance
+        _c1 = (1.6666666666666667)*_c0
+        _c2 = 2.23606797749979*_r0
         _c3 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-        _c4 = _c2*_c3
+        _c4 = _c1*_c3
         _c5 = _c4*_d0
         _c6 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-        _c7 = _c2*_c6
+        _c7 = _c1*_c6
         _c8 = _c7*_d1
-        _c9 = (8.333333333333334)*_c1
+        _c9 = (8.333333333333334)*_c0
         _c10 = -_c3*_c6*_c9*_d0*_d1
-        out[0] = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-        out[1] = -_c0*_c5 - _c5
-        out[2] = -_c0*_c8 - _c8
-        out[3] = _c0*_c4 + _c4 - _c9*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+        out[0] = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+        out[1] = -_c2*_c5 - _c5
+        out[2] = -_c2*_c8 - _c8
+        out[3] = _c2*_c4 + _c4 - _c9*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
         out[4] = _c10
         out[5] = _c10
-        out[6] = _c0*_c7 + _c7 - _c9*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
+        out[6] = _c2*_c7 + _c7 - _c9*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -99,6 +100,7 @@ def fill(X1, X2, p, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _exp0 = math.exp(-2.23606797749979*_r0)
             if _r0 == 0.0:
                 _c0 = (1.6666666666666667)*_p_variance
                 out[i, j, 0] = _p_variance
@@ -109,24 +111,24 @@ def fill(X1, X2, p, out):
                 out[i, j, 5] = 0.0
                 out[i, j, 6] = _c0/(_p_length_scale_1*_p_length_scale_1)
             else:
-                _c0 = 2.23606797749979*_r0
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = (1.6666666666666667)*_c1
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = 2.23606797749979*_r0
                 _c3 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-                _c4 = _c2*_c3
+                _c4 = _c1*_c3
                 _c5 = _c4*_d0
                 _c6 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-                _c7 = _c2*_c6
+                _c7 = _c1*_c6
                 _c8 = _c7*_d1
-                _c9 = (8.333333333333334)*_c1
+                _c9 = (8.333333333333334)*_c0
                 _c10 = -_c3*_c6*_c9*_d0*_d1
-                out[i, j, 0] = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                out[i, j, 1] = -_c0*_c5 - _c5
-                out[i, j, 2] = -_c0*_c8 - _c8
-                out[i, j, 3] = _c0*_c4 + _c4 - _c9*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+                out[i, j, 0] = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+                out[i, j, 1] = -_c2*_c5 - _c5
+                out[i, j, 2] = -_c2*_c8 - _c8
+                out[i, j, 3] = _c2*_c4 + _c4 - _c9*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
                 out[i, j, 4] = _c10
                 out[i, j, 5] = _c10
-                out[i, j, 6] = _c0*_c7 + _c7 - _c9*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
+                out[i, j, 6] = _c2*_c7 + _c7 - _c9*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -148,6 +150,7 @@ def fill_symmetric(X, p, out):
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
                 _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+                _exp0 = math.exp(-2.23606797749979*_r0)
                 if _r0 == 0.0:
                     _c0 = (1.6666666666666667)*_p_variance
                     out[i, j, 0] = _p_variance
@@ -158,24 +161,24 @@ def fill_symmetric(X, p, out):
                     out[i, j, 5] = 0.0
                     out[i, j, 6] = _c0/(_p_length_scale_1*_p_length_scale_1)
                 else:
-                    _c0 = 2.23606797749979*_r0
-                    _c1 = _p_variance*math.exp(-_c0)
-                    _c2 = (1.6666666666666667)*_c1
+                    _c0 = _exp0*_p_variance
+                    _c1 = (1.6666666666666667)*_c0
+                    _c2 = 2.23606797749979*_r0
                     _c3 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-                    _c4 = _c2*_c3
+                    _c4 = _c1*_c3
                     _c5 = _c4*_d0
                     _c6 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-                    _c7 = _c2*_c6
+                    _c7 = _c1*_c6
                     _c8 = _c7*_d1
-                    _c9 = (8.333333333333334)*_c1
+                    _c9 = (8.333333333333334)*_c0
                     _c10 = -_c3*_c6*_c9*_d0*_d1
-                    out[i, j, 0] = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                    out[i, j, 1] = -_c0*_c5 - _c5
-                    out[i, j, 2] = -_c0*_c8 - _c8
-                    out[i, j, 3] = _c0*_c4 + _c4 - _c9*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+                    out[i, j, 0] = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+                    out[i, j, 1] = -_c2*_c5 - _c5
+                    out[i, j, 2] = -_c2*_c8 - _c8
+                    out[i, j, 3] = _c2*_c4 + _c4 - _c9*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
                     out[i, j, 4] = _c10
                     out[i, j, 5] = _c10
-                    out[i, j, 6] = _c0*_c7 + _c7 - _c9*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
+                    out[i, j, 6] = _c2*_c7 + _c7 - _c9*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -194,6 +197,7 @@ def diag(X, p, out):
         _y1 = X[i, 1]
         _d1 = _x1 - _y1
         _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+        _exp0 = math.exp(-2.23606797749979*_r0)
         if _r0 == 0.0:
             _c0 = (1.6666666666666667)*_p_variance
             out[i, 0] = _p_variance
@@ -204,24 +208,24 @@ def diag(X, p, out):
             out[i, 5] = 0.0
             out[i, 6] = _c0/(_p_length_scale_1*_p_length_scale_1)
         else:
-            _c0 = 2.23606797749979*_r0
-            _c1 = _p_variance*math.exp(-_c0)
-            _c2 = (1.6666666666666667)*_c1
+            _c0 = _exp0*_p_variance
+            _c1 = (1.6666666666666667)*_c0
+            _c2 = 2.23606797749979*_r0
             _c3 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-            _c4 = _c2*_c3
+            _c4 = _c1*_c3
             _c5 = _c4*_d0
             _c6 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-            _c7 = _c2*_c6
+            _c7 = _c1*_c6
             _c8 = _c7*_d1
-            _c9 = (8.333333333333334)*_c1
+            _c9 = (8.333333333333334)*_c0
             _c10 = -_c3*_c6*_c9*_d0*_d1
-            out[i, 0] = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-            out[i, 1] = -_c0*_c5 - _c5
-            out[i, 2] = -_c0*_c8 - _c8
-            out[i, 3] = _c0*_c4 + _c4 - _c9*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+            out[i, 0] = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+            out[i, 1] = -_c2*_c5 - _c5
+            out[i, 2] = -_c2*_c8 - _c8
+            out[i, 3] = _c2*_c4 + _c4 - _c9*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
             out[i, 4] = _c10
             out[i, 5] = _c10
-            out[i, 6] = _c0*_c7 + _c7 - _c9*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
+            out[i, 6] = _c2*_c7 + _c7 - _c9*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -240,6 +244,7 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _exp0 = math.exp(-2.23606797749979*_r0)
             if _r0 == 0.0:
                 _c0 = (1.6666666666666667)*_p_variance
                 v[0] = _p_variance
@@ -250,24 +255,24 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
                 v[5] = 0.0
                 v[6] = _c0/(_p_length_scale_1*_p_length_scale_1)
             else:
-                _c0 = 2.23606797749979*_r0
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = (1.6666666666666667)*_c1
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = 2.23606797749979*_r0
                 _c3 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-                _c4 = _c2*_c3
+                _c4 = _c1*_c3
                 _c5 = _c4*_d0
                 _c6 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-                _c7 = _c2*_c6
+                _c7 = _c1*_c6
                 _c8 = _c7*_d1
-                _c9 = (8.333333333333334)*_c1
+                _c9 = (8.333333333333334)*_c0
                 _c10 = -_c3*_c6*_c9*_d0*_d1
-                v[0] = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                v[1] = -_c0*_c5 - _c5
-                v[2] = -_c0*_c8 - _c8
-                v[3] = _c0*_c4 + _c4 - _c9*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+                v[0] = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+                v[1] = -_c2*_c5 - _c5
+                v[2] = -_c2*_c8 - _c8
+                v[3] = _c2*_c4 + _c4 - _c9*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
                 v[4] = _c10
                 v[5] = _c10
-                v[6] = _c0*_c7 + _c7 - _c9*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
+                v[6] = _c2*_c7 + _c7 - _c9*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -287,6 +292,7 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _exp0 = math.exp(-2.23606797749979*_r0)
             if _r0 == 0.0:
                 _c0 = (1.6666666666666667)*_p_variance
                 v[0] = _p_variance
@@ -297,24 +303,24 @@ def fill_multi(X1, X2, p, sel2, table, out):
                 v[5] = 0.0
                 v[6] = _c0/(_p_length_scale_1*_p_length_scale_1)
             else:
-                _c0 = 2.23606797749979*_r0
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = (1.6666666666666667)*_c1
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = 2.23606797749979*_r0
                 _c3 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-                _c4 = _c2*_c3
+                _c4 = _c1*_c3
                 _c5 = _c4*_d0
                 _c6 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-                _c7 = _c2*_c6
+                _c7 = _c1*_c6
                 _c8 = _c7*_d1
-                _c9 = (8.333333333333334)*_c1
+                _c9 = (8.333333333333334)*_c0
                 _c10 = -_c3*_c6*_c9*_d0*_d1
-                v[0] = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                v[1] = -_c0*_c5 - _c5
-                v[2] = -_c0*_c8 - _c8
-                v[3] = _c0*_c4 + _c4 - _c9*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+                v[0] = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+                v[1] = -_c2*_c5 - _c5
+                v[2] = -_c2*_c8 - _c8
+                v[3] = _c2*_c4 + _c4 - _c9*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
                 v[4] = _c10
                 v[5] = _c10
-                v[6] = _c0*_c7 + _c7 - _c9*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
+                v[6] = _c2*_c7 + _c7 - _c9*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -337,6 +343,7 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _exp0 = math.exp(-2.23606797749979*_r0)
             if _r0 == 0.0:
                 _c0 = (1.6666666666666667)*_p_variance
                 v[0] = _p_variance
@@ -347,24 +354,24 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
                 v[5] = 0.0
                 v[6] = _c0/(_p_length_scale_1*_p_length_scale_1)
             else:
-                _c0 = 2.23606797749979*_r0
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = (1.6666666666666667)*_c1
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = 2.23606797749979*_r0
                 _c3 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-                _c4 = _c2*_c3
+                _c4 = _c1*_c3
                 _c5 = _c4*_d0
                 _c6 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-                _c7 = _c2*_c6
+                _c7 = _c1*_c6
                 _c8 = _c7*_d1
-                _c9 = (8.333333333333334)*_c1
+                _c9 = (8.333333333333334)*_c0
                 _c10 = -_c3*_c6*_c9*_d0*_d1
-                v[0] = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                v[1] = -_c0*_c5 - _c5
-                v[2] = -_c0*_c8 - _c8
-                v[3] = _c0*_c4 + _c4 - _c9*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+                v[0] = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+                v[1] = -_c2*_c5 - _c5
+                v[2] = -_c2*_c8 - _c8
+                v[3] = _c2*_c4 + _c4 - _c9*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
                 v[4] = _c10
                 v[5] = _c10
-                v[6] = _c0*_c7 + _c7 - _c9*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
+                v[6] = _c2*_c7 + _c7 - _c9*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -398,6 +405,7 @@ def contract_selected(X, p, sel, table, W, out):
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
                 _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+                _exp0 = math.exp(-2.23606797749979*_r0)
                 if _r0 == 0.0:
                     _c0 = (1.6666666666666667)*_p_variance
                     v[0] = _p_variance
@@ -408,28 +416,28 @@ def contract_selected(X, p, sel, table, W, out):
                     v[5] = 0.0
                     v[6] = _c0/(_p_length_scale_1*_p_length_scale_1)
                 else:
-                    _c0 = 2.23606797749979*_r0
-                    _c1 = _p_variance*math.exp(-_c0)
-                    _c2 = (1.6666666666666667)*_c1
+                    _c0 = _exp0*_p_variance
+                    _c1 = (1.6666666666666667)*_c0
+                    _c2 = 2.23606797749979*_r0
                     _c3 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-                    _c4 = _c2*_c3
+                    _c4 = _c1*_c3
                     _c5 = _c4*_d0
                     _c6 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-                    _c7 = _c2*_c6
+                    _c7 = _c1*_c6
                     _c8 = _c7*_d1
-                    _c9 = (8.333333333333334)*_c1
+                    _c9 = (8.333333333333334)*_c0
                     _c10 = -_c3*_c6*_c9*_d0*_d1
-                    v[0] = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                    v[1] = -_c0*_c5 - _c5
-                    v[2] = -_c0*_c8 - _c8
-                    v[3] = _c0*_c4 + _c4 - _c9*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+                    v[0] = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+                    v[1] = -_c2*_c5 - _c5
+                    v[2] = -_c2*_c8 - _c8
+                    v[3] = _c2*_c4 + _c4 - _c9*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
                     v[4] = _c10
                     v[5] = _c10
-                    v[6] = _c0*_c7 + _c7 - _c9*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
+                    v[6] = _c2*_c7 + _c7 - _c9*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1)
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: e8825db363d20d8f7e1ec86d2571b30fff28b8d168cfa48f910b95b02c64b87c
+# kernelgen-sha256: e8daea4c2146df747056f4c80608431cee54c3068a3940b4ce6b86c57ab0a883

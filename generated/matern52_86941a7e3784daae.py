@@ -2,7 +2,7 @@
 # kernel: variance*(sqrt(5)*sqrt((x2 - y2)**2/length_scale_2**2 + (x1 - y1)**2/length_scale_1**2 + (x0 - y0)**2/length_scale_0**2) + 1 + 5*(x2 - y2)**2/(3*length_scale_2**2) + 5*(x1 - y1)**2/(3*length_scale_1**2) + 5*(x0 - y0)**2/(3*length_scale_0**2))*exp(-sqrt(5)*sqrt((x2 - y2)**2/length_scale_2**2 + (x1 - y1)**2/length_scale_1**2 + (x0 - y0)**2/length_scale_0**2))
 # request: (dx=(), dy=()) + log-hyperparameter gradients
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 30
+# operations after CSE: 29
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -20,7 +20,7 @@ OUTPUTS = (
 )
 N_OUT = 5
 SYMMETRIC = True
-N_OPS = 30
+N_OPS = 29
 
 
 
@@ -56,6 +56,7 @@ def pair(x, y, p, out):
     _y2 = y[2]
     _d2 = _x2 - _y2
     _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+    _exp0 = math.exp(-2.23606797749979*_r0)
     if _r0 == 0.0:
         out[0] = _p_variance
         out[1] = _p_variance
@@ -63,18 +64,18 @@ def pair(x, y, p, out):
         out[3] = 0.0
         out[4] = 0.0
     else:
-        _c0 = 2.23606797749979*_r0
-        _c1 = _p_variance*math.exp(-_c0)
-        _c2 = (1.6666666666666667)*_c1
-        _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-        _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-        _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-        _c6 = _c2*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+        _c0 = _exp0*_p_variance
+        _c1 = (1.6666666666666667)*_c0
+        _c2 = 2.23606797749979*_r0
+        _c3 = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+        _c4 = _c1*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+        _c5 = _c1*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+        _c6 = _c1*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
         out[0] = _c3
         out[1] = _c3
-        out[2] = _c0*_c4 + _c4
-        out[3] = _c0*_c5 + _c5
-        out[4] = _c0*_c6 + _c6
+        out[2] = _c2*_c4 + _c4
+        out[3] = _c2*_c5 + _c5
+        out[4] = _c2*_c6 + _c6
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -96,6 +97,7 @@ def fill(X1, X2, p, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _exp0 = math.exp(-2.23606797749979*_r0)
             if _r0 == 0.0:
                 out[i, j, 0] = _p_variance
                 out[i, j, 1] = _p_variance
@@ -103,18 +105,18 @@ def fill(X1, X2, p, out):
                 out[i, j, 3] = 0.0
                 out[i, j, 4] = 0.0
             else:
-                _c0 = 2.23606797749979*_r0
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = (1.6666666666666667)*_c1
-                _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                _c6 = _c2*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = 2.23606797749979*_r0
+                _c3 = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+                _c4 = _c1*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+                _c5 = _c1*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                _c6 = _c1*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
                 out[i, j, 0] = _c3
                 out[i, j, 1] = _c3
-                out[i, j, 2] = _c0*_c4 + _c4
-                out[i, j, 3] = _c0*_c5 + _c5
-                out[i, j, 4] = _c0*_c6 + _c6
+                out[i, j, 2] = _c2*_c4 + _c4
+                out[i, j, 3] = _c2*_c5 + _c5
+                out[i, j, 4] = _c2*_c6 + _c6
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -140,6 +142,7 @@ def fill_symmetric(X, p, out):
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
                 _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+                _exp0 = math.exp(-2.23606797749979*_r0)
                 if _r0 == 0.0:
                     out[i, j, 0] = _p_variance
                     out[i, j, 1] = _p_variance
@@ -147,18 +150,18 @@ def fill_symmetric(X, p, out):
                     out[i, j, 3] = 0.0
                     out[i, j, 4] = 0.0
                 else:
-                    _c0 = 2.23606797749979*_r0
-                    _c1 = _p_variance*math.exp(-_c0)
-                    _c2 = (1.6666666666666667)*_c1
-                    _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                    _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                    _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                    _c6 = _c2*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+                    _c0 = _exp0*_p_variance
+                    _c1 = (1.6666666666666667)*_c0
+                    _c2 = 2.23606797749979*_r0
+                    _c3 = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+                    _c4 = _c1*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+                    _c5 = _c1*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                    _c6 = _c1*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
                     out[i, j, 0] = _c3
                     out[i, j, 1] = _c3
-                    out[i, j, 2] = _c0*_c4 + _c4
-                    out[i, j, 3] = _c0*_c5 + _c5
-                    out[i, j, 4] = _c0*_c6 + _c6
+                    out[i, j, 2] = _c2*_c4 + _c4
+                    out[i, j, 3] = _c2*_c5 + _c5
+                    out[i, j, 4] = _c2*_c6 + _c6
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -181,6 +184,7 @@ def diag(X, p, out):
         _y2 = X[i, 2]
         _d2 = _x2 - _y2
         _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+        _exp0 = math.exp(-2.23606797749979*_r0)
         if _r0 == 0.0:
             out[i, 0] = _p_variance
             out[i, 1] = _p_variance
@@ -188,18 +192,18 @@ def diag(X, p, out):
             out[i, 3] = 0.0
             out[i, 4] = 0.0
         else:
-            _c0 = 2.23606797749979*_r0
-            _c1 = _p_variance*math.exp(-_c0)
-            _c2 = (1.6666666666666667)*_c1
-            _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-            _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-            _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-            _c6 = _c2*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+            _c0 = _exp0*_p_variance
+            _c1 = (1.6666666666666667)*_c0
+            _c2 = 2.23606797749979*_r0
+            _c3 = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+            _c4 = _c1*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+            _c5 = _c1*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+            _c6 = _c1*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
             out[i, 0] = _c3
             out[i, 1] = _c3
-            out[i, 2] = _c0*_c4 + _c4
-            out[i, 3] = _c0*_c5 + _c5
-            out[i, 4] = _c0*_c6 + _c6
+            out[i, 2] = _c2*_c4 + _c4
+            out[i, 3] = _c2*_c5 + _c5
+            out[i, 4] = _c2*_c6 + _c6
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -222,6 +226,7 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _exp0 = math.exp(-2.23606797749979*_r0)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = _p_variance
@@ -229,18 +234,18 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
                 v[3] = 0.0
                 v[4] = 0.0
             else:
-                _c0 = 2.23606797749979*_r0
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = (1.6666666666666667)*_c1
-                _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                _c6 = _c2*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = 2.23606797749979*_r0
+                _c3 = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+                _c4 = _c1*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+                _c5 = _c1*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                _c6 = _c1*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
                 v[0] = _c3
                 v[1] = _c3
-                v[2] = _c0*_c4 + _c4
-                v[3] = _c0*_c5 + _c5
-                v[4] = _c0*_c6 + _c6
+                v[2] = _c2*_c4 + _c4
+                v[3] = _c2*_c5 + _c5
+                v[4] = _c2*_c6 + _c6
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -264,6 +269,7 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _exp0 = math.exp(-2.23606797749979*_r0)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = _p_variance
@@ -271,18 +277,18 @@ def fill_multi(X1, X2, p, sel2, table, out):
                 v[3] = 0.0
                 v[4] = 0.0
             else:
-                _c0 = 2.23606797749979*_r0
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = (1.6666666666666667)*_c1
-                _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                _c6 = _c2*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = 2.23606797749979*_r0
+                _c3 = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+                _c4 = _c1*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+                _c5 = _c1*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                _c6 = _c1*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
                 v[0] = _c3
                 v[1] = _c3
-                v[2] = _c0*_c4 + _c4
-                v[3] = _c0*_c5 + _c5
-                v[4] = _c0*_c6 + _c6
+                v[2] = _c2*_c4 + _c4
+                v[3] = _c2*_c5 + _c5
+                v[4] = _c2*_c6 + _c6
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -309,6 +315,7 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _exp0 = math.exp(-2.23606797749979*_r0)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = _p_variance
@@ -316,18 +323,18 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
                 v[3] = 0.0
                 v[4] = 0.0
             else:
-                _c0 = 2.23606797749979*_r0
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = (1.6666666666666667)*_c1
-                _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                _c6 = _c2*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = 2.23606797749979*_r0
+                _c3 = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+                _c4 = _c1*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+                _c5 = _c1*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                _c6 = _c1*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
                 v[0] = _c3
                 v[1] = _c3
-                v[2] = _c0*_c4 + _c4
-                v[3] = _c0*_c5 + _c5
-                v[4] = _c0*_c6 + _c6
+                v[2] = _c2*_c4 + _c4
+                v[3] = _c2*_c5 + _c5
+                v[4] = _c2*_c6 + _c6
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -365,6 +372,7 @@ def contract_selected(X, p, sel, table, W, out):
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
                 _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+                _exp0 = math.exp(-2.23606797749979*_r0)
                 if _r0 == 0.0:
                     v[0] = _p_variance
                     v[1] = _p_variance
@@ -372,22 +380,22 @@ def contract_selected(X, p, sel, table, W, out):
                     v[3] = 0.0
                     v[4] = 0.0
                 else:
-                    _c0 = 2.23606797749979*_r0
-                    _c1 = _p_variance*math.exp(-_c0)
-                    _c2 = (1.6666666666666667)*_c1
-                    _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                    _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                    _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                    _c6 = _c2*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
+                    _c0 = _exp0*_p_variance
+                    _c1 = (1.6666666666666667)*_c0
+                    _c2 = 2.23606797749979*_r0
+                    _c3 = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+                    _c4 = _c1*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+                    _c5 = _c1*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                    _c6 = _c1*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
                     v[0] = _c3
                     v[1] = _c3
-                    v[2] = _c0*_c4 + _c4
-                    v[3] = _c0*_c5 + _c5
-                    v[4] = _c0*_c6 + _c6
+                    v[2] = _c2*_c4 + _c4
+                    v[3] = _c2*_c5 + _c5
+                    v[4] = _c2*_c6 + _c6
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 99556c7f86bd1f1d3c8ee1fe22677fea09c22e2067ba52e8580c6c55f8b1551b
+# kernelgen-sha256: 6cace724016426750d55a4e3fb19def282c9f851da6e5fb54ef26359213b6fc9

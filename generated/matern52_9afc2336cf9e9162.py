@@ -2,7 +2,7 @@
 # kernel: variance*(1 + sqrt(5)*sqrt((x0 - y0)**2)/length_scale_0 + 5*(x0 - y0)**2/(3*length_scale_0**2))*exp(-sqrt(5)*sqrt((x0 - y0)**2)/length_scale_0)
 # request: (dx=(), dy=()), (dx=(0,), dy=()), (dx=(0,), dy=(0,))
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 34
+# operations after CSE: 33
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -18,7 +18,7 @@ OUTPUTS = (
 )
 N_OUT = 3
 SYMMETRIC = False
-N_OPS = 34
+N_OPS = 33
 
 
 
@@ -46,20 +46,20 @@ def pair(x, y, p, out):
     _y0 = y[0]
     _d0 = _x0 - _y0
     _r0 = math.sqrt((_d0*_d0))
+    _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale_0)
     if _r0 == 0.0:
         out[0] = _p_variance
         out[1] = 0.0
         out[2] = (1.6666666666666667)*_p_variance/(_p_length_scale_0*_p_length_scale_0)
     else:
-        _c0 = 2.23606797749979*_r0
-        _c1 = _c0/_p_length_scale_0
-        _c2 = _p_variance*math.exp(-_c1)
-        _c3 = (1.6666666666666667)*_c2
-        _c4 = _c3/(_p_length_scale_0*_p_length_scale_0)
-        _c5 = _c0*_c3/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
-        out[0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
-        out[1] = -_c4*_d0 - _c5*_d0
-        out[2] = -8.333333333333334*_c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4 + _c5
+        _c0 = _exp0*_p_variance
+        _c1 = (1.6666666666666667)*_c0
+        _c2 = _c1/(_p_length_scale_0*_p_length_scale_0)
+        _c3 = 2.23606797749979*_r0
+        _c4 = _c1*_c3/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+        out[0] = _c0*_c3/_p_length_scale_0 + _c0 + _c2*(_r0*_r0)
+        out[1] = -_c2*_d0 - _c4*_d0
+        out[2] = -8.333333333333334*_c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c2 + _c4
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -73,20 +73,20 @@ def fill(X1, X2, p, out):
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
             _r0 = math.sqrt((_d0*_d0))
+            _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale_0)
             if _r0 == 0.0:
                 out[i, j, 0] = _p_variance
                 out[i, j, 1] = 0.0
                 out[i, j, 2] = (1.6666666666666667)*_p_variance/(_p_length_scale_0*_p_length_scale_0)
             else:
-                _c0 = 2.23606797749979*_r0
-                _c1 = _c0/_p_length_scale_0
-                _c2 = _p_variance*math.exp(-_c1)
-                _c3 = (1.6666666666666667)*_c2
-                _c4 = _c3/(_p_length_scale_0*_p_length_scale_0)
-                _c5 = _c0*_c3/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
-                out[i, j, 0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
-                out[i, j, 1] = -_c4*_d0 - _c5*_d0
-                out[i, j, 2] = -8.333333333333334*_c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4 + _c5
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = _c1/(_p_length_scale_0*_p_length_scale_0)
+                _c3 = 2.23606797749979*_r0
+                _c4 = _c1*_c3/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+                out[i, j, 0] = _c0*_c3/_p_length_scale_0 + _c0 + _c2*(_r0*_r0)
+                out[i, j, 1] = -_c2*_d0 - _c4*_d0
+                out[i, j, 2] = -8.333333333333334*_c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c2 + _c4
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -104,20 +104,20 @@ def fill_symmetric(X, p, out):
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
                 _r0 = math.sqrt((_d0*_d0))
+                _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale_0)
                 if _r0 == 0.0:
                     out[i, j, 0] = _p_variance
                     out[i, j, 1] = 0.0
                     out[i, j, 2] = (1.6666666666666667)*_p_variance/(_p_length_scale_0*_p_length_scale_0)
                 else:
-                    _c0 = 2.23606797749979*_r0
-                    _c1 = _c0/_p_length_scale_0
-                    _c2 = _p_variance*math.exp(-_c1)
-                    _c3 = (1.6666666666666667)*_c2
-                    _c4 = _c3/(_p_length_scale_0*_p_length_scale_0)
-                    _c5 = _c0*_c3/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
-                    out[i, j, 0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
-                    out[i, j, 1] = -_c4*_d0 - _c5*_d0
-                    out[i, j, 2] = -8.333333333333334*_c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4 + _c5
+                    _c0 = _exp0*_p_variance
+                    _c1 = (1.6666666666666667)*_c0
+                    _c2 = _c1/(_p_length_scale_0*_p_length_scale_0)
+                    _c3 = 2.23606797749979*_r0
+                    _c4 = _c1*_c3/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+                    out[i, j, 0] = _c0*_c3/_p_length_scale_0 + _c0 + _c2*(_r0*_r0)
+                    out[i, j, 1] = -_c2*_d0 - _c4*_d0
+                    out[i, j, 2] = -8.333333333333334*_c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c2 + _c4
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -132,20 +132,20 @@ def diag(X, p, out):
         _y0 = X[i, 0]
         _d0 = _x0 - _y0
         _r0 = math.sqrt((_d0*_d0))
+        _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale_0)
         if _r0 == 0.0:
             out[i, 0] = _p_variance
             out[i, 1] = 0.0
             out[i, 2] = (1.6666666666666667)*_p_variance/(_p_length_scale_0*_p_length_scale_0)
         else:
-            _c0 = 2.23606797749979*_r0
-            _c1 = _c0/_p_length_scale_0
-            _c2 = _p_variance*math.exp(-_c1)
-            _c3 = (1.6666666666666667)*_c2
-            _c4 = _c3/(_p_length_scale_0*_p_length_scale_0)
-            _c5 = _c0*_c3/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
-            out[i, 0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
-            out[i, 1] = -_c4*_d0 - _c5*_d0
-            out[i, 2] = -8.333333333333334*_c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4 + _c5
+            _c0 = _exp0*_p_variance
+            _c1 = (1.6666666666666667)*_c0
+            _c2 = _c1/(_p_length_scale_0*_p_length_scale_0)
+            _c3 = 2.23606797749979*_r0
+            _c4 = _c1*_c3/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+            out[i, 0] = _c0*_c3/_p_length_scale_0 + _c0 + _c2*(_r0*_r0)
+            out[i, 1] = -_c2*_d0 - _c4*_d0
+            out[i, 2] = -8.333333333333334*_c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c2 + _c4
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -160,20 +160,20 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
             _r0 = math.sqrt((_d0*_d0))
+            _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale_0)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = 0.0
                 v[2] = (1.6666666666666667)*_p_variance/(_p_length_scale_0*_p_length_scale_0)
             else:
-                _c0 = 2.23606797749979*_r0
-                _c1 = _c0/_p_length_scale_0
-                _c2 = _p_variance*math.exp(-_c1)
-                _c3 = (1.6666666666666667)*_c2
-                _c4 = _c3/(_p_length_scale_0*_p_length_scale_0)
-                _c5 = _c0*_c3/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
-                v[0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
-                v[1] = -_c4*_d0 - _c5*_d0
-                v[2] = -8.333333333333334*_c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4 + _c5
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = _c1/(_p_length_scale_0*_p_length_scale_0)
+                _c3 = 2.23606797749979*_r0
+                _c4 = _c1*_c3/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+                v[0] = _c0*_c3/_p_length_scale_0 + _c0 + _c2*(_r0*_r0)
+                v[1] = -_c2*_d0 - _c4*_d0
+                v[2] = -8.333333333333334*_c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c2 + _c4
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -189,20 +189,20 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
             _r0 = math.sqrt((_d0*_d0))
+            _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale_0)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = 0.0
                 v[2] = (1.6666666666666667)*_p_variance/(_p_length_scale_0*_p_length_scale_0)
             else:
-                _c0 = 2.23606797749979*_r0
-                _c1 = _c0/_p_length_scale_0
-                _c2 = _p_variance*math.exp(-_c1)
-                _c3 = (1.6666666666666667)*_c2
-                _c4 = _c3/(_p_length_scale_0*_p_length_scale_0)
-                _c5 = _c0*_c3/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
-                v[0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
-                v[1] = -_c4*_d0 - _c5*_d0
-                v[2] = -8.333333333333334*_c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4 + _c5
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = _c1/(_p_length_scale_0*_p_length_scale_0)
+                _c3 = 2.23606797749979*_r0
+                _c4 = _c1*_c3/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+                v[0] = _c0*_c3/_p_length_scale_0 + _c0 + _c2*(_r0*_r0)
+                v[1] = -_c2*_d0 - _c4*_d0
+                v[2] = -8.333333333333334*_c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c2 + _c4
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -221,20 +221,20 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
             _r0 = math.sqrt((_d0*_d0))
+            _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale_0)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = 0.0
                 v[2] = (1.6666666666666667)*_p_variance/(_p_length_scale_0*_p_length_scale_0)
             else:
-                _c0 = 2.23606797749979*_r0
-                _c1 = _c0/_p_length_scale_0
-                _c2 = _p_variance*math.exp(-_c1)
-                _c3 = (1.6666666666666667)*_c2
-                _c4 = _c3/(_p_length_scale_0*_p_length_scale_0)
-                _c5 = _c0*_c3/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
-                v[0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
-                v[1] = -_c4*_d0 - _c5*_d0
-                v[2] = -8.333333333333334*_c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4 + _c5
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = _c1/(_p_length_scale_0*_p_length_scale_0)
+                _c3 = 2.23606797749979*_r0
+                _c4 = _c1*_c3/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+                v[0] = _c0*_c3/_p_length_scale_0 + _c0 + _c2*(_r0*_r0)
+                v[1] = -_c2*_d0 - _c4*_d0
+                v[2] = -8.333333333333334*_c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c2 + _c4
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -264,24 +264,24 @@ def contract_selected(X, p, sel, table, W, out):
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
                 _r0 = math.sqrt((_d0*_d0))
+                _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale_0)
                 if _r0 == 0.0:
                     v[0] = _p_variance
                     v[1] = 0.0
                     v[2] = (1.6666666666666667)*_p_variance/(_p_length_scale_0*_p_length_scale_0)
                 else:
-                    _c0 = 2.23606797749979*_r0
-                    _c1 = _c0/_p_length_scale_0
-                    _c2 = _p_variance*math.exp(-_c1)
-                    _c3 = (1.6666666666666667)*_c2
-                    _c4 = _c3/(_p_length_scale_0*_p_length_scale_0)
-                    _c5 = _c0*_c3/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
-                    v[0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
-                    v[1] = -_c4*_d0 - _c5*_d0
-                    v[2] = -8.333333333333334*_c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4 + _c5
+                    _c0 = _exp0*_p_variance
+                    _c1 = (1.6666666666666667)*_c0
+                    _c2 = _c1/(_p_length_scale_0*_p_length_scale_0)
+                    _c3 = 2.23606797749979*_r0
+                    _c4 = _c1*_c3/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0)
+                    v[0] = _c0*_c3/_p_length_scale_0 + _c0 + _c2*(_r0*_r0)
+                    v[1] = -_c2*_d0 - _c4*_d0
+                    v[2] = -8.333333333333334*_c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c2 + _c4
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 58057d59366db43d79f59ef83d5600270ec1134ef15976ae75f3b38051c3a3fc
+# kernelgen-sha256: 659b49231fc407ea3c759d9dfc6fff5c94f4d4f406209f5f1a45e6de9f090852

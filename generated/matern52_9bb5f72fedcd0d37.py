@@ -2,7 +2,7 @@
 # kernel: variance*(1 + sqrt(5)*sqrt((x0 - y0)**2 + (x1 - y1)**2 + (x2 - y2)**2)/length_scale + 5*((x0 - y0)**2 + (x1 - y1)**2 + (x2 - y2)**2)/(3*length_scale**2))*exp(-sqrt(5)*sqrt((x0 - y0)**2 + (x1 - y1)**2 + (x2 - y2)**2)/length_scale)
 # request: (dx=(), dy=()), (dx=(0,), dy=()), (dx=(1,), dy=()), (dx=(2,), dy=()), (dx=(0,), dy=(0,)), (dx=(0,), dy=(1,)), (dx=(0,), dy=(2,)), (dx=(1,), dy=(0,)), (dx=(1,), dy=(1,)), (dx=(1,), dy=(2,)), (dx=(2,), dy=(0,)), (dx=(2,), dy=(1,)), (dx=(2,), dy=(2,))
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 56
+# operations after CSE: 55
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -28,7 +28,7 @@ OUTPUTS = (
 )
 N_OUT = 13
 SYMMETRIC = False
-N_OPS = 56
+N_OPS = 55
 
 
 
@@ -62,6 +62,7 @@ def pair(x, y, p, out):
     _y2 = y[2]
     _d2 = _x2 - _y2
     _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
+    _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale)
     if _r0 == 0.0:
         _c0 = (1.6666666666666667)*_p_variance/(_p_length_scale*_p_length_scale)
         out[0] = _p_variance
@@ -78,31 +79,30 @@ def pair(x, y, p, out):
         out[11] = 0.0
         out[12] = _c0
     else:
-        _c0 = 2.23606797749979*_r0
-        _c1 = _c0/_p_length_scale
-        _c2 = _p_variance*math.exp(-_c1)
-        _c3 = (1.6666666666666667)*_c2
-        _c4 = _c3/(_p_length_scale*_p_length_scale)
-        _c5 = _c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
-        _c6 = (8.333333333333334)*_c2/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
-        _c7 = _c4 + _c5
-        _c8 = _c6*_d0
-        _c9 = -_c8*_d1
-        _c10 = -_c8*_d2
-        _c11 = -_c6*_d1*_d2
-        out[0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
-        out[1] = -_c4*_d0 - _c5*_d0
-        out[2] = -_c4*_d1 - _c5*_d1
-        out[3] = -_c4*_d2 - _c5*_d2
-        out[4] = -_c6*(_d0*_d0) + _c7
-        out[5] = _c9
-        out[6] = _c10
-        out[7] = _c9
-        out[8] = -_c6*(_d1*_d1) + _c7
-        out[9] = _c11
-        out[10] = _c10
-        out[11] = _c11
-        out[12] = -_c6*(_d2*_d2) + _c7
+        _c0 = _exp0*_p_variance
+        _c1 = (1.6666666666666667)*_c0
+        _c2 = _c1/(_p_length_scale*_p_length_scale)
+        _c3 = 2.23606797749979*_r0
+        _c4 = _c1*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
+        _c5 = (8.333333333333334)*_c0/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+        _c6 = _c2 + _c4
+        _c7 = _c5*_d0
+        _c8 = -_c7*_d1
+        _c9 = -_c7*_d2
+        _c10 = -_c5*_d1*_d2
+        out[0] = _c0*_c3/_p_length_scale + _c0 + _c2*(_r0*_r0)
+        out[1] = -_c2*_d0 - _c4*_d0
+        out[2] = -_c2*_d1 - _c4*_d1
+        out[3] = -_c2*_d2 - _c4*_d2
+        out[4] = -_c5*(_d0*_d0) + _c6
+        out[5] = _c8
+        out[6] = _c9
+        out[7] = _c8
+        out[8] = -_c5*(_d1*_d1) + _c6
+        out[9] = _c10
+        out[10] = _c9
+        out[11] = _c10
+        out[12] = -_c5*(_d2*_d2) + _c6
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -122,6 +122,7 @@ def fill(X1, X2, p, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
+            _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale)
             if _r0 == 0.0:
                 _c0 = (1.6666666666666667)*_p_variance/(_p_length_scale*_p_length_scale)
                 out[i, j, 0] = _p_variance
@@ -138,31 +139,30 @@ def fill(X1, X2, p, out):
                 out[i, j, 11] = 0.0
                 out[i, j, 12] = _c0
             else:
-                _c0 = 2.23606797749979*_r0
-                _c1 = _c0/_p_length_scale
-                _c2 = _p_variance*math.exp(-_c1)
-                _c3 = (1.6666666666666667)*_c2
-                _c4 = _c3/(_p_length_scale*_p_length_scale)
-                _c5 = _c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
-                _c6 = (8.333333333333334)*_c2/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
-                _c7 = _c4 + _c5
-                _c8 = _c6*_d0
-                _c9 = -_c8*_d1
-                _c10 = -_c8*_d2
-                _c11 = -_c6*_d1*_d2
-                out[i, j, 0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
-                out[i, j, 1] = -_c4*_d0 - _c5*_d0
-                out[i, j, 2] = -_c4*_d1 - _c5*_d1
-                out[i, j, 3] = -_c4*_d2 - _c5*_d2
-                out[i, j, 4] = -_c6*(_d0*_d0) + _c7
-                out[i, j, 5] = _c9
-                out[i, j, 6] = _c10
-                out[i, j, 7] = _c9
-                out[i, j, 8] = -_c6*(_d1*_d1) + _c7
-                out[i, j, 9] = _c11
-                out[i, j, 10] = _c10
-                out[i, j, 11] = _c11
-                out[i, j, 12] = -_c6*(_d2*_d2) + _c7
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = _c1/(_p_length_scale*_p_length_scale)
+                _c3 = 2.23606797749979*_r0
+                _c4 = _c1*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
+                _c5 = (8.333333333333334)*_c0/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                _c6 = _c2 + _c4
+                _c7 = _c5*_d0
+                _c8 = -_c7*_d1
+                _c9 = -_c7*_d2
+                _c10 = -_c5*_d1*_d2
+                out[i, j, 0] = _c0*_c3/_p_length_scale + _c0 + _c2*(_r0*_r0)
+                out[i, j, 1] = -_c2*_d0 - _c4*_d0
+                out[i, j, 2] = -_c2*_d1 - _c4*_d1
+                out[i, j, 3] = -_c2*_d2 - _c4*_d2
+                out[i, j, 4] = -_c5*(_d0*_d0) + _c6
+                out[i, j, 5] = _c8
+                out[i, j, 6] = _c9
+                out[i, j, 7] = _c8
+                out[i, j, 8] = -_c5*(_d1*_d1) + _c6
+                out[i, j, 9] = _c10
+                out[i, j, 10] = _c9
+                out[i, j, 11] = _c10
+                out[i, j, 12] = -_c5*(_d2*_d2) + _c6
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -186,6 +186,7 @@ def fill_symmetric(X, p, out):
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
+                _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale)
                 if _r0 == 0.0:
                     _c0 = (1.6666666666666667)*_p_variance/(_p_length_scale*_p_length_scale)
                     out[i, j, 0] = _p_variance
@@ -202,31 +203,30 @@ def fill_symmetric(X, p, out):
                     out[i, j, 11] = 0.0
                     out[i, j, 12] = _c0
                 else:
-                    _c0 = 2.23606797749979*_r0
-                    _c1 = _c0/_p_length_scale
-                    _c2 = _p_variance*math.exp(-_c1)
-                    _c3 = (1.6666666666666667)*_c2
-                    _c4 = _c3/(_p_length_scale*_p_length_scale)
-                    _c5 = _c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
-                    _c6 = (8.333333333333334)*_c2/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
-                    _c7 = _c4 + _c5
-                    _c8 = _c6*_d0
-                    _c9 = -_c8*_d1
-                    _c10 = -_c8*_d2
-                    _c11 = -_c6*_d1*_d2
-                    out[i, j, 0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
-                    out[i, j, 1] = -_c4*_d0 - _c5*_d0
-                    out[i, j, 2] = -_c4*_d1 - _c5*_d1
-                    out[i, j, 3] = -_c4*_d2 - _c5*_d2
-                    out[i, j, 4] = -_c6*(_d0*_d0) + _c7
-                    out[i, j, 5] = _c9
-                    out[i, j, 6] = _c10
-                    out[i, j, 7] = _c9
-                    out[i, j, 8] = -_c6*(_d1*_d1) + _c7
-                    out[i, j, 9] = _c11
-                    out[i, j, 10] = _c10
-                    out[i, j, 11] = _c11
-                    out[i, j, 12] = -_c6*(_d2*_d2) + _c7
+                    _c0 = _exp0*_p_variance
+                    _c1 = (1.6666666666666667)*_c0
+                    _c2 = _c1/(_p_length_scale*_p_length_scale)
+                    _c3 = 2.23606797749979*_r0
+                    _c4 = _c1*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
+                    _c5 = (8.333333333333334)*_c0/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                    _c6 = _c2 + _c4
+                    _c7 = _c5*_d0
+                    _c8 = -_c7*_d1
+                    _c9 = -_c7*_d2
+                    _c10 = -_c5*_d1*_d2
+                    out[i, j, 0] = _c0*_c3/_p_length_scale + _c0 + _c2*(_r0*_r0)
+                    out[i, j, 1] = -_c2*_d0 - _c4*_d0
+                    out[i, j, 2] = -_c2*_d1 - _c4*_d1
+                    out[i, j, 3] = -_c2*_d2 - _c4*_d2
+                    out[i, j, 4] = -_c5*(_d0*_d0) + _c6
+                    out[i, j, 5] = _c8
+                    out[i, j, 6] = _c9
+                    out[i, j, 7] = _c8
+                    out[i, j, 8] = -_c5*(_d1*_d1) + _c6
+                    out[i, j, 9] = _c10
+                    out[i, j, 10] = _c9
+                    out[i, j, 11] = _c10
+                    out[i, j, 12] = -_c5*(_d2*_d2) + _c6
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -247,6 +247,7 @@ def diag(X, p, out):
         _y2 = X[i, 2]
         _d2 = _x2 - _y2
         _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
+        _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale)
         if _r0 == 0.0:
             _c0 = (1.6666666666666667)*_p_variance/(_p_length_scale*_p_length_scale)
             out[i, 0] = _p_variance
@@ -263,31 +264,30 @@ def diag(X, p, out):
             out[i, 11] = 0.0
             out[i, 12] = _c0
         else:
-            _c0 = 2.23606797749979*_r0
-            _c1 = _c0/_p_length_scale
-            _c2 = _p_variance*math.exp(-_c1)
-            _c3 = (1.6666666666666667)*_c2
-            _c4 = _c3/(_p_length_scale*_p_length_scale)
-            _c5 = _c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
-            _c6 = (8.333333333333334)*_c2/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
-            _c7 = _c4 + _c5
-            _c8 = _c6*_d0
-            _c9 = -_c8*_d1
-            _c10 = -_c8*_d2
-            _c11 = -_c6*_d1*_d2
-            out[i, 0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
-            out[i, 1] = -_c4*_d0 - _c5*_d0
-            out[i, 2] = -_c4*_d1 - _c5*_d1
-            out[i, 3] = -_c4*_d2 - _c5*_d2
-            out[i, 4] = -_c6*(_d0*_d0) + _c7
-            out[i, 5] = _c9
-            out[i, 6] = _c10
-            out[i, 7] = _c9
-            out[i, 8] = -_c6*(_d1*_d1) + _c7
-            out[i, 9] = _c11
-            out[i, 10] = _c10
-            out[i, 11] = _c11
-            out[i, 12] = -_c6*(_d2*_d2) + _c7
+            _c0 = _exp0*_p_variance
+            _c1 = (1.6666666666666667)*_c0
+            _c2 = _c1/(_p_length_scale*_p_length_scale)
+            _c3 = 2.23606797749979*_r0
+            _c4 = _c1*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
+            _c5 = (8.333333333333334)*_c0/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+            _c6 = _c2 + _c4
+            _c7 = _c5*_d0
+            _c8 = -_c7*_d1
+            _c9 = -_c7*_d2
+            _c10 = -_c5*_d1*_d2
+            out[i, 0] = _c0*_c3/_p_length_scale + _c0 + _c2*(_r0*_r0)
+            out[i, 1] = -_c2*_d0 - _c4*_d0
+            out[i, 2] = -_c2*_d1 - _c4*_d1
+            out[i, 3] = -_c2*_d2 - _c4*_d2
+            out[i, 4] = -_c5*(_d0*_d0) + _c6
+            out[i, 5] = _c8
+            out[i, 6] = _c9
+            out[i, 7] = _c8
+            out[i, 8] = -_c5*(_d1*_d1) + _c6
+            out[i, 9] = _c10
+            out[i, 10] = _c9
+            out[i, 11] = _c10
+            out[i, 12] = -_c5*(_d2*_d2) + _c6
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -308,6 +308,7 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
+            _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale)
             if _r0 == 0.0:
                 _c0 = (1.6666666666666667)*_p_variance/(_p_length_scale*_p_length_scale)
                 v[0] = _p_variance
@@ -324,31 +325,30 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
                 v[11] = 0.0
                 v[12] = _c0
             else:
-                _c0 = 2.23606797749979*_r0
-                _c1 = _c0/_p_length_scale
-                _c2 = _p_variance*math.exp(-_c1)
-                _c3 = (1.6666666666666667)*_c2
-                _c4 = _c3/(_p_length_scale*_p_length_scale)
-                _c5 = _c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
-                _c6 = (8.333333333333334)*_c2/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
-                _c7 = _c4 + _c5
-                _c8 = _c6*_d0
-                _c9 = -_c8*_d1
-                _c10 = -_c8*_d2
-                _c11 = -_c6*_d1*_d2
-                v[0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
-                v[1] = -_c4*_d0 - _c5*_d0
-                v[2] = -_c4*_d1 - _c5*_d1
-                v[3] = -_c4*_d2 - _c5*_d2
-                v[4] = -_c6*(_d0*_d0) + _c7
-                v[5] = _c9
-                v[6] = _c10
-                v[7] = _c9
-                v[8] = -_c6*(_d1*_d1) + _c7
-                v[9] = _c11
-                v[10] = _c10
-                v[11] = _c11
-                v[12] = -_c6*(_d2*_d2) + _c7
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = _c1/(_p_length_scale*_p_length_scale)
+                _c3 = 2.23606797749979*_r0
+                _c4 = _c1*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
+                _c5 = (8.333333333333334)*_c0/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                _c6 = _c2 + _c4
+                _c7 = _c5*_d0
+                _c8 = -_c7*_d1
+                _c9 = -_c7*_d2
+                _c10 = -_c5*_d1*_d2
+                v[0] = _c0*_c3/_p_length_scale + _c0 + _c2*(_r0*_r0)
+                v[1] = -_c2*_d0 - _c4*_d0
+                v[2] = -_c2*_d1 - _c4*_d1
+                v[3] = -_c2*_d2 - _c4*_d2
+                v[4] = -_c5*(_d0*_d0) + _c6
+                v[5] = _c8
+                v[6] = _c9
+                v[7] = _c8
+                v[8] = -_c5*(_d1*_d1) + _c6
+                v[9] = _c10
+                v[10] = _c9
+                v[11] = _c10
+                v[12] = -_c5*(_d2*_d2) + _c6
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -370,6 +370,7 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
+            _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale)
             if _r0 == 0.0:
                 _c0 = (1.6666666666666667)*_p_variance/(_p_length_scale*_p_length_scale)
                 v[0] = _p_variance
@@ -386,31 +387,30 @@ def fill_multi(X1, X2, p, sel2, table, out):
                 v[11] = 0.0
                 v[12] = _c0
             else:
-                _c0 = 2.23606797749979*_r0
-                _c1 = _c0/_p_length_scale
-                _c2 = _p_variance*math.exp(-_c1)
-                _c3 = (1.6666666666666667)*_c2
-                _c4 = _c3/(_p_length_scale*_p_length_scale)
-                _c5 = _c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
-                _c6 = (8.333333333333334)*_c2/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
-                _c7 = _c4 + _c5
-                _c8 = _c6*_d0
-                _c9 = -_c8*_d1
-                _c10 = -_c8*_d2
-                _c11 = -_c6*_d1*_d2
-                v[0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
-                v[1] = -_c4*_d0 - _c5*_d0
-                v[2] = -_c4*_d1 - _c5*_d1
-                v[3] = -_c4*_d2 - _c5*_d2
-                v[4] = -_c6*(_d0*_d0) + _c7
-                v[5] = _c9
-                v[6] = _c10
-                v[7] = _c9
-                v[8] = -_c6*(_d1*_d1) + _c7
-                v[9] = _c11
-                v[10] = _c10
-                v[11] = _c11
-                v[12] = -_c6*(_d2*_d2) + _c7
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = _c1/(_p_length_scale*_p_length_scale)
+                _c3 = 2.23606797749979*_r0
+                _c4 = _c1*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
+                _c5 = (8.333333333333334)*_c0/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                _c6 = _c2 + _c4
+                _c7 = _c5*_d0
+                _c8 = -_c7*_d1
+                _c9 = -_c7*_d2
+                _c10 = -_c5*_d1*_d2
+                v[0] = _c0*_c3/_p_length_scale + _c0 + _c2*(_r0*_r0)
+                v[1] = -_c2*_d0 - _c4*_d0
+                v[2] = -_c2*_d1 - _c4*_d1
+                v[3] = -_c2*_d2 - _c4*_d2
+                v[4] = -_c5*(_d0*_d0) + _c6
+                v[5] = _c8
+                v[6] = _c9
+                v[7] = _c8
+                v[8] = -_c5*(_d1*_d1) + _c6
+                v[9] = _c10
+                v[10] = _c9
+                v[11] = _c10
+                v[12] = -_c5*(_d2*_d2) + _c6
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -435,6 +435,7 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
+            _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale)
             if _r0 == 0.0:
                 _c0 = (1.6666666666666667)*_p_variance/(_p_length_scale*_p_length_scale)
                 v[0] = _p_variance
@@ -451,31 +452,30 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
                 v[11] = 0.0
                 v[12] = _c0
             else:
-                _c0 = 2.23606797749979*_r0
-                _c1 = _c0/_p_length_scale
-                _c2 = _p_variance*math.exp(-_c1)
-                _c3 = (1.6666666666666667)*_c2
-                _c4 = _c3/(_p_length_scale*_p_length_scale)
-                _c5 = _c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
-                _c6 = (8.333333333333334)*_c2/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
-                _c7 = _c4 + _c5
-                _c8 = _c6*_d0
-                _c9 = -_c8*_d1
-                _c10 = -_c8*_d2
-                _c11 = -_c6*_d1*_d2
-                v[0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
-                v[1] = -_c4*_d0 - _c5*_d0
-                v[2] = -_c4*_d1 - _c5*_d1
-                v[3] = -_c4*_d2 - _c5*_d2
-                v[4] = -_c6*(_d0*_d0) + _c7
-                v[5] = _c9
-                v[6] = _c10
-                v[7] = _c9
-                v[8] = -_c6*(_d1*_d1) + _c7
-                v[9] = _c11
-                v[10] = _c10
-                v[11] = _c11
-                v[12] = -_c6*(_d2*_d2) + _c7
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = _c1/(_p_length_scale*_p_length_scale)
+                _c3 = 2.23606797749979*_r0
+                _c4 = _c1*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
+                _c5 = (8.333333333333334)*_c0/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                _c6 = _c2 + _c4
+                _c7 = _c5*_d0
+                _c8 = -_c7*_d1
+                _c9 = -_c7*_d2
+                _c10 = -_c5*_d1*_d2
+                v[0] = _c0*_c3/_p_length_scale + _c0 + _c2*(_r0*_r0)
+                v[1] = -_c2*_d0 - _c4*_d0
+                v[2] = -_c2*_d1 - _c4*_d1
+                v[3] = -_c2*_d2 - _c4*_d2
+                v[4] = -_c5*(_d0*_d0) + _c6
+                v[5] = _c8
+                v[6] = _c9
+                v[7] = _c8
+                v[8] = -_c5*(_d1*_d1) + _c6
+                v[9] = _c10
+                v[10] = _c9
+                v[11] = _c10
+                v[12] = -_c5*(_d2*_d2) + _c6
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -511,6 +511,7 @@ def contract_selected(X, p, sel, table, W, out):
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1) + (_d2*_d2))
+                _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale)
                 if _r0 == 0.0:
                     _c0 = (1.6666666666666667)*_p_variance/(_p_length_scale*_p_length_scale)
                     v[0] = _p_variance
@@ -527,35 +528,34 @@ def contract_selected(X, p, sel, table, W, out):
                     v[11] = 0.0
                     v[12] = _c0
                 else:
-                    _c0 = 2.23606797749979*_r0
-                    _c1 = _c0/_p_length_scale
-                    _c2 = _p_variance*math.exp(-_c1)
-                    _c3 = (1.6666666666666667)*_c2
-                    _c4 = _c3/(_p_length_scale*_p_length_scale)
-                    _c5 = _c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
-                    _c6 = (8.333333333333334)*_c2/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
-                    _c7 = _c4 + _c5
-                    _c8 = _c6*_d0
-                    _c9 = -_c8*_d1
-                    _c10 = -_c8*_d2
-                    _c11 = -_c6*_d1*_d2
-                    v[0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
-                    v[1] = -_c4*_d0 - _c5*_d0
-                    v[2] = -_c4*_d1 - _c5*_d1
-                    v[3] = -_c4*_d2 - _c5*_d2
-                    v[4] = -_c6*(_d0*_d0) + _c7
-                    v[5] = _c9
-                    v[6] = _c10
-                    v[7] = _c9
-                    v[8] = -_c6*(_d1*_d1) + _c7
-                    v[9] = _c11
-                    v[10] = _c10
-                    v[11] = _c11
-                    v[12] = -_c6*(_d2*_d2) + _c7
+                    _c0 = _exp0*_p_variance
+                    _c1 = (1.6666666666666667)*_c0
+                    _c2 = _c1/(_p_length_scale*_p_length_scale)
+                    _c3 = 2.23606797749979*_r0
+                    _c4 = _c1*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
+                    _c5 = (8.333333333333334)*_c0/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                    _c6 = _c2 + _c4
+                    _c7 = _c5*_d0
+                    _c8 = -_c7*_d1
+                    _c9 = -_c7*_d2
+                    _c10 = -_c5*_d1*_d2
+                    v[0] = _c0*_c3/_p_length_scale + _c0 + _c2*(_r0*_r0)
+                    v[1] = -_c2*_d0 - _c4*_d0
+                    v[2] = -_c2*_d1 - _c4*_d1
+                    v[3] = -_c2*_d2 - _c4*_d2
+                    v[4] = -_c5*(_d0*_d0) + _c6
+                    v[5] = _c8
+                    v[6] = _c9
+                    v[7] = _c8
+                    v[8] = -_c5*(_d1*_d1) + _c6
+                    v[9] = _c10
+                    v[10] = _c9
+                    v[11] = _c10
+                    v[12] = -_c5*(_d2*_d2) + _c6
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 64ce76cd13eb0715640f94a8907b9a9281d0fe7744bb57a7144409d53187808e
+# kernelgen-sha256: 8ec86bc6406cc8acd94b12504bea3b1f7e2e01fc4814ff8862cadc9eb1eb8530

@@ -2,7 +2,7 @@
 # kernel: variance*(sqrt(5)*sqrt((x1 - y1)**2/length_scale_1**2 + (x0 - y0)**2/length_scale_0**2) + 1 + 5*(x1 - y1)**2/(3*length_scale_1**2) + 5*(x0 - y0)**2/(3*length_scale_0**2))*exp(-sqrt(5)*sqrt((x1 - y1)**2/length_scale_1**2 + (x0 - y0)**2/length_scale_0**2))
 # request: (dx=(), dy=()) + log-hyperparameter gradients
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 24
+# operations after CSE: 23
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -19,7 +19,7 @@ OUTPUTS = (
 )
 N_OUT = 4
 SYMMETRIC = True
-N_OPS = 24
+N_OPS = 23
 
 
 
@@ -51,22 +51,23 @@ def pair(x, y, p, out):
     _y1 = y[1]
     _d1 = _x1 - _y1
     _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+    _exp0 = math.exp(-2.23606797749979*_r0)
     if _r0 == 0.0:
         out[0] = _p_variance
         out[1] = _p_variance
         out[2] = 0.0
         out[3] = 0.0
     else:
-        _c0 = 2.23606797749979*_r0
-        _c1 = _p_variance*math.exp(-_c0)
-        _c2 = (1.6666666666666667)*_c1
-        _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-        _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-        _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+        _c0 = _exp0*_p_variance
+        _c1 = (1.6666666666666667)*_c0
+        _c2 = 2.23606797749979*_r0
+        _c3 = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+        _c4 = _c1*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+        _c5 = _c1*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
         out[0] = _c3
         out[1] = _c3
-        out[2] = _c0*_c4 + _c4
-        out[3] = _c0*_c5 + _c5
+        out[2] = _c2*_c4 + _c4
+        out[3] = _c2*_c5 + _c5
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -84,22 +85,23 @@ def fill(X1, X2, p, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _exp0 = math.exp(-2.23606797749979*_r0)
             if _r0 == 0.0:
                 out[i, j, 0] = _p_variance
                 out[i, j, 1] = _p_variance
                 out[i, j, 2] = 0.0
                 out[i, j, 3] = 0.0
             else:
-                _c0 = 2.23606797749979*_r0
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = (1.6666666666666667)*_c1
-                _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = 2.23606797749979*_r0
+                _c3 = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+                _c4 = _c1*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+                _c5 = _c1*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
                 out[i, j, 0] = _c3
                 out[i, j, 1] = _c3
-                out[i, j, 2] = _c0*_c4 + _c4
-                out[i, j, 3] = _c0*_c5 + _c5
+                out[i, j, 2] = _c2*_c4 + _c4
+                out[i, j, 3] = _c2*_c5 + _c5
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -121,22 +123,23 @@ def fill_symmetric(X, p, out):
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
                 _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+                _exp0 = math.exp(-2.23606797749979*_r0)
                 if _r0 == 0.0:
                     out[i, j, 0] = _p_variance
                     out[i, j, 1] = _p_variance
                     out[i, j, 2] = 0.0
                     out[i, j, 3] = 0.0
                 else:
-                    _c0 = 2.23606797749979*_r0
-                    _c1 = _p_variance*math.exp(-_c0)
-                    _c2 = (1.6666666666666667)*_c1
-                    _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                    _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                    _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                    _c0 = _exp0*_p_variance
+                    _c1 = (1.6666666666666667)*_c0
+                    _c2 = 2.23606797749979*_r0
+                    _c3 = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+                    _c4 = _c1*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+                    _c5 = _c1*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
                     out[i, j, 0] = _c3
                     out[i, j, 1] = _c3
-                    out[i, j, 2] = _c0*_c4 + _c4
-                    out[i, j, 3] = _c0*_c5 + _c5
+                    out[i, j, 2] = _c2*_c4 + _c4
+                    out[i, j, 3] = _c2*_c5 + _c5
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -155,22 +158,23 @@ def diag(X, p, out):
         _y1 = X[i, 1]
         _d1 = _x1 - _y1
         _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+        _exp0 = math.exp(-2.23606797749979*_r0)
         if _r0 == 0.0:
             out[i, 0] = _p_variance
             out[i, 1] = _p_variance
             out[i, 2] = 0.0
             out[i, 3] = 0.0
         else:
-            _c0 = 2.23606797749979*_r0
-            _c1 = _p_variance*math.exp(-_c0)
-            _c2 = (1.6666666666666667)*_c1
-            _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-            _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-            _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+            _c0 = _exp0*_p_variance
+            _c1 = (1.6666666666666667)*_c0
+            _c2 = 2.23606797749979*_r0
+            _c3 = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+            _c4 = _c1*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+            _c5 = _c1*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
             out[i, 0] = _c3
             out[i, 1] = _c3
-            out[i, 2] = _c0*_c4 + _c4
-            out[i, 3] = _c0*_c5 + _c5
+            out[i, 2] = _c2*_c4 + _c4
+            out[i, 3] = _c2*_c5 + _c5
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -189,22 +193,23 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _exp0 = math.exp(-2.23606797749979*_r0)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = _p_variance
                 v[2] = 0.0
                 v[3] = 0.0
             else:
-                _c0 = 2.23606797749979*_r0
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = (1.6666666666666667)*_c1
-                _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = 2.23606797749979*_r0
+                _c3 = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+                _c4 = _c1*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+                _c5 = _c1*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
                 v[0] = _c3
                 v[1] = _c3
-                v[2] = _c0*_c4 + _c4
-                v[3] = _c0*_c5 + _c5
+                v[2] = _c2*_c4 + _c4
+                v[3] = _c2*_c5 + _c5
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -224,22 +229,23 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _exp0 = math.exp(-2.23606797749979*_r0)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = _p_variance
                 v[2] = 0.0
                 v[3] = 0.0
             else:
-                _c0 = 2.23606797749979*_r0
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = (1.6666666666666667)*_c1
-                _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = 2.23606797749979*_r0
+                _c3 = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+                _c4 = _c1*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+                _c5 = _c1*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
                 v[0] = _c3
                 v[1] = _c3
-                v[2] = _c0*_c4 + _c4
-                v[3] = _c0*_c5 + _c5
+                v[2] = _c2*_c4 + _c4
+                v[3] = _c2*_c5 + _c5
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -262,22 +268,23 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _exp0 = math.exp(-2.23606797749979*_r0)
             if _r0 == 0.0:
                 v[0] = _p_variance
                 v[1] = _p_variance
                 v[2] = 0.0
                 v[3] = 0.0
             else:
-                _c0 = 2.23606797749979*_r0
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = (1.6666666666666667)*_c1
-                _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = 2.23606797749979*_r0
+                _c3 = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+                _c4 = _c1*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+                _c5 = _c1*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
                 v[0] = _c3
                 v[1] = _c3
-                v[2] = _c0*_c4 + _c4
-                v[3] = _c0*_c5 + _c5
+                v[2] = _c2*_c4 + _c4
+                v[3] = _c2*_c5 + _c5
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -311,26 +318,27 @@ def contract_selected(X, p, sel, table, W, out):
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
                 _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+                _exp0 = math.exp(-2.23606797749979*_r0)
                 if _r0 == 0.0:
                     v[0] = _p_variance
                     v[1] = _p_variance
                     v[2] = 0.0
                     v[3] = 0.0
                 else:
-                    _c0 = 2.23606797749979*_r0
-                    _c1 = _p_variance*math.exp(-_c0)
-                    _c2 = (1.6666666666666667)*_c1
-                    _c3 = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                    _c4 = _c2*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                    _c5 = _c2*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                    _c0 = _exp0*_p_variance
+                    _c1 = (1.6666666666666667)*_c0
+                    _c2 = 2.23606797749979*_r0
+                    _c3 = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+                    _c4 = _c1*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+                    _c5 = _c1*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
                     v[0] = _c3
                     v[1] = _c3
-                    v[2] = _c0*_c4 + _c4
-                    v[3] = _c0*_c5 + _c5
+                    v[2] = _c2*_c4 + _c4
+                    v[3] = _c2*_c5 + _c5
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: baee556740f7f84713993102b3d53bbca0e1bb75a33c28c4c936a522e5f235e3
+# kernelgen-sha256: 7f74c178eff1913070b32e55d361754c164eac1712883cd05dfe658bd26bba0c

@@ -2,7 +2,7 @@
 # kernel: variance*(sqrt(5)*sqrt((x2 - y2)**2/length_scale_2**2 + (x1 - y1)**2/length_scale_1**2 + (x0 - y0)**2/length_scale_0**2) + 1 + 5*(x2 - y2)**2/(3*length_scale_2**2) + 5*(x1 - y1)**2/(3*length_scale_1**2) + 5*(x0 - y0)**2/(3*length_scale_0**2))*exp(-sqrt(5)*sqrt((x2 - y2)**2/length_scale_2**2 + (x1 - y1)**2/length_scale_1**2 + (x0 - y0)**2/length_scale_0**2))
 # request: (dx=(), dy=()), (dx=(0,), dy=()), (dx=(1,), dy=()), (dx=(2,), dy=()), (dx=(0,), dy=(0,)), (dx=(0,), dy=(1,)), (dx=(0,), dy=(2,)), (dx=(1,), dy=(0,)), (dx=(1,), dy=(1,)), (dx=(1,), dy=(2,)), (dx=(2,), dy=(0,)), (dx=(2,), dy=(1,)), (dx=(2,), dy=(2,))
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 75
+# operations after CSE: 74
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -28,7 +28,7 @@ OUTPUTS = (
 )
 N_OUT = 13
 SYMMETRIC = False
-N_OPS = 75
+N_OPS = 74
 
 
 
@@ -64,6 +64,7 @@ def pair(x, y, p, out):
     _y2 = y[2]
     _d2 = _x2 - _y2
     _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+    _exp0 = math.exp(-2.23606797749979*_r0)
     if _r0 == 0.0:
         _c0 = (1.6666666666666667)*_p_variance
         out[0] = _p_variance
@@ -80,38 +81,38 @@ def pair(x, y, p, out):
         out[11] = 0.0
         out[12] = _c0/(_p_length_scale_2*_p_length_scale_2)
     else:
-        _c0 = 2.23606797749979*_r0
-        _c1 = _p_variance*math.exp(-_c0)
-        _c2 = (1.6666666666666667)*_c1
+        _c0 = _exp0*_p_variance
+        _c1 = (1.6666666666666667)*_c0
+        _c2 = 2.23606797749979*_r0
         _c3 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-        _c4 = _c2*_c3
+        _c4 = _c1*_c3
         _c5 = _c4*_d0
         _c6 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-        _c7 = _c2*_c6
+        _c7 = _c1*_c6
         _c8 = _c7*_d1
         _c9 = (1.0/(_p_length_scale_2*_p_length_scale_2))
-        _c10 = _c2*_c9
+        _c10 = _c1*_c9
         _c11 = _c10*_d2
-        _c12 = (8.333333333333334)*_c1
+        _c12 = (8.333333333333334)*_c0
         _c13 = _c12*_c3*_d0
         _c14 = _c6*_d1
         _c15 = -_c13*_c14
         _c16 = _c9*_d2
         _c17 = -_c13*_c16
         _c18 = -_c12*_c14*_c16
-        out[0] = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-        out[1] = -_c0*_c5 - _c5
-        out[2] = -_c0*_c8 - _c8
-        out[3] = -_c0*_c11 - _c11
-        out[4] = _c0*_c4 - _c12*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4
+        out[0] = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+        out[1] = -_c2*_c5 - _c5
+        out[2] = -_c2*_c8 - _c8
+        out[3] = -_c11*_c2 - _c11
+        out[4] = -_c12*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c2*_c4 + _c4
         out[5] = _c15
         out[6] = _c17
         out[7] = _c15
-        out[8] = _c0*_c7 - _c12*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c7
+        out[8] = -_c12*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c2*_c7 + _c7
         out[9] = _c18
         out[10] = _c17
         out[11] = _c18
-        out[12] = _c0*_c10 + _c10 - _c12*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
+        out[12] = _c10*_c2 + _c10 - _c12*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -133,6 +134,7 @@ def fill(X1, X2, p, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _exp0 = math.exp(-2.23606797749979*_r0)
             if _r0 == 0.0:
                 _c0 = (1.6666666666666667)*_p_variance
                 out[i, j, 0] = _p_variance
@@ -149,38 +151,38 @@ def fill(X1, X2, p, out):
                 out[i, j, 11] = 0.0
                 out[i, j, 12] = _c0/(_p_length_scale_2*_p_length_scale_2)
             else:
-                _c0 = 2.23606797749979*_r0
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = (1.6666666666666667)*_c1
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = 2.23606797749979*_r0
                 _c3 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-                _c4 = _c2*_c3
+                _c4 = _c1*_c3
                 _c5 = _c4*_d0
                 _c6 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-                _c7 = _c2*_c6
+                _c7 = _c1*_c6
                 _c8 = _c7*_d1
                 _c9 = (1.0/(_p_length_scale_2*_p_length_scale_2))
-                _c10 = _c2*_c9
+                _c10 = _c1*_c9
                 _c11 = _c10*_d2
-                _c12 = (8.333333333333334)*_c1
+                _c12 = (8.333333333333334)*_c0
                 _c13 = _c12*_c3*_d0
                 _c14 = _c6*_d1
                 _c15 = -_c13*_c14
                 _c16 = _c9*_d2
                 _c17 = -_c13*_c16
                 _c18 = -_c12*_c14*_c16
-                out[i, j, 0] = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                out[i, j, 1] = -_c0*_c5 - _c5
-                out[i, j, 2] = -_c0*_c8 - _c8
-                out[i, j, 3] = -_c0*_c11 - _c11
-                out[i, j, 4] = _c0*_c4 - _c12*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4
+                out[i, j, 0] = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+                out[i, j, 1] = -_c2*_c5 - _c5
+                out[i, j, 2] = -_c2*_c8 - _c8
+                out[i, j, 3] = -_c11*_c2 - _c11
+                out[i, j, 4] = -_c12*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c2*_c4 + _c4
                 out[i, j, 5] = _c15
                 out[i, j, 6] = _c17
                 out[i, j, 7] = _c15
-                out[i, j, 8] = _c0*_c7 - _c12*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c7
+                out[i, j, 8] = -_c12*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c2*_c7 + _c7
                 out[i, j, 9] = _c18
                 out[i, j, 10] = _c17
                 out[i, j, 11] = _c18
-                out[i, j, 12] = _c0*_c10 + _c10 - _c12*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
+                out[i, j, 12] = _c10*_c2 + _c10 - _c12*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -206,6 +208,7 @@ def fill_symmetric(X, p, out):
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
                 _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+                _exp0 = math.exp(-2.23606797749979*_r0)
                 if _r0 == 0.0:
                     _c0 = (1.6666666666666667)*_p_variance
                     out[i, j, 0] = _p_variance
@@ -222,38 +225,38 @@ def fill_symmetric(X, p, out):
                     out[i, j, 11] = 0.0
                     out[i, j, 12] = _c0/(_p_length_scale_2*_p_length_scale_2)
                 else:
-                    _c0 = 2.23606797749979*_r0
-                    _c1 = _p_variance*math.exp(-_c0)
-                    _c2 = (1.6666666666666667)*_c1
+                    _c0 = _exp0*_p_variance
+                    _c1 = (1.6666666666666667)*_c0
+                    _c2 = 2.23606797749979*_r0
                     _c3 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-                    _c4 = _c2*_c3
+                    _c4 = _c1*_c3
                     _c5 = _c4*_d0
                     _c6 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-                    _c7 = _c2*_c6
+                    _c7 = _c1*_c6
                     _c8 = _c7*_d1
                     _c9 = (1.0/(_p_length_scale_2*_p_length_scale_2))
-                    _c10 = _c2*_c9
+                    _c10 = _c1*_c9
                     _c11 = _c10*_d2
-                    _c12 = (8.333333333333334)*_c1
+                    _c12 = (8.333333333333334)*_c0
                     _c13 = _c12*_c3*_d0
                     _c14 = _c6*_d1
                     _c15 = -_c13*_c14
                     _c16 = _c9*_d2
                     _c17 = -_c13*_c16
                     _c18 = -_c12*_c14*_c16
-                    out[i, j, 0] = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                    out[i, j, 1] = -_c0*_c5 - _c5
-                    out[i, j, 2] = -_c0*_c8 - _c8
-                    out[i, j, 3] = -_c0*_c11 - _c11
-                    out[i, j, 4] = _c0*_c4 - _c12*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4
+                    out[i, j, 0] = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+                    out[i, j, 1] = -_c2*_c5 - _c5
+                    out[i, j, 2] = -_c2*_c8 - _c8
+                    out[i, j, 3] = -_c11*_c2 - _c11
+                    out[i, j, 4] = -_c12*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c2*_c4 + _c4
                     out[i, j, 5] = _c15
                     out[i, j, 6] = _c17
                     out[i, j, 7] = _c15
-                    out[i, j, 8] = _c0*_c7 - _c12*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c7
+                    out[i, j, 8] = -_c12*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c2*_c7 + _c7
                     out[i, j, 9] = _c18
                     out[i, j, 10] = _c17
                     out[i, j, 11] = _c18
-                    out[i, j, 12] = _c0*_c10 + _c10 - _c12*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
+                    out[i, j, 12] = _c10*_c2 + _c10 - _c12*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -276,6 +279,7 @@ def diag(X, p, out):
         _y2 = X[i, 2]
         _d2 = _x2 - _y2
         _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+        _exp0 = math.exp(-2.23606797749979*_r0)
         if _r0 == 0.0:
             _c0 = (1.6666666666666667)*_p_variance
             out[i, 0] = _p_variance
@@ -292,38 +296,38 @@ def diag(X, p, out):
             out[i, 11] = 0.0
             out[i, 12] = _c0/(_p_length_scale_2*_p_length_scale_2)
         else:
-            _c0 = 2.23606797749979*_r0
-            _c1 = _p_variance*math.exp(-_c0)
-            _c2 = (1.6666666666666667)*_c1
+            _c0 = _exp0*_p_variance
+            _c1 = (1.6666666666666667)*_c0
+            _c2 = 2.23606797749979*_r0
             _c3 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-            _c4 = _c2*_c3
+            _c4 = _c1*_c3
             _c5 = _c4*_d0
             _c6 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-            _c7 = _c2*_c6
+            _c7 = _c1*_c6
             _c8 = _c7*_d1
             _c9 = (1.0/(_p_length_scale_2*_p_length_scale_2))
-            _c10 = _c2*_c9
+            _c10 = _c1*_c9
             _c11 = _c10*_d2
-            _c12 = (8.333333333333334)*_c1
+            _c12 = (8.333333333333334)*_c0
             _c13 = _c12*_c3*_d0
             _c14 = _c6*_d1
             _c15 = -_c13*_c14
             _c16 = _c9*_d2
             _c17 = -_c13*_c16
             _c18 = -_c12*_c14*_c16
-            out[i, 0] = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-            out[i, 1] = -_c0*_c5 - _c5
-            out[i, 2] = -_c0*_c8 - _c8
-            out[i, 3] = -_c0*_c11 - _c11
-            out[i, 4] = _c0*_c4 - _c12*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4
+            out[i, 0] = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+            out[i, 1] = -_c2*_c5 - _c5
+            out[i, 2] = -_c2*_c8 - _c8
+            out[i, 3] = -_c11*_c2 - _c11
+            out[i, 4] = -_c12*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c2*_c4 + _c4
             out[i, 5] = _c15
             out[i, 6] = _c17
             out[i, 7] = _c15
-            out[i, 8] = _c0*_c7 - _c12*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c7
+            out[i, 8] = -_c12*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c2*_c7 + _c7
             out[i, 9] = _c18
             out[i, 10] = _c17
             out[i, 11] = _c18
-            out[i, 12] = _c0*_c10 + _c10 - _c12*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
+            out[i, 12] = _c10*_c2 + _c10 - _c12*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -346,6 +350,7 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _exp0 = math.exp(-2.23606797749979*_r0)
             if _r0 == 0.0:
                 _c0 = (1.6666666666666667)*_p_variance
                 v[0] = _p_variance
@@ -362,38 +367,38 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
                 v[11] = 0.0
                 v[12] = _c0/(_p_length_scale_2*_p_length_scale_2)
             else:
-                _c0 = 2.23606797749979*_r0
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = (1.6666666666666667)*_c1
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = 2.23606797749979*_r0
                 _c3 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-                _c4 = _c2*_c3
+                _c4 = _c1*_c3
                 _c5 = _c4*_d0
                 _c6 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-                _c7 = _c2*_c6
+                _c7 = _c1*_c6
                 _c8 = _c7*_d1
                 _c9 = (1.0/(_p_length_scale_2*_p_length_scale_2))
-                _c10 = _c2*_c9
+                _c10 = _c1*_c9
                 _c11 = _c10*_d2
-                _c12 = (8.333333333333334)*_c1
+                _c12 = (8.333333333333334)*_c0
                 _c13 = _c12*_c3*_d0
                 _c14 = _c6*_d1
                 _c15 = -_c13*_c14
                 _c16 = _c9*_d2
                 _c17 = -_c13*_c16
                 _c18 = -_c12*_c14*_c16
-                v[0] = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                v[1] = -_c0*_c5 - _c5
-                v[2] = -_c0*_c8 - _c8
-                v[3] = -_c0*_c11 - _c11
-                v[4] = _c0*_c4 - _c12*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4
+                v[0] = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+                v[1] = -_c2*_c5 - _c5
+                v[2] = -_c2*_c8 - _c8
+                v[3] = -_c11*_c2 - _c11
+                v[4] = -_c12*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c2*_c4 + _c4
                 v[5] = _c15
                 v[6] = _c17
                 v[7] = _c15
-                v[8] = _c0*_c7 - _c12*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c7
+                v[8] = -_c12*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c2*_c7 + _c7
                 v[9] = _c18
                 v[10] = _c17
                 v[11] = _c18
-                v[12] = _c0*_c10 + _c10 - _c12*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
+                v[12] = _c10*_c2 + _c10 - _c12*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -417,6 +422,7 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _exp0 = math.exp(-2.23606797749979*_r0)
             if _r0 == 0.0:
                 _c0 = (1.6666666666666667)*_p_variance
                 v[0] = _p_variance
@@ -433,38 +439,38 @@ def fill_multi(X1, X2, p, sel2, table, out):
                 v[11] = 0.0
                 v[12] = _c0/(_p_length_scale_2*_p_length_scale_2)
             else:
-                _c0 = 2.23606797749979*_r0
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = (1.6666666666666667)*_c1
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = 2.23606797749979*_r0
                 _c3 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-                _c4 = _c2*_c3
+                _c4 = _c1*_c3
                 _c5 = _c4*_d0
                 _c6 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-                _c7 = _c2*_c6
+                _c7 = _c1*_c6
                 _c8 = _c7*_d1
                 _c9 = (1.0/(_p_length_scale_2*_p_length_scale_2))
-                _c10 = _c2*_c9
+                _c10 = _c1*_c9
                 _c11 = _c10*_d2
-                _c12 = (8.333333333333334)*_c1
+                _c12 = (8.333333333333334)*_c0
                 _c13 = _c12*_c3*_d0
                 _c14 = _c6*_d1
                 _c15 = -_c13*_c14
                 _c16 = _c9*_d2
                 _c17 = -_c13*_c16
                 _c18 = -_c12*_c14*_c16
-                v[0] = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                v[1] = -_c0*_c5 - _c5
-                v[2] = -_c0*_c8 - _c8
-                v[3] = -_c0*_c11 - _c11
-                v[4] = _c0*_c4 - _c12*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4
+                v[0] = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+                v[1] = -_c2*_c5 - _c5
+                v[2] = -_c2*_c8 - _c8
+                v[3] = -_c11*_c2 - _c11
+                v[4] = -_c12*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c2*_c4 + _c4
                 v[5] = _c15
                 v[6] = _c17
                 v[7] = _c15
-                v[8] = _c0*_c7 - _c12*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c7
+                v[8] = -_c12*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c2*_c7 + _c7
                 v[9] = _c18
                 v[10] = _c17
                 v[11] = _c18
-                v[12] = _c0*_c10 + _c10 - _c12*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
+                v[12] = _c10*_c2 + _c10 - _c12*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -491,6 +497,7 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
             _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _exp0 = math.exp(-2.23606797749979*_r0)
             if _r0 == 0.0:
                 _c0 = (1.6666666666666667)*_p_variance
                 v[0] = _p_variance
@@ -507,38 +514,38 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
                 v[11] = 0.0
                 v[12] = _c0/(_p_length_scale_2*_p_length_scale_2)
             else:
-                _c0 = 2.23606797749979*_r0
-                _c1 = _p_variance*math.exp(-_c0)
-                _c2 = (1.6666666666666667)*_c1
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = 2.23606797749979*_r0
                 _c3 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-                _c4 = _c2*_c3
+                _c4 = _c1*_c3
                 _c5 = _c4*_d0
                 _c6 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-                _c7 = _c2*_c6
+                _c7 = _c1*_c6
                 _c8 = _c7*_d1
                 _c9 = (1.0/(_p_length_scale_2*_p_length_scale_2))
-                _c10 = _c2*_c9
+                _c10 = _c1*_c9
                 _c11 = _c10*_d2
-                _c12 = (8.333333333333334)*_c1
+                _c12 = (8.333333333333334)*_c0
                 _c13 = _c12*_c3*_d0
                 _c14 = _c6*_d1
                 _c15 = -_c13*_c14
                 _c16 = _c9*_d2
                 _c17 = -_c13*_c16
                 _c18 = -_c12*_c14*_c16
-                v[0] = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                v[1] = -_c0*_c5 - _c5
-                v[2] = -_c0*_c8 - _c8
-                v[3] = -_c0*_c11 - _c11
-                v[4] = _c0*_c4 - _c12*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4
+                v[0] = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+                v[1] = -_c2*_c5 - _c5
+                v[2] = -_c2*_c8 - _c8
+                v[3] = -_c11*_c2 - _c11
+                v[4] = -_c12*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c2*_c4 + _c4
                 v[5] = _c15
                 v[6] = _c17
                 v[7] = _c15
-                v[8] = _c0*_c7 - _c12*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c7
+                v[8] = -_c12*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c2*_c7 + _c7
                 v[9] = _c18
                 v[10] = _c17
                 v[11] = _c18
-                v[12] = _c0*_c10 + _c10 - _c12*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
+                v[12] = _c10*_c2 + _c10 - _c12*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -576,6 +583,7 @@ def contract_selected(X, p, sel, table, W, out):
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
                 _r0 = math.sqrt((_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) + (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) + (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+                _exp0 = math.exp(-2.23606797749979*_r0)
                 if _r0 == 0.0:
                     _c0 = (1.6666666666666667)*_p_variance
                     v[0] = _p_variance
@@ -592,42 +600,42 @@ def contract_selected(X, p, sel, table, W, out):
                     v[11] = 0.0
                     v[12] = _c0/(_p_length_scale_2*_p_length_scale_2)
                 else:
-                    _c0 = 2.23606797749979*_r0
-                    _c1 = _p_variance*math.exp(-_c0)
-                    _c2 = (1.6666666666666667)*_c1
+                    _c0 = _exp0*_p_variance
+                    _c1 = (1.6666666666666667)*_c0
+                    _c2 = 2.23606797749979*_r0
                     _c3 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-                    _c4 = _c2*_c3
+                    _c4 = _c1*_c3
                     _c5 = _c4*_d0
                     _c6 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-                    _c7 = _c2*_c6
+                    _c7 = _c1*_c6
                     _c8 = _c7*_d1
                     _c9 = (1.0/(_p_length_scale_2*_p_length_scale_2))
-                    _c10 = _c2*_c9
+                    _c10 = _c1*_c9
                     _c11 = _c10*_d2
-                    _c12 = (8.333333333333334)*_c1
+                    _c12 = (8.333333333333334)*_c0
                     _c13 = _c12*_c3*_d0
                     _c14 = _c6*_d1
                     _c15 = -_c13*_c14
                     _c16 = _c9*_d2
                     _c17 = -_c13*_c16
                     _c18 = -_c12*_c14*_c16
-                    v[0] = _c0*_c1 + _c1 + _c2*(_r0*_r0)
-                    v[1] = -_c0*_c5 - _c5
-                    v[2] = -_c0*_c8 - _c8
-                    v[3] = -_c0*_c11 - _c11
-                    v[4] = _c0*_c4 - _c12*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c4
+                    v[0] = _c0*_c2 + _c0 + _c1*(_r0*_r0)
+                    v[1] = -_c2*_c5 - _c5
+                    v[2] = -_c2*_c8 - _c8
+                    v[3] = -_c11*_c2 - _c11
+                    v[4] = -_c12*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c2*_c4 + _c4
                     v[5] = _c15
                     v[6] = _c17
                     v[7] = _c15
-                    v[8] = _c0*_c7 - _c12*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c7
+                    v[8] = -_c12*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c2*_c7 + _c7
                     v[9] = _c18
                     v[10] = _c17
                     v[11] = _c18
-                    v[12] = _c0*_c10 + _c10 - _c12*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
+                    v[12] = _c10*_c2 + _c10 - _c12*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2*_p_length_scale_2*_p_length_scale_2)
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 0cb3e1b5401188d1db4d395713aa78808d1dfa6e7f4ed05e16626cbf4aa78e3a
+# kernelgen-sha256: 5e551fc6a465e9cac8cf49f4a7feabfdeaf2aa57addcb0cdbc8b05296f609015

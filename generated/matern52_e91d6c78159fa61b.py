@@ -2,7 +2,7 @@
 # kernel: variance*(1 + sqrt(5)*sqrt((x0 - y0)**2 + (x1 - y1)**2)/length_scale + 5*((x0 - y0)**2 + (x1 - y1)**2)/(3*length_scale**2))*exp(-sqrt(5)*sqrt((x0 - y0)**2 + (x1 - y1)**2)/length_scale)
 # request: (dx=(), dy=()), (dx=(0,), dy=()), (dx=(1,), dy=()), (dx=(0,), dy=(0,)), (dx=(0,), dy=(1,)), (dx=(1,), dy=(0,)), (dx=(1,), dy=(1,))
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 44
+# operations after CSE: 43
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -22,7 +22,7 @@ OUTPUTS = (
 )
 N_OUT = 7
 SYMMETRIC = False
-N_OPS = 44
+N_OPS = 43
 
 
 
@@ -53,6 +53,7 @@ def pair(x, y, p, out):
     _y1 = y[1]
     _d1 = _x1 - _y1
     _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+    _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale)
     if _r0 == 0.0:
         _c0 = (1.6666666666666667)*_p_variance/(_p_length_scale*_p_length_scale)
         out[0] = _p_variance
@@ -63,22 +64,21 @@ def pair(x, y, p, out):
         out[5] = 0.0
         out[6] = _c0
     else:
-        _c0 = 2.23606797749979*_r0
-        _c1 = _c0/_p_length_scale
-        _c2 = _p_variance*math.exp(-_c1)
-        _c3 = (1.6666666666666667)*_c2
-        _c4 = _c3/(_p_length_scale*_p_length_scale)
-        _c5 = _c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
-        _c6 = (8.333333333333334)*_c2/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
-        _c7 = _c4 + _c5
-        _c8 = -_c6*_d0*_d1
-        out[0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
-        out[1] = -_c4*_d0 - _c5*_d0
-        out[2] = -_c4*_d1 - _c5*_d1
-        out[3] = -_c6*(_d0*_d0) + _c7
-        out[4] = _c8
-        out[5] = _c8
-        out[6] = -_c6*(_d1*_d1) + _c7
+        _c0 = _exp0*_p_variance
+        _c1 = (1.6666666666666667)*_c0
+        _c2 = _c1/(_p_length_scale*_p_length_scale)
+        _c3 = 2.23606797749979*_r0
+        _c4 = _c1*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
+        _c5 = (8.333333333333334)*_c0/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+        _c6 = _c2 + _c4
+        _c7 = -_c5*_d0*_d1
+        out[0] = _c0*_c3/_p_length_scale + _c0 + _c2*(_r0*_r0)
+        out[1] = -_c2*_d0 - _c4*_d0
+        out[2] = -_c2*_d1 - _c4*_d1
+        out[3] = -_c5*(_d0*_d0) + _c6
+        out[4] = _c7
+        out[5] = _c7
+        out[6] = -_c5*(_d1*_d1) + _c6
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -95,6 +95,7 @@ def fill(X1, X2, p, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+            _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale)
             if _r0 == 0.0:
                 _c0 = (1.6666666666666667)*_p_variance/(_p_length_scale*_p_length_scale)
                 out[i, j, 0] = _p_variance
@@ -105,22 +106,21 @@ def fill(X1, X2, p, out):
                 out[i, j, 5] = 0.0
                 out[i, j, 6] = _c0
             else:
-                _c0 = 2.23606797749979*_r0
-                _c1 = _c0/_p_length_scale
-                _c2 = _p_variance*math.exp(-_c1)
-                _c3 = (1.6666666666666667)*_c2
-                _c4 = _c3/(_p_length_scale*_p_length_scale)
-                _c5 = _c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
-                _c6 = (8.333333333333334)*_c2/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
-                _c7 = _c4 + _c5
-                _c8 = -_c6*_d0*_d1
-                out[i, j, 0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
-                out[i, j, 1] = -_c4*_d0 - _c5*_d0
-                out[i, j, 2] = -_c4*_d1 - _c5*_d1
-                out[i, j, 3] = -_c6*(_d0*_d0) + _c7
-                out[i, j, 4] = _c8
-                out[i, j, 5] = _c8
-                out[i, j, 6] = -_c6*(_d1*_d1) + _c7
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = _c1/(_p_length_scale*_p_length_scale)
+                _c3 = 2.23606797749979*_r0
+                _c4 = _c1*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
+                _c5 = (8.333333333333334)*_c0/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                _c6 = _c2 + _c4
+                _c7 = -_c5*_d0*_d1
+                out[i, j, 0] = _c0*_c3/_p_length_scale + _c0 + _c2*(_r0*_r0)
+                out[i, j, 1] = -_c2*_d0 - _c4*_d0
+                out[i, j, 2] = -_c2*_d1 - _c4*_d1
+                out[i, j, 3] = -_c5*(_d0*_d0) + _c6
+                out[i, j, 4] = _c7
+                out[i, j, 5] = _c7
+                out[i, j, 6] = -_c5*(_d1*_d1) + _c6
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -141,6 +141,7 @@ def fill_symmetric(X, p, out):
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+                _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale)
                 if _r0 == 0.0:
                     _c0 = (1.6666666666666667)*_p_variance/(_p_length_scale*_p_length_scale)
                     out[i, j, 0] = _p_variance
@@ -151,22 +152,21 @@ def fill_symmetric(X, p, out):
                     out[i, j, 5] = 0.0
                     out[i, j, 6] = _c0
                 else:
-                    _c0 = 2.23606797749979*_r0
-                    _c1 = _c0/_p_length_scale
-                    _c2 = _p_variance*math.exp(-_c1)
-                    _c3 = (1.6666666666666667)*_c2
-                    _c4 = _c3/(_p_length_scale*_p_length_scale)
-                    _c5 = _c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
-                    _c6 = (8.333333333333334)*_c2/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
-                    _c7 = _c4 + _c5
-                    _c8 = -_c6*_d0*_d1
-                    out[i, j, 0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
-                    out[i, j, 1] = -_c4*_d0 - _c5*_d0
-                    out[i, j, 2] = -_c4*_d1 - _c5*_d1
-                    out[i, j, 3] = -_c6*(_d0*_d0) + _c7
-                    out[i, j, 4] = _c8
-                    out[i, j, 5] = _c8
-                    out[i, j, 6] = -_c6*(_d1*_d1) + _c7
+                    _c0 = _exp0*_p_variance
+                    _c1 = (1.6666666666666667)*_c0
+                    _c2 = _c1/(_p_length_scale*_p_length_scale)
+                    _c3 = 2.23606797749979*_r0
+                    _c4 = _c1*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
+                    _c5 = (8.333333333333334)*_c0/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                    _c6 = _c2 + _c4
+                    _c7 = -_c5*_d0*_d1
+                    out[i, j, 0] = _c0*_c3/_p_length_scale + _c0 + _c2*(_r0*_r0)
+                    out[i, j, 1] = -_c2*_d0 - _c4*_d0
+                    out[i, j, 2] = -_c2*_d1 - _c4*_d1
+                    out[i, j, 3] = -_c5*(_d0*_d0) + _c6
+                    out[i, j, 4] = _c7
+                    out[i, j, 5] = _c7
+                    out[i, j, 6] = -_c5*(_d1*_d1) + _c6
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -184,6 +184,7 @@ def diag(X, p, out):
         _y1 = X[i, 1]
         _d1 = _x1 - _y1
         _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+        _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale)
         if _r0 == 0.0:
             _c0 = (1.6666666666666667)*_p_variance/(_p_length_scale*_p_length_scale)
             out[i, 0] = _p_variance
@@ -194,22 +195,21 @@ def diag(X, p, out):
             out[i, 5] = 0.0
             out[i, 6] = _c0
         else:
-            _c0 = 2.23606797749979*_r0
-            _c1 = _c0/_p_length_scale
-            _c2 = _p_variance*math.exp(-_c1)
-            _c3 = (1.6666666666666667)*_c2
-            _c4 = _c3/(_p_length_scale*_p_length_scale)
-            _c5 = _c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
-            _c6 = (8.333333333333334)*_c2/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
-            _c7 = _c4 + _c5
-            _c8 = -_c6*_d0*_d1
-            out[i, 0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
-            out[i, 1] = -_c4*_d0 - _c5*_d0
-            out[i, 2] = -_c4*_d1 - _c5*_d1
-            out[i, 3] = -_c6*(_d0*_d0) + _c7
-            out[i, 4] = _c8
-            out[i, 5] = _c8
-            out[i, 6] = -_c6*(_d1*_d1) + _c7
+            _c0 = _exp0*_p_variance
+            _c1 = (1.6666666666666667)*_c0
+            _c2 = _c1/(_p_length_scale*_p_length_scale)
+            _c3 = 2.23606797749979*_r0
+            _c4 = _c1*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
+            _c5 = (8.333333333333334)*_c0/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+            _c6 = _c2 + _c4
+            _c7 = -_c5*_d0*_d1
+            out[i, 0] = _c0*_c3/_p_length_scale + _c0 + _c2*(_r0*_r0)
+            out[i, 1] = -_c2*_d0 - _c4*_d0
+            out[i, 2] = -_c2*_d1 - _c4*_d1
+            out[i, 3] = -_c5*(_d0*_d0) + _c6
+            out[i, 4] = _c7
+            out[i, 5] = _c7
+            out[i, 6] = -_c5*(_d1*_d1) + _c6
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -227,6 +227,7 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+            _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale)
             if _r0 == 0.0:
                 _c0 = (1.6666666666666667)*_p_variance/(_p_length_scale*_p_length_scale)
                 v[0] = _p_variance
@@ -237,22 +238,21 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
                 v[5] = 0.0
                 v[6] = _c0
             else:
-                _c0 = 2.23606797749979*_r0
-                _c1 = _c0/_p_length_scale
-                _c2 = _p_variance*math.exp(-_c1)
-                _c3 = (1.6666666666666667)*_c2
-                _c4 = _c3/(_p_length_scale*_p_length_scale)
-                _c5 = _c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
-                _c6 = (8.333333333333334)*_c2/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
-                _c7 = _c4 + _c5
-                _c8 = -_c6*_d0*_d1
-                v[0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
-                v[1] = -_c4*_d0 - _c5*_d0
-                v[2] = -_c4*_d1 - _c5*_d1
-                v[3] = -_c6*(_d0*_d0) + _c7
-                v[4] = _c8
-                v[5] = _c8
-                v[6] = -_c6*(_d1*_d1) + _c7
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = _c1/(_p_length_scale*_p_length_scale)
+                _c3 = 2.23606797749979*_r0
+                _c4 = _c1*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
+                _c5 = (8.333333333333334)*_c0/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                _c6 = _c2 + _c4
+                _c7 = -_c5*_d0*_d1
+                v[0] = _c0*_c3/_p_length_scale + _c0 + _c2*(_r0*_r0)
+                v[1] = -_c2*_d0 - _c4*_d0
+                v[2] = -_c2*_d1 - _c4*_d1
+                v[3] = -_c5*(_d0*_d0) + _c6
+                v[4] = _c7
+                v[5] = _c7
+                v[6] = -_c5*(_d1*_d1) + _c6
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -271,6 +271,7 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+            _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale)
             if _r0 == 0.0:
                 _c0 = (1.6666666666666667)*_p_variance/(_p_length_scale*_p_length_scale)
                 v[0] = _p_variance
@@ -281,22 +282,21 @@ def fill_multi(X1, X2, p, sel2, table, out):
                 v[5] = 0.0
                 v[6] = _c0
             else:
-                _c0 = 2.23606797749979*_r0
-                _c1 = _c0/_p_length_scale
-                _c2 = _p_variance*math.exp(-_c1)
-                _c3 = (1.6666666666666667)*_c2
-                _c4 = _c3/(_p_length_scale*_p_length_scale)
-                _c5 = _c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
-                _c6 = (8.333333333333334)*_c2/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
-                _c7 = _c4 + _c5
-                _c8 = -_c6*_d0*_d1
-                v[0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
-                v[1] = -_c4*_d0 - _c5*_d0
-                v[2] = -_c4*_d1 - _c5*_d1
-                v[3] = -_c6*(_d0*_d0) + _c7
-                v[4] = _c8
-                v[5] = _c8
-                v[6] = -_c6*(_d1*_d1) + _c7
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = _c1/(_p_length_scale*_p_length_scale)
+                _c3 = 2.23606797749979*_r0
+                _c4 = _c1*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
+                _c5 = (8.333333333333334)*_c0/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                _c6 = _c2 + _c4
+                _c7 = -_c5*_d0*_d1
+                v[0] = _c0*_c3/_p_length_scale + _c0 + _c2*(_r0*_r0)
+                v[1] = -_c2*_d0 - _c4*_d0
+                v[2] = -_c2*_d1 - _c4*_d1
+                v[3] = -_c5*(_d0*_d0) + _c6
+                v[4] = _c7
+                v[5] = _c7
+                v[6] = -_c5*(_d1*_d1) + _c6
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -318,6 +318,7 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
             _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+            _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale)
             if _r0 == 0.0:
                 _c0 = (1.6666666666666667)*_p_variance/(_p_length_scale*_p_length_scale)
                 v[0] = _p_variance
@@ -328,22 +329,21 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
                 v[5] = 0.0
                 v[6] = _c0
             else:
-                _c0 = 2.23606797749979*_r0
-                _c1 = _c0/_p_length_scale
-                _c2 = _p_variance*math.exp(-_c1)
-                _c3 = (1.6666666666666667)*_c2
-                _c4 = _c3/(_p_length_scale*_p_length_scale)
-                _c5 = _c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
-                _c6 = (8.333333333333334)*_c2/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
-                _c7 = _c4 + _c5
-                _c8 = -_c6*_d0*_d1
-                v[0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
-                v[1] = -_c4*_d0 - _c5*_d0
-                v[2] = -_c4*_d1 - _c5*_d1
-                v[3] = -_c6*(_d0*_d0) + _c7
-                v[4] = _c8
-                v[5] = _c8
-                v[6] = -_c6*(_d1*_d1) + _c7
+                _c0 = _exp0*_p_variance
+                _c1 = (1.6666666666666667)*_c0
+                _c2 = _c1/(_p_length_scale*_p_length_scale)
+                _c3 = 2.23606797749979*_r0
+                _c4 = _c1*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
+                _c5 = (8.333333333333334)*_c0/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                _c6 = _c2 + _c4
+                _c7 = -_c5*_d0*_d1
+                v[0] = _c0*_c3/_p_length_scale + _c0 + _c2*(_r0*_r0)
+                v[1] = -_c2*_d0 - _c4*_d0
+                v[2] = -_c2*_d1 - _c4*_d1
+                v[3] = -_c5*(_d0*_d0) + _c6
+                v[4] = _c7
+                v[5] = _c7
+                v[6] = -_c5*(_d1*_d1) + _c6
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -376,6 +376,7 @@ def contract_selected(X, p, sel, table, W, out):
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
                 _r0 = math.sqrt((_d0*_d0) + (_d1*_d1))
+                _exp0 = math.exp(-2.23606797749979*_r0/_p_length_scale)
                 if _r0 == 0.0:
                     _c0 = (1.6666666666666667)*_p_variance/(_p_length_scale*_p_length_scale)
                     v[0] = _p_variance
@@ -386,26 +387,25 @@ def contract_selected(X, p, sel, table, W, out):
                     v[5] = 0.0
                     v[6] = _c0
                 else:
-                    _c0 = 2.23606797749979*_r0
-                    _c1 = _c0/_p_length_scale
-                    _c2 = _p_variance*math.exp(-_c1)
-                    _c3 = (1.6666666666666667)*_c2
-                    _c4 = _c3/(_p_length_scale*_p_length_scale)
-                    _c5 = _c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
-                    _c6 = (8.333333333333334)*_c2/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
-                    _c7 = _c4 + _c5
-                    _c8 = -_c6*_d0*_d1
-                    v[0] = _c1*_c2 + _c2 + _c4*(_r0*_r0)
-                    v[1] = -_c4*_d0 - _c5*_d0
-                    v[2] = -_c4*_d1 - _c5*_d1
-                    v[3] = -_c6*(_d0*_d0) + _c7
-                    v[4] = _c8
-                    v[5] = _c8
-                    v[6] = -_c6*(_d1*_d1) + _c7
+                    _c0 = _exp0*_p_variance
+                    _c1 = (1.6666666666666667)*_c0
+                    _c2 = _c1/(_p_length_scale*_p_length_scale)
+                    _c3 = 2.23606797749979*_r0
+                    _c4 = _c1*_c3/(_p_length_scale*_p_length_scale*_p_length_scale)
+                    _c5 = (8.333333333333334)*_c0/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                    _c6 = _c2 + _c4
+                    _c7 = -_c5*_d0*_d1
+                    v[0] = _c0*_c3/_p_length_scale + _c0 + _c2*(_r0*_r0)
+                    v[1] = -_c2*_d0 - _c4*_d0
+                    v[2] = -_c2*_d1 - _c4*_d1
+                    v[3] = -_c5*(_d0*_d0) + _c6
+                    v[4] = _c7
+                    v[5] = _c7
+                    v[6] = -_c5*(_d1*_d1) + _c6
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 3815ce9365638ce8f6df1d381c369ed3135ec0f05cff48c58f5758b88b0c05d1
+# kernelgen-sha256: 32cafd569e09d07547d8f3ba10491ebe07522db4a86cf91d6f05171286d7fb6e

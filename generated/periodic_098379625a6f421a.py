@@ -2,7 +2,7 @@
 # kernel: variance*exp(-2*sin(pi*(x0 - y0)/period)**2/length_scale**2)
 # request: (dx=(), dy=()) + log-hyperparameter gradients
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 17
+# operations after CSE: 11
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -19,7 +19,7 @@ OUTPUTS = (
 )
 N_OUT = 4
 SYMMETRIC = True
-N_OPS = 17
+N_OPS = 11
 
 
 
@@ -47,16 +47,15 @@ def pair(x, y, p, out):
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
-    _c0 = (1.0/(_p_length_scale*_p_length_scale))
-    _c1 = 3.141592653589793*_d0/_p_period
-    _c2 = math.sin(_c1)
-    _c3 = _c0*(_c2*_c2)
-    _c4 = _p_variance*math.exp(-2.0*_c3)
-    _c5 = 4.0*_c4
-    out[0] = _c4
-    out[1] = _c4
-    out[2] = _c3*_c5
-    out[3] = _c0*_c1*_c2*_c5*math.cos(_c1)
+    _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+    _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+    _exp2 = math.exp(-2.0*(_sin0*_sin0)/(_p_length_scale*_p_length_scale))
+    _c0 = _exp2*_p_variance
+    _c1 = 4.0*_c0/(_p_length_scale*_p_length_scale)
+    out[0] = _c0
+    out[1] = _c0
+    out[2] = _c1*(_sin0*_sin0)
+    out[3] = 3.141592653589793*_c1*_cos0*_d0*_sin0/_p_period
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -70,16 +69,15 @@ def fill(X1, X2, p, out):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793*_d0/_p_period
-            _c2 = math.sin(_c1)
-            _c3 = _c0*(_c2*_c2)
-            _c4 = _p_variance*math.exp(-2.0*_c3)
-            _c5 = 4.0*_c4
-            out[i, j, 0] = _c4
-            out[i, j, 1] = _c4
-            out[i, j, 2] = _c3*_c5
-            out[i, j, 3] = _c0*_c1*_c2*_c5*math.cos(_c1)
+            _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+            _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+            _exp2 = math.exp(-2.0*(_sin0*_sin0)/(_p_length_scale*_p_length_scale))
+            _c0 = _exp2*_p_variance
+            _c1 = 4.0*_c0/(_p_length_scale*_p_length_scale)
+            out[i, j, 0] = _c0
+            out[i, j, 1] = _c0
+            out[i, j, 2] = _c1*(_sin0*_sin0)
+            out[i, j, 3] = 3.141592653589793*_c1*_cos0*_d0*_sin0/_p_period
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -97,16 +95,15 @@ def fill_symmetric(X, p, out):
                 _x0 = X[i, 0]
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
-                _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                _c1 = 3.141592653589793*_d0/_p_period
-                _c2 = math.sin(_c1)
-                _c3 = _c0*(_c2*_c2)
-                _c4 = _p_variance*math.exp(-2.0*_c3)
-                _c5 = 4.0*_c4
-                out[i, j, 0] = _c4
-                out[i, j, 1] = _c4
-                out[i, j, 2] = _c3*_c5
-                out[i, j, 3] = _c0*_c1*_c2*_c5*math.cos(_c1)
+                _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+                _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+                _exp2 = math.exp(-2.0*(_sin0*_sin0)/(_p_length_scale*_p_length_scale))
+                _c0 = _exp2*_p_variance
+                _c1 = 4.0*_c0/(_p_length_scale*_p_length_scale)
+                out[i, j, 0] = _c0
+                out[i, j, 1] = _c0
+                out[i, j, 2] = _c1*(_sin0*_sin0)
+                out[i, j, 3] = 3.141592653589793*_c1*_cos0*_d0*_sin0/_p_period
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -121,16 +118,15 @@ def diag(X, p, out):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
         _d0 = _x0 - _y0
-        _c0 = (1.0/(_p_length_scale*_p_length_scale))
-        _c1 = 3.141592653589793*_d0/_p_period
-        _c2 = math.sin(_c1)
-        _c3 = _c0*(_c2*_c2)
-        _c4 = _p_variance*math.exp(-2.0*_c3)
-        _c5 = 4.0*_c4
-        out[i, 0] = _c4
-        out[i, 1] = _c4
-        out[i, 2] = _c3*_c5
-        out[i, 3] = _c0*_c1*_c2*_c5*math.cos(_c1)
+        _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+        _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+        _exp2 = math.exp(-2.0*(_sin0*_sin0)/(_p_length_scale*_p_length_scale))
+        _c0 = _exp2*_p_variance
+        _c1 = 4.0*_c0/(_p_length_scale*_p_length_scale)
+        out[i, 0] = _c0
+        out[i, 1] = _c0
+        out[i, 2] = _c1*(_sin0*_sin0)
+        out[i, 3] = 3.141592653589793*_c1*_cos0*_d0*_sin0/_p_period
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -145,16 +141,15 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793*_d0/_p_period
-            _c2 = math.sin(_c1)
-            _c3 = _c0*(_c2*_c2)
-            _c4 = _p_variance*math.exp(-2.0*_c3)
-            _c5 = 4.0*_c4
-            v[0] = _c4
-            v[1] = _c4
-            v[2] = _c3*_c5
-            v[3] = _c0*_c1*_c2*_c5*math.cos(_c1)
+            _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+            _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+            _exp2 = math.exp(-2.0*(_sin0*_sin0)/(_p_length_scale*_p_length_scale))
+            _c0 = _exp2*_p_variance
+            _c1 = 4.0*_c0/(_p_length_scale*_p_length_scale)
+            v[0] = _c0
+            v[1] = _c0
+            v[2] = _c1*(_sin0*_sin0)
+            v[3] = 3.141592653589793*_c1*_cos0*_d0*_sin0/_p_period
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -170,16 +165,15 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793*_d0/_p_period
-            _c2 = math.sin(_c1)
-            _c3 = _c0*(_c2*_c2)
-            _c4 = _p_variance*math.exp(-2.0*_c3)
-            _c5 = 4.0*_c4
-            v[0] = _c4
-            v[1] = _c4
-            v[2] = _c3*_c5
-            v[3] = _c0*_c1*_c2*_c5*math.cos(_c1)
+            _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+            _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+            _exp2 = math.exp(-2.0*(_sin0*_sin0)/(_p_length_scale*_p_length_scale))
+            _c0 = _exp2*_p_variance
+            _c1 = 4.0*_c0/(_p_length_scale*_p_length_scale)
+            v[0] = _c0
+            v[1] = _c0
+            v[2] = _c1*(_sin0*_sin0)
+            v[3] = 3.141592653589793*_c1*_cos0*_d0*_sin0/_p_period
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -198,16 +192,15 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793*_d0/_p_period
-            _c2 = math.sin(_c1)
-            _c3 = _c0*(_c2*_c2)
-            _c4 = _p_variance*math.exp(-2.0*_c3)
-            _c5 = 4.0*_c4
-            v[0] = _c4
-            v[1] = _c4
-            v[2] = _c3*_c5
-            v[3] = _c0*_c1*_c2*_c5*math.cos(_c1)
+            _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+            _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+            _exp2 = math.exp(-2.0*(_sin0*_sin0)/(_p_length_scale*_p_length_scale))
+            _c0 = _exp2*_p_variance
+            _c1 = 4.0*_c0/(_p_length_scale*_p_length_scale)
+            v[0] = _c0
+            v[1] = _c0
+            v[2] = _c1*(_sin0*_sin0)
+            v[3] = 3.141592653589793*_c1*_cos0*_d0*_sin0/_p_period
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -237,20 +230,19 @@ def contract_selected(X, p, sel, table, W, out):
                 _x0 = X[i, 0]
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
-                _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                _c1 = 3.141592653589793*_d0/_p_period
-                _c2 = math.sin(_c1)
-                _c3 = _c0*(_c2*_c2)
-                _c4 = _p_variance*math.exp(-2.0*_c3)
-                _c5 = 4.0*_c4
-                v[0] = _c4
-                v[1] = _c4
-                v[2] = _c3*_c5
-                v[3] = _c0*_c1*_c2*_c5*math.cos(_c1)
+                _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+                _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+                _exp2 = math.exp(-2.0*(_sin0*_sin0)/(_p_length_scale*_p_length_scale))
+                _c0 = _exp2*_p_variance
+                _c1 = 4.0*_c0/(_p_length_scale*_p_length_scale)
+                v[0] = _c0
+                v[1] = _c0
+                v[2] = _c1*(_sin0*_sin0)
+                v[3] = 3.141592653589793*_c1*_cos0*_d0*_sin0/_p_period
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 9ac7f2c7e2d75193d92ed2a367540401869824c4f01de59c5bbb4a72ad2877d7
+# kernelgen-sha256: 03ffe9884d8e8dd46091ddd6ac3d8ed9bdd6aa8982d2747850c0afc3e3564330

@@ -2,7 +2,7 @@
 # kernel: variance*exp(-2*sin(pi*(x0 - y0)/period)**2/length_scale**2)
 # request: (dx=(), dy=()), (dx=(0,), dy=()), (dx=(0,), dy=(0,))
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 39
+# operations after CSE: 31
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -18,7 +18,7 @@ OUTPUTS = (
 )
 N_OUT = 3
 SYMMETRIC = False
-N_OPS = 39
+N_OPS = 31
 
 
 
@@ -46,23 +46,19 @@ def pair(x, y, p, out):
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
-    _c0 = (1.0/(_p_length_scale*_p_length_scale))
-    _c1 = 3.141592653589793/_p_period
-    _c2 = _c1*_d0
-    _c3 = math.sin(_c2)
-    _c4 = (_c3*_c3)
-    _c5 = _c0*_c4
-    _c6 = math.exp(-2.0*_c5)
-    _c7 = _c6*_p_variance
-    _c8 = math.cos(_c2)
-    _c9 = 4.0*_c7
-    _c10 = 9.869604401089358
-    _c11 = (1.0/(_p_period*_p_period))
-    _c12 = _c10*_c11
-    _c13 = (_c8*_c8)
-    out[0] = _c7
-    out[1] = -_c0*_c1*_c3*_c8*_c9
-    out[2] = 4.0*_c0*_c10*_c11*_c13*_c6*_p_variance - 16.0*_c12*_c13*_c4*_c7/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) - _c12*_c5*_c9
+    _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+    _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+    _exp2 = math.exp(-2.0*(_sin0*_sin0)/(_p_length_scale*_p_length_scale))
+    _c0 = _exp2*_p_variance
+    _c1 = (1.0/(_p_length_scale*_p_length_scale))
+    _c2 = 4.0*_c0*_c1
+    _c3 = 9.869604401089358
+    _c4 = (_cos0*_cos0)
+    _c5 = (1.0/(_p_period*_p_period))
+    _c6 = _c3*_c5*(_sin0*_sin0)
+    out[0] = _c0
+    out[1] = -3.141592653589793*_c2*_cos0*_sin0/_p_period
+    out[2] = -16.0*_c0*_c4*_c6/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) + 4.0*_c1*_c3*_c4*_c5*_exp2*_p_variance - _c2*_c6
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -76,23 +72,19 @@ def fill(X1, X2, p, out):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
-            _c2 = _c1*_d0
-            _c3 = math.sin(_c2)
-            _c4 = (_c3*_c3)
-            _c5 = _c0*_c4
-            _c6 = math.exp(-2.0*_c5)
-            _c7 = _c6*_p_variance
-            _c8 = math.cos(_c2)
-            _c9 = 4.0*_c7
-            _c10 = 9.869604401089358
-            _c11 = (1.0/(_p_period*_p_period))
-            _c12 = _c10*_c11
-            _c13 = (_c8*_c8)
-            out[i, j, 0] = _c7
-            out[i, j, 1] = -_c0*_c1*_c3*_c8*_c9
-            out[i, j, 2] = 4.0*_c0*_c10*_c11*_c13*_c6*_p_variance - 16.0*_c12*_c13*_c4*_c7/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) - _c12*_c5*_c9
+            _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+            _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+            _exp2 = math.exp(-2.0*(_sin0*_sin0)/(_p_length_scale*_p_length_scale))
+            _c0 = _exp2*_p_variance
+            _c1 = (1.0/(_p_length_scale*_p_length_scale))
+            _c2 = 4.0*_c0*_c1
+            _c3 = 9.869604401089358
+            _c4 = (_cos0*_cos0)
+            _c5 = (1.0/(_p_period*_p_period))
+            _c6 = _c3*_c5*(_sin0*_sin0)
+            out[i, j, 0] = _c0
+            out[i, j, 1] = -3.141592653589793*_c2*_cos0*_sin0/_p_period
+            out[i, j, 2] = -16.0*_c0*_c4*_c6/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) + 4.0*_c1*_c3*_c4*_c5*_exp2*_p_variance - _c2*_c6
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -110,23 +102,19 @@ def fill_symmetric(X, p, out):
                 _x0 = X[i, 0]
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
-                _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                _c1 = 3.141592653589793/_p_period
-                _c2 = _c1*_d0
-                _c3 = math.sin(_c2)
-                _c4 = (_c3*_c3)
-                _c5 = _c0*_c4
-                _c6 = math.exp(-2.0*_c5)
-                _c7 = _c6*_p_variance
-                _c8 = math.cos(_c2)
-                _c9 = 4.0*_c7
-                _c10 = 9.869604401089358
-                _c11 = (1.0/(_p_period*_p_period))
-                _c12 = _c10*_c11
-                _c13 = (_c8*_c8)
-                out[i, j, 0] = _c7
-                out[i, j, 1] = -_c0*_c1*_c3*_c8*_c9
-                out[i, j, 2] = 4.0*_c0*_c10*_c11*_c13*_c6*_p_variance - 16.0*_c12*_c13*_c4*_c7/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) - _c12*_c5*_c9
+                _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+                _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+                _exp2 = math.exp(-2.0*(_sin0*_sin0)/(_p_length_scale*_p_length_scale))
+                _c0 = _exp2*_p_variance
+                _c1 = (1.0/(_p_length_scale*_p_length_scale))
+                _c2 = 4.0*_c0*_c1
+                _c3 = 9.869604401089358
+                _c4 = (_cos0*_cos0)
+                _c5 = (1.0/(_p_period*_p_period))
+                _c6 = _c3*_c5*(_sin0*_sin0)
+                out[i, j, 0] = _c0
+                out[i, j, 1] = -3.141592653589793*_c2*_cos0*_sin0/_p_period
+                out[i, j, 2] = -16.0*_c0*_c4*_c6/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) + 4.0*_c1*_c3*_c4*_c5*_exp2*_p_variance - _c2*_c6
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -141,23 +129,19 @@ def diag(X, p, out):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
         _d0 = _x0 - _y0
-        _c0 = (1.0/(_p_length_scale*_p_length_scale))
-        _c1 = 3.141592653589793/_p_period
-        _c2 = _c1*_d0
-        _c3 = math.sin(_c2)
-        _c4 = (_c3*_c3)
-        _c5 = _c0*_c4
-        _c6 = math.exp(-2.0*_c5)
-        _c7 = _c6*_p_variance
-        _c8 = math.cos(_c2)
-        _c9 = 4.0*_c7
-        _c10 = 9.869604401089358
-        _c11 = (1.0/(_p_period*_p_period))
-        _c12 = _c10*_c11
-        _c13 = (_c8*_c8)
-        out[i, 0] = _c7
-        out[i, 1] = -_c0*_c1*_c3*_c8*_c9
-        out[i, 2] = 4.0*_c0*_c10*_c11*_c13*_c6*_p_variance - 16.0*_c12*_c13*_c4*_c7/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) - _c12*_c5*_c9
+        _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+        _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+        _exp2 = math.exp(-2.0*(_sin0*_sin0)/(_p_length_scale*_p_length_scale))
+        _c0 = _exp2*_p_variance
+        _c1 = (1.0/(_p_length_scale*_p_length_scale))
+        _c2 = 4.0*_c0*_c1
+        _c3 = 9.869604401089358
+        _c4 = (_cos0*_cos0)
+        _c5 = (1.0/(_p_period*_p_period))
+        _c6 = _c3*_c5*(_sin0*_sin0)
+        out[i, 0] = _c0
+        out[i, 1] = -3.141592653589793*_c2*_cos0*_sin0/_p_period
+        out[i, 2] = -16.0*_c0*_c4*_c6/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) + 4.0*_c1*_c3*_c4*_c5*_exp2*_p_variance - _c2*_c6
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -172,23 +156,19 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
-            _c2 = _c1*_d0
-            _c3 = math.sin(_c2)
-            _c4 = (_c3*_c3)
-            _c5 = _c0*_c4
-            _c6 = math.exp(-2.0*_c5)
-            _c7 = _c6*_p_variance
-            _c8 = math.cos(_c2)
-            _c9 = 4.0*_c7
-            _c10 = 9.869604401089358
-            _c11 = (1.0/(_p_period*_p_period))
-            _c12 = _c10*_c11
-            _c13 = (_c8*_c8)
-            v[0] = _c7
-            v[1] = -_c0*_c1*_c3*_c8*_c9
-            v[2] = 4.0*_c0*_c10*_c11*_c13*_c6*_p_variance - 16.0*_c12*_c13*_c4*_c7/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) - _c12*_c5*_c9
+            _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+            _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+            _exp2 = math.exp(-2.0*(_sin0*_sin0)/(_p_length_scale*_p_length_scale))
+            _c0 = _exp2*_p_variance
+            _c1 = (1.0/(_p_length_scale*_p_length_scale))
+            _c2 = 4.0*_c0*_c1
+            _c3 = 9.869604401089358
+            _c4 = (_cos0*_cos0)
+            _c5 = (1.0/(_p_period*_p_period))
+            _c6 = _c3*_c5*(_sin0*_sin0)
+            v[0] = _c0
+            v[1] = -3.141592653589793*_c2*_cos0*_sin0/_p_period
+            v[2] = -16.0*_c0*_c4*_c6/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) + 4.0*_c1*_c3*_c4*_c5*_exp2*_p_variance - _c2*_c6
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -204,23 +184,19 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
-            _c2 = _c1*_d0
-            _c3 = math.sin(_c2)
-            _c4 = (_c3*_c3)
-            _c5 = _c0*_c4
-            _c6 = math.exp(-2.0*_c5)
-            _c7 = _c6*_p_variance
-            _c8 = math.cos(_c2)
-            _c9 = 4.0*_c7
-            _c10 = 9.869604401089358
-            _c11 = (1.0/(_p_period*_p_period))
-            _c12 = _c10*_c11
-            _c13 = (_c8*_c8)
-            v[0] = _c7
-            v[1] = -_c0*_c1*_c3*_c8*_c9
-            v[2] = 4.0*_c0*_c10*_c11*_c13*_c6*_p_variance - 16.0*_c12*_c13*_c4*_c7/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) - _c12*_c5*_c9
+            _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+            _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+            _exp2 = math.exp(-2.0*(_sin0*_sin0)/(_p_length_scale*_p_length_scale))
+            _c0 = _exp2*_p_variance
+            _c1 = (1.0/(_p_length_scale*_p_length_scale))
+            _c2 = 4.0*_c0*_c1
+            _c3 = 9.869604401089358
+            _c4 = (_cos0*_cos0)
+            _c5 = (1.0/(_p_period*_p_period))
+            _c6 = _c3*_c5*(_sin0*_sin0)
+            v[0] = _c0
+            v[1] = -3.141592653589793*_c2*_cos0*_sin0/_p_period
+            v[2] = -16.0*_c0*_c4*_c6/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) + 4.0*_c1*_c3*_c4*_c5*_exp2*_p_variance - _c2*_c6
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -239,23 +215,19 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
-            _c2 = _c1*_d0
-            _c3 = math.sin(_c2)
-            _c4 = (_c3*_c3)
-            _c5 = _c0*_c4
-            _c6 = math.exp(-2.0*_c5)
-            _c7 = _c6*_p_variance
-            _c8 = math.cos(_c2)
-            _c9 = 4.0*_c7
-            _c10 = 9.869604401089358
-            _c11 = (1.0/(_p_period*_p_period))
-            _c12 = _c10*_c11
-            _c13 = (_c8*_c8)
-            v[0] = _c7
-            v[1] = -_c0*_c1*_c3*_c8*_c9
-            v[2] = 4.0*_c0*_c10*_c11*_c13*_c6*_p_variance - 16.0*_c12*_c13*_c4*_c7/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) - _c12*_c5*_c9
+            _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+            _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+            _exp2 = math.exp(-2.0*(_sin0*_sin0)/(_p_length_scale*_p_length_scale))
+            _c0 = _exp2*_p_variance
+            _c1 = (1.0/(_p_length_scale*_p_length_scale))
+            _c2 = 4.0*_c0*_c1
+            _c3 = 9.869604401089358
+            _c4 = (_cos0*_cos0)
+            _c5 = (1.0/(_p_period*_p_period))
+            _c6 = _c3*_c5*(_sin0*_sin0)
+            v[0] = _c0
+            v[1] = -3.141592653589793*_c2*_cos0*_sin0/_p_period
+            v[2] = -16.0*_c0*_c4*_c6/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) + 4.0*_c1*_c3*_c4*_c5*_exp2*_p_variance - _c2*_c6
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -285,27 +257,23 @@ def contract_selected(X, p, sel, table, W, out):
                 _x0 = X[i, 0]
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
-                _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                _c1 = 3.141592653589793/_p_period
-                _c2 = _c1*_d0
-                _c3 = math.sin(_c2)
-                _c4 = (_c3*_c3)
-                _c5 = _c0*_c4
-                _c6 = math.exp(-2.0*_c5)
-                _c7 = _c6*_p_variance
-                _c8 = math.cos(_c2)
-                _c9 = 4.0*_c7
-                _c10 = 9.869604401089358
-                _c11 = (1.0/(_p_period*_p_period))
-                _c12 = _c10*_c11
-                _c13 = (_c8*_c8)
-                v[0] = _c7
-                v[1] = -_c0*_c1*_c3*_c8*_c9
-                v[2] = 4.0*_c0*_c10*_c11*_c13*_c6*_p_variance - 16.0*_c12*_c13*_c4*_c7/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) - _c12*_c5*_c9
+                _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+                _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+                _exp2 = math.exp(-2.0*(_sin0*_sin0)/(_p_length_scale*_p_length_scale))
+                _c0 = _exp2*_p_variance
+                _c1 = (1.0/(_p_length_scale*_p_length_scale))
+                _c2 = 4.0*_c0*_c1
+                _c3 = 9.869604401089358
+                _c4 = (_cos0*_cos0)
+                _c5 = (1.0/(_p_period*_p_period))
+                _c6 = _c3*_c5*(_sin0*_sin0)
+                v[0] = _c0
+                v[1] = -3.141592653589793*_c2*_cos0*_sin0/_p_period
+                v[2] = -16.0*_c0*_c4*_c6/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) + 4.0*_c1*_c3*_c4*_c5*_exp2*_p_variance - _c2*_c6
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 687b4fd709c17f5c657ba43a5e740382d22ef450b933c460bc748c51e2503efe
+# kernelgen-sha256: eadfde08ad782e48a8be9ac545c55d249858627d238b46a2af3aba23a4bfb8d4

@@ -2,7 +2,7 @@
 # kernel: variance*exp((-2*sin(pi*(x0 - y0)/period)**2 - 2*sin(pi*(x1 - y1)/period)**2)/length_scale**2)
 # request: (dx=(), dy=()) + log-hyperparameter gradients
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 36
+# operations after CSE: 18
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -19,7 +19,7 @@ OUTPUTS = (
 )
 N_OUT = 4
 SYMMETRIC = True
-N_OPS = 36
+N_OPS = 18
 
 
 
@@ -50,22 +50,18 @@ def pair(x, y, p, out):
     _x1 = x[1]
     _y1 = y[1]
     _d1 = _x1 - _y1
-    _c0 = (1.0/(_p_length_scale*_p_length_scale))
-    _c1 = 3.141592653589793/_p_period
-    _c2 = _c1*_d0
-    _c3 = math.sin(_c2)
-    _c4 = (_c3*_c3)
-    _c5 = 2.0*_c4
-    _c6 = _c1*_d1
-    _c7 = math.sin(_c6)
-    _c8 = (_c7*_c7)
-    _c9 = 2.0*_c8
-    _c10 = _p_variance*math.exp(-_c0*_c5 - _c0*_c9)
-    _c11 = 4.0*_c0*_c10
-    out[0] = _p_variance*math.exp(_c0*(-_c5 - _c9))
-    out[1] = _c10
-    out[2] = _c11*_c4 + _c11*_c8
-    out[3] = _c11*_c2*_c3*math.cos(_c2) + _c11*_c6*_c7*math.cos(_c6)
+    _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+    _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+    _sin2 = math.sin(3.141592653589793*_d1/_p_period)
+    _cos2 = math.cos(3.141592653589793*_d1/_p_period)
+    _exp4 = math.exp((-2.0*(_sin0*_sin0) - 2.0*(_sin2*_sin2))/(_p_length_scale*_p_length_scale))
+    _c0 = _exp4*_p_variance
+    _c1 = 4.0*_c0/(_p_length_scale*_p_length_scale)
+    _c2 = 3.141592653589793*_c1/_p_period
+    out[0] = _c0
+    out[1] = _c0
+    out[2] = _c1*(_sin0*_sin0) + _c1*(_sin2*_sin2)
+    out[3] = _c2*_cos0*_d0*_sin0 + _c2*_cos2*_d1*_sin2
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -82,22 +78,18 @@ def fill(X1, X2, p, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
-            _c2 = _c1*_d0
-            _c3 = math.sin(_c2)
-            _c4 = (_c3*_c3)
-            _c5 = 2.0*_c4
-            _c6 = _c1*_d1
-            _c7 = math.sin(_c6)
-            _c8 = (_c7*_c7)
-            _c9 = 2.0*_c8
-            _c10 = _p_variance*math.exp(-_c0*_c5 - _c0*_c9)
-            _c11 = 4.0*_c0*_c10
-            out[i, j, 0] = _p_variance*math.exp(_c0*(-_c5 - _c9))
-            out[i, j, 1] = _c10
-            out[i, j, 2] = _c11*_c4 + _c11*_c8
-            out[i, j, 3] = _c11*_c2*_c3*math.cos(_c2) + _c11*_c6*_c7*math.cos(_c6)
+            _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+            _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+            _sin2 = math.sin(3.141592653589793*_d1/_p_period)
+            _cos2 = math.cos(3.141592653589793*_d1/_p_period)
+            _exp4 = math.exp((-2.0*(_sin0*_sin0) - 2.0*(_sin2*_sin2))/(_p_length_scale*_p_length_scale))
+            _c0 = _exp4*_p_variance
+            _c1 = 4.0*_c0/(_p_length_scale*_p_length_scale)
+            _c2 = 3.141592653589793*_c1/_p_period
+            out[i, j, 0] = _c0
+            out[i, j, 1] = _c0
+            out[i, j, 2] = _c1*(_sin0*_sin0) + _c1*(_sin2*_sin2)
+            out[i, j, 3] = _c2*_cos0*_d0*_sin0 + _c2*_cos2*_d1*_sin2
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -118,22 +110,18 @@ def fill_symmetric(X, p, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                _c1 = 3.141592653589793/_p_period
-                _c2 = _c1*_d0
-                _c3 = math.sin(_c2)
-                _c4 = (_c3*_c3)
-                _c5 = 2.0*_c4
-                _c6 = _c1*_d1
-                _c7 = math.sin(_c6)
-                _c8 = (_c7*_c7)
-                _c9 = 2.0*_c8
-                _c10 = _p_variance*math.exp(-_c0*_c5 - _c0*_c9)
-                _c11 = 4.0*_c0*_c10
-                out[i, j, 0] = _p_variance*math.exp(_c0*(-_c5 - _c9))
-                out[i, j, 1] = _c10
-                out[i, j, 2] = _c11*_c4 + _c11*_c8
-                out[i, j, 3] = _c11*_c2*_c3*math.cos(_c2) + _c11*_c6*_c7*math.cos(_c6)
+                _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+                _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+                _sin2 = math.sin(3.141592653589793*_d1/_p_period)
+                _cos2 = math.cos(3.141592653589793*_d1/_p_period)
+                _exp4 = math.exp((-2.0*(_sin0*_sin0) - 2.0*(_sin2*_sin2))/(_p_length_scale*_p_length_scale))
+                _c0 = _exp4*_p_variance
+                _c1 = 4.0*_c0/(_p_length_scale*_p_length_scale)
+                _c2 = 3.141592653589793*_c1/_p_period
+                out[i, j, 0] = _c0
+                out[i, j, 1] = _c0
+                out[i, j, 2] = _c1*(_sin0*_sin0) + _c1*(_sin2*_sin2)
+                out[i, j, 3] = _c2*_cos0*_d0*_sin0 + _c2*_cos2*_d1*_sin2
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -151,22 +139,18 @@ def diag(X, p, out):
         _x1 = X[i, 1]
         _y1 = X[i, 1]
         _d1 = _x1 - _y1
-        _c0 = (1.0/(_p_length_scale*_p_length_scale))
-        _c1 = 3.141592653589793/_p_period
-        _c2 = _c1*_d0
-        _c3 = math.sin(_c2)
-        _c4 = (_c3*_c3)
-        _c5 = 2.0*_c4
-        _c6 = _c1*_d1
-        _c7 = math.sin(_c6)
-        _c8 = (_c7*_c7)
-        _c9 = 2.0*_c8
-        _c10 = _p_variance*math.exp(-_c0*_c5 - _c0*_c9)
-        _c11 = 4.0*_c0*_c10
-        out[i, 0] = _p_variance*math.exp(_c0*(-_c5 - _c9))
-        out[i, 1] = _c10
-        out[i, 2] = _c11*_c4 + _c11*_c8
-        out[i, 3] = _c11*_c2*_c3*math.cos(_c2) + _c11*_c6*_c7*math.cos(_c6)
+        _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+        _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+        _sin2 = math.sin(3.141592653589793*_d1/_p_period)
+        _cos2 = math.cos(3.141592653589793*_d1/_p_period)
+        _exp4 = math.exp((-2.0*(_sin0*_sin0) - 2.0*(_sin2*_sin2))/(_p_length_scale*_p_length_scale))
+        _c0 = _exp4*_p_variance
+        _c1 = 4.0*_c0/(_p_length_scale*_p_length_scale)
+        _c2 = 3.141592653589793*_c1/_p_period
+        out[i, 0] = _c0
+        out[i, 1] = _c0
+        out[i, 2] = _c1*(_sin0*_sin0) + _c1*(_sin2*_sin2)
+        out[i, 3] = _c2*_cos0*_d0*_sin0 + _c2*_cos2*_d1*_sin2
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -184,22 +168,18 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
-            _c2 = _c1*_d0
-            _c3 = math.sin(_c2)
-            _c4 = (_c3*_c3)
-            _c5 = 2.0*_c4
-            _c6 = _c1*_d1
-            _c7 = math.sin(_c6)
-            _c8 = (_c7*_c7)
-            _c9 = 2.0*_c8
-            _c10 = _p_variance*math.exp(-_c0*_c5 - _c0*_c9)
-            _c11 = 4.0*_c0*_c10
-            v[0] = _p_variance*math.exp(_c0*(-_c5 - _c9))
-            v[1] = _c10
-            v[2] = _c11*_c4 + _c11*_c8
-            v[3] = _c11*_c2*_c3*math.cos(_c2) + _c11*_c6*_c7*math.cos(_c6)
+            _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+            _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+            _sin2 = math.sin(3.141592653589793*_d1/_p_period)
+            _cos2 = math.cos(3.141592653589793*_d1/_p_period)
+            _exp4 = math.exp((-2.0*(_sin0*_sin0) - 2.0*(_sin2*_sin2))/(_p_length_scale*_p_length_scale))
+            _c0 = _exp4*_p_variance
+            _c1 = 4.0*_c0/(_p_length_scale*_p_length_scale)
+            _c2 = 3.141592653589793*_c1/_p_period
+            v[0] = _c0
+            v[1] = _c0
+            v[2] = _c1*(_sin0*_sin0) + _c1*(_sin2*_sin2)
+            v[3] = _c2*_cos0*_d0*_sin0 + _c2*_cos2*_d1*_sin2
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -218,22 +198,18 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
-            _c2 = _c1*_d0
-            _c3 = math.sin(_c2)
-            _c4 = (_c3*_c3)
-            _c5 = 2.0*_c4
-            _c6 = _c1*_d1
-            _c7 = math.sin(_c6)
-            _c8 = (_c7*_c7)
-            _c9 = 2.0*_c8
-            _c10 = _p_variance*math.exp(-_c0*_c5 - _c0*_c9)
-            _c11 = 4.0*_c0*_c10
-            v[0] = _p_variance*math.exp(_c0*(-_c5 - _c9))
-            v[1] = _c10
-            v[2] = _c11*_c4 + _c11*_c8
-            v[3] = _c11*_c2*_c3*math.cos(_c2) + _c11*_c6*_c7*math.cos(_c6)
+            _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+            _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+            _sin2 = math.sin(3.141592653589793*_d1/_p_period)
+            _cos2 = math.cos(3.141592653589793*_d1/_p_period)
+            _exp4 = math.exp((-2.0*(_sin0*_sin0) - 2.0*(_sin2*_sin2))/(_p_length_scale*_p_length_scale))
+            _c0 = _exp4*_p_variance
+            _c1 = 4.0*_c0/(_p_length_scale*_p_length_scale)
+            _c2 = 3.141592653589793*_c1/_p_period
+            v[0] = _c0
+            v[1] = _c0
+            v[2] = _c1*(_sin0*_sin0) + _c1*(_sin2*_sin2)
+            v[3] = _c2*_cos0*_d0*_sin0 + _c2*_cos2*_d1*_sin2
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -255,22 +231,18 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
-            _c2 = _c1*_d0
-            _c3 = math.sin(_c2)
-            _c4 = (_c3*_c3)
-            _c5 = 2.0*_c4
-            _c6 = _c1*_d1
-            _c7 = math.sin(_c6)
-            _c8 = (_c7*_c7)
-            _c9 = 2.0*_c8
-            _c10 = _p_variance*math.exp(-_c0*_c5 - _c0*_c9)
-            _c11 = 4.0*_c0*_c10
-            v[0] = _p_variance*math.exp(_c0*(-_c5 - _c9))
-            v[1] = _c10
-            v[2] = _c11*_c4 + _c11*_c8
-            v[3] = _c11*_c2*_c3*math.cos(_c2) + _c11*_c6*_c7*math.cos(_c6)
+            _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+            _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+            _sin2 = math.sin(3.141592653589793*_d1/_p_period)
+            _cos2 = math.cos(3.141592653589793*_d1/_p_period)
+            _exp4 = math.exp((-2.0*(_sin0*_sin0) - 2.0*(_sin2*_sin2))/(_p_length_scale*_p_length_scale))
+            _c0 = _exp4*_p_variance
+            _c1 = 4.0*_c0/(_p_length_scale*_p_length_scale)
+            _c2 = 3.141592653589793*_c1/_p_period
+            v[0] = _c0
+            v[1] = _c0
+            v[2] = _c1*(_sin0*_sin0) + _c1*(_sin2*_sin2)
+            v[3] = _c2*_cos0*_d0*_sin0 + _c2*_cos2*_d1*_sin2
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -303,26 +275,22 @@ def contract_selected(X, p, sel, table, W, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                _c1 = 3.141592653589793/_p_period
-                _c2 = _c1*_d0
-                _c3 = math.sin(_c2)
-                _c4 = (_c3*_c3)
-                _c5 = 2.0*_c4
-                _c6 = _c1*_d1
-                _c7 = math.sin(_c6)
-                _c8 = (_c7*_c7)
-                _c9 = 2.0*_c8
-                _c10 = _p_variance*math.exp(-_c0*_c5 - _c0*_c9)
-                _c11 = 4.0*_c0*_c10
-                v[0] = _p_variance*math.exp(_c0*(-_c5 - _c9))
-                v[1] = _c10
-                v[2] = _c11*_c4 + _c11*_c8
-                v[3] = _c11*_c2*_c3*math.cos(_c2) + _c11*_c6*_c7*math.cos(_c6)
+                _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+                _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+                _sin2 = math.sin(3.141592653589793*_d1/_p_period)
+                _cos2 = math.cos(3.141592653589793*_d1/_p_period)
+                _exp4 = math.exp((-2.0*(_sin0*_sin0) - 2.0*(_sin2*_sin2))/(_p_length_scale*_p_length_scale))
+                _c0 = _exp4*_p_variance
+                _c1 = 4.0*_c0/(_p_length_scale*_p_length_scale)
+                _c2 = 3.141592653589793*_c1/_p_period
+                v[0] = _c0
+                v[1] = _c0
+                v[2] = _c1*(_sin0*_sin0) + _c1*(_sin2*_sin2)
+                v[3] = _c2*_cos0*_d0*_sin0 + _c2*_cos2*_d1*_sin2
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: dbf5b56390f5acab61a58393af889d47ef52a3b13eb4d4fd2fcdff36c9c65d89
+# kernelgen-sha256: 72d19929593a22bfdf7ce843d72b2d1f22ca655e3c28376d3fec993be2d681f4

@@ -2,7 +2,7 @@
 # kernel: variance*exp((-2*sin(pi*(x0 - y0)/period)**2 - 2*sin(pi*(x1 - y1)/period)**2 - 2*sin(pi*(x2 - y2)/period)**2)/length_scale**2)
 # request: (dx=(), dy=()) + log-hyperparameter gradients
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 50
+# operations after CSE: 25
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -19,7 +19,7 @@ OUTPUTS = (
 )
 N_OUT = 4
 SYMMETRIC = True
-N_OPS = 50
+N_OPS = 25
 
 
 
@@ -53,26 +53,20 @@ def pair(x, y, p, out):
     _x2 = x[2]
     _y2 = y[2]
     _d2 = _x2 - _y2
-    _c0 = (1.0/(_p_length_scale*_p_length_scale))
-    _c1 = 3.141592653589793/_p_period
-    _c2 = _c1*_d0
-    _c3 = math.sin(_c2)
-    _c4 = (_c3*_c3)
-    _c5 = 2.0*_c4
-    _c6 = _c1*_d1
-    _c7 = math.sin(_c6)
-    _c8 = (_c7*_c7)
-    _c9 = 2.0*_c8
-    _c10 = _c1*_d2
-    _c11 = math.sin(_c10)
-    _c12 = (_c11*_c11)
-    _c13 = 2.0*_c12
-    _c14 = _p_variance*math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
-    _c15 = 4.0*_c0*_c14
-    out[0] = _p_variance*math.exp(_c0*(-_c13 - _c5 - _c9))
-    out[1] = _c14
-    out[2] = _c12*_c15 + _c15*_c4 + _c15*_c8
-    out[3] = _c10*_c11*_c15*math.cos(_c10) + _c15*_c2*_c3*math.cos(_c2) + _c15*_c6*_c7*math.cos(_c6)
+    _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+    _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+    _sin2 = math.sin(3.141592653589793*_d1/_p_period)
+    _cos2 = math.cos(3.141592653589793*_d1/_p_period)
+    _sin4 = math.sin(3.141592653589793*_d2/_p_period)
+    _cos4 = math.cos(3.141592653589793*_d2/_p_period)
+    _exp6 = math.exp((-2.0*(_sin0*_sin0) - 2.0*(_sin2*_sin2) - 2.0*(_sin4*_sin4))/(_p_length_scale*_p_length_scale))
+    _c0 = _exp6*_p_variance
+    _c1 = 4.0*_c0/(_p_length_scale*_p_length_scale)
+    _c2 = 3.141592653589793*_c1/_p_period
+    out[0] = _c0
+    out[1] = _c0
+    out[2] = _c1*(_sin0*_sin0) + _c1*(_sin2*_sin2) + _c1*(_sin4*_sin4)
+    out[3] = _c2*_cos0*_d0*_sin0 + _c2*_cos2*_d1*_sin2 + _c2*_cos4*_d2*_sin4
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -92,26 +86,20 @@ def fill(X1, X2, p, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
-            _c2 = _c1*_d0
-            _c3 = math.sin(_c2)
-            _c4 = (_c3*_c3)
-            _c5 = 2.0*_c4
-            _c6 = _c1*_d1
-            _c7 = math.sin(_c6)
-            _c8 = (_c7*_c7)
-            _c9 = 2.0*_c8
-            _c10 = _c1*_d2
-            _c11 = math.sin(_c10)
-            _c12 = (_c11*_c11)
-            _c13 = 2.0*_c12
-            _c14 = _p_variance*math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
-            _c15 = 4.0*_c0*_c14
-            out[i, j, 0] = _p_variance*math.exp(_c0*(-_c13 - _c5 - _c9))
-            out[i, j, 1] = _c14
-            out[i, j, 2] = _c12*_c15 + _c15*_c4 + _c15*_c8
-            out[i, j, 3] = _c10*_c11*_c15*math.cos(_c10) + _c15*_c2*_c3*math.cos(_c2) + _c15*_c6*_c7*math.cos(_c6)
+            _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+            _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+            _sin2 = math.sin(3.141592653589793*_d1/_p_period)
+            _cos2 = math.cos(3.141592653589793*_d1/_p_period)
+            _sin4 = math.sin(3.141592653589793*_d2/_p_period)
+            _cos4 = math.cos(3.141592653589793*_d2/_p_period)
+            _exp6 = math.exp((-2.0*(_sin0*_sin0) - 2.0*(_sin2*_sin2) - 2.0*(_sin4*_sin4))/(_p_length_scale*_p_length_scale))
+            _c0 = _exp6*_p_variance
+            _c1 = 4.0*_c0/(_p_length_scale*_p_length_scale)
+            _c2 = 3.141592653589793*_c1/_p_period
+            out[i, j, 0] = _c0
+            out[i, j, 1] = _c0
+            out[i, j, 2] = _c1*(_sin0*_sin0) + _c1*(_sin2*_sin2) + _c1*(_sin4*_sin4)
+            out[i, j, 3] = _c2*_cos0*_d0*_sin0 + _c2*_cos2*_d1*_sin2 + _c2*_cos4*_d2*_sin4
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -135,26 +123,20 @@ def fill_symmetric(X, p, out):
                 _x2 = X[i, 2]
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
-                _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                _c1 = 3.141592653589793/_p_period
-                _c2 = _c1*_d0
-                _c3 = math.sin(_c2)
-                _c4 = (_c3*_c3)
-                _c5 = 2.0*_c4
-                _c6 = _c1*_d1
-                _c7 = math.sin(_c6)
-                _c8 = (_c7*_c7)
-                _c9 = 2.0*_c8
-                _c10 = _c1*_d2
-                _c11 = math.sin(_c10)
-                _c12 = (_c11*_c11)
-                _c13 = 2.0*_c12
-                _c14 = _p_variance*math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
-                _c15 = 4.0*_c0*_c14
-                out[i, j, 0] = _p_variance*math.exp(_c0*(-_c13 - _c5 - _c9))
-                out[i, j, 1] = _c14
-                out[i, j, 2] = _c12*_c15 + _c15*_c4 + _c15*_c8
-                out[i, j, 3] = _c10*_c11*_c15*math.cos(_c10) + _c15*_c2*_c3*math.cos(_c2) + _c15*_c6*_c7*math.cos(_c6)
+                _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+                _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+                _sin2 = math.sin(3.141592653589793*_d1/_p_period)
+                _cos2 = math.cos(3.141592653589793*_d1/_p_period)
+                _sin4 = math.sin(3.141592653589793*_d2/_p_period)
+                _cos4 = math.cos(3.141592653589793*_d2/_p_period)
+                _exp6 = math.exp((-2.0*(_sin0*_sin0) - 2.0*(_sin2*_sin2) - 2.0*(_sin4*_sin4))/(_p_length_scale*_p_length_scale))
+                _c0 = _exp6*_p_variance
+                _c1 = 4.0*_c0/(_p_length_scale*_p_length_scale)
+                _c2 = 3.141592653589793*_c1/_p_period
+                out[i, j, 0] = _c0
+                out[i, j, 1] = _c0
+                out[i, j, 2] = _c1*(_sin0*_sin0) + _c1*(_sin2*_sin2) + _c1*(_sin4*_sin4)
+                out[i, j, 3] = _c2*_cos0*_d0*_sin0 + _c2*_cos2*_d1*_sin2 + _c2*_cos4*_d2*_sin4
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -175,26 +157,20 @@ def diag(X, p, out):
         _x2 = X[i, 2]
         _y2 = X[i, 2]
         _d2 = _x2 - _y2
-        _c0 = (1.0/(_p_length_scale*_p_length_scale))
-        _c1 = 3.141592653589793/_p_period
-        _c2 = _c1*_d0
-        _c3 = math.sin(_c2)
-        _c4 = (_c3*_c3)
-        _c5 = 2.0*_c4
-        _c6 = _c1*_d1
-        _c7 = math.sin(_c6)
-        _c8 = (_c7*_c7)
-        _c9 = 2.0*_c8
-        _c10 = _c1*_d2
-        _c11 = math.sin(_c10)
-        _c12 = (_c11*_c11)
-        _c13 = 2.0*_c12
-        _c14 = _p_variance*math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
-        _c15 = 4.0*_c0*_c14
-        out[i, 0] = _p_variance*math.exp(_c0*(-_c13 - _c5 - _c9))
-        out[i, 1] = _c14
-        out[i, 2] = _c12*_c15 + _c15*_c4 + _c15*_c8
-        out[i, 3] = _c10*_c11*_c15*math.cos(_c10) + _c15*_c2*_c3*math.cos(_c2) + _c15*_c6*_c7*math.cos(_c6)
+        _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+        _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+        _sin2 = math.sin(3.141592653589793*_d1/_p_period)
+        _cos2 = math.cos(3.141592653589793*_d1/_p_period)
+        _sin4 = math.sin(3.141592653589793*_d2/_p_period)
+        _cos4 = math.cos(3.141592653589793*_d2/_p_period)
+        _exp6 = math.exp((-2.0*(_sin0*_sin0) - 2.0*(_sin2*_sin2) - 2.0*(_sin4*_sin4))/(_p_length_scale*_p_length_scale))
+        _c0 = _exp6*_p_variance
+        _c1 = 4.0*_c0/(_p_length_scale*_p_length_scale)
+        _c2 = 3.141592653589793*_c1/_p_period
+        out[i, 0] = _c0
+        out[i, 1] = _c0
+        out[i, 2] = _c1*(_sin0*_sin0) + _c1*(_sin2*_sin2) + _c1*(_sin4*_sin4)
+        out[i, 3] = _c2*_cos0*_d0*_sin0 + _c2*_cos2*_d1*_sin2 + _c2*_cos4*_d2*_sin4
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -215,26 +191,20 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
-            _c2 = _c1*_d0
-            _c3 = math.sin(_c2)
-            _c4 = (_c3*_c3)
-            _c5 = 2.0*_c4
-            _c6 = _c1*_d1
-            _c7 = math.sin(_c6)
-            _c8 = (_c7*_c7)
-            _c9 = 2.0*_c8
-            _c10 = _c1*_d2
-            _c11 = math.sin(_c10)
-            _c12 = (_c11*_c11)
-            _c13 = 2.0*_c12
-            _c14 = _p_variance*math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
-            _c15 = 4.0*_c0*_c14
-            v[0] = _p_variance*math.exp(_c0*(-_c13 - _c5 - _c9))
-            v[1] = _c14
-            v[2] = _c12*_c15 + _c15*_c4 + _c15*_c8
-            v[3] = _c10*_c11*_c15*math.cos(_c10) + _c15*_c2*_c3*math.cos(_c2) + _c15*_c6*_c7*math.cos(_c6)
+            _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+            _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+            _sin2 = math.sin(3.141592653589793*_d1/_p_period)
+            _cos2 = math.cos(3.141592653589793*_d1/_p_period)
+            _sin4 = math.sin(3.141592653589793*_d2/_p_period)
+            _cos4 = math.cos(3.141592653589793*_d2/_p_period)
+            _exp6 = math.exp((-2.0*(_sin0*_sin0) - 2.0*(_sin2*_sin2) - 2.0*(_sin4*_sin4))/(_p_length_scale*_p_length_scale))
+            _c0 = _exp6*_p_variance
+            _c1 = 4.0*_c0/(_p_length_scale*_p_length_scale)
+            _c2 = 3.141592653589793*_c1/_p_period
+            v[0] = _c0
+            v[1] = _c0
+            v[2] = _c1*(_sin0*_sin0) + _c1*(_sin2*_sin2) + _c1*(_sin4*_sin4)
+            v[3] = _c2*_cos0*_d0*_sin0 + _c2*_cos2*_d1*_sin2 + _c2*_cos4*_d2*_sin4
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -256,26 +226,20 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
-            _c2 = _c1*_d0
-            _c3 = math.sin(_c2)
-            _c4 = (_c3*_c3)
-            _c5 = 2.0*_c4
-            _c6 = _c1*_d1
-            _c7 = math.sin(_c6)
-            _c8 = (_c7*_c7)
-            _c9 = 2.0*_c8
-            _c10 = _c1*_d2
-            _c11 = math.sin(_c10)
-            _c12 = (_c11*_c11)
-            _c13 = 2.0*_c12
-            _c14 = _p_variance*math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
-            _c15 = 4.0*_c0*_c14
-            v[0] = _p_variance*math.exp(_c0*(-_c13 - _c5 - _c9))
-            v[1] = _c14
-            v[2] = _c12*_c15 + _c15*_c4 + _c15*_c8
-            v[3] = _c10*_c11*_c15*math.cos(_c10) + _c15*_c2*_c3*math.cos(_c2) + _c15*_c6*_c7*math.cos(_c6)
+            _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+            _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+            _sin2 = math.sin(3.141592653589793*_d1/_p_period)
+            _cos2 = math.cos(3.141592653589793*_d1/_p_period)
+            _sin4 = math.sin(3.141592653589793*_d2/_p_period)
+            _cos4 = math.cos(3.141592653589793*_d2/_p_period)
+            _exp6 = math.exp((-2.0*(_sin0*_sin0) - 2.0*(_sin2*_sin2) - 2.0*(_sin4*_sin4))/(_p_length_scale*_p_length_scale))
+            _c0 = _exp6*_p_variance
+            _c1 = 4.0*_c0/(_p_length_scale*_p_length_scale)
+            _c2 = 3.141592653589793*_c1/_p_period
+            v[0] = _c0
+            v[1] = _c0
+            v[2] = _c1*(_sin0*_sin0) + _c1*(_sin2*_sin2) + _c1*(_sin4*_sin4)
+            v[3] = _c2*_cos0*_d0*_sin0 + _c2*_cos2*_d1*_sin2 + _c2*_cos4*_d2*_sin4
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -300,26 +264,20 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (1.0/(_p_length_scale*_p_length_scale))
-            _c1 = 3.141592653589793/_p_period
-            _c2 = _c1*_d0
-            _c3 = math.sin(_c2)
-            _c4 = (_c3*_c3)
-            _c5 = 2.0*_c4
-            _c6 = _c1*_d1
-            _c7 = math.sin(_c6)
-            _c8 = (_c7*_c7)
-            _c9 = 2.0*_c8
-            _c10 = _c1*_d2
-            _c11 = math.sin(_c10)
-            _c12 = (_c11*_c11)
-            _c13 = 2.0*_c12
-            _c14 = _p_variance*math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
-            _c15 = 4.0*_c0*_c14
-            v[0] = _p_variance*math.exp(_c0*(-_c13 - _c5 - _c9))
-            v[1] = _c14
-            v[2] = _c12*_c15 + _c15*_c4 + _c15*_c8
-            v[3] = _c10*_c11*_c15*math.cos(_c10) + _c15*_c2*_c3*math.cos(_c2) + _c15*_c6*_c7*math.cos(_c6)
+            _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+            _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+            _sin2 = math.sin(3.141592653589793*_d1/_p_period)
+            _cos2 = math.cos(3.141592653589793*_d1/_p_period)
+            _sin4 = math.sin(3.141592653589793*_d2/_p_period)
+            _cos4 = math.cos(3.141592653589793*_d2/_p_period)
+            _exp6 = math.exp((-2.0*(_sin0*_sin0) - 2.0*(_sin2*_sin2) - 2.0*(_sin4*_sin4))/(_p_length_scale*_p_length_scale))
+            _c0 = _exp6*_p_variance
+            _c1 = 4.0*_c0/(_p_length_scale*_p_length_scale)
+            _c2 = 3.141592653589793*_c1/_p_period
+            v[0] = _c0
+            v[1] = _c0
+            v[2] = _c1*(_sin0*_sin0) + _c1*(_sin2*_sin2) + _c1*(_sin4*_sin4)
+            v[3] = _c2*_cos0*_d0*_sin0 + _c2*_cos2*_d1*_sin2 + _c2*_cos4*_d2*_sin4
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -355,30 +313,24 @@ def contract_selected(X, p, sel, table, W, out):
                 _x2 = X[i, 2]
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
-                _c0 = (1.0/(_p_length_scale*_p_length_scale))
-                _c1 = 3.141592653589793/_p_period
-                _c2 = _c1*_d0
-                _c3 = math.sin(_c2)
-                _c4 = (_c3*_c3)
-                _c5 = 2.0*_c4
-                _c6 = _c1*_d1
-                _c7 = math.sin(_c6)
-                _c8 = (_c7*_c7)
-                _c9 = 2.0*_c8
-                _c10 = _c1*_d2
-                _c11 = math.sin(_c10)
-                _c12 = (_c11*_c11)
-                _c13 = 2.0*_c12
-                _c14 = _p_variance*math.exp(-_c0*_c13 - _c0*_c5 - _c0*_c9)
-                _c15 = 4.0*_c0*_c14
-                v[0] = _p_variance*math.exp(_c0*(-_c13 - _c5 - _c9))
-                v[1] = _c14
-                v[2] = _c12*_c15 + _c15*_c4 + _c15*_c8
-                v[3] = _c10*_c11*_c15*math.cos(_c10) + _c15*_c2*_c3*math.cos(_c2) + _c15*_c6*_c7*math.cos(_c6)
+                _sin0 = math.sin(3.141592653589793*_d0/_p_period)
+                _cos0 = math.cos(3.141592653589793*_d0/_p_period)
+                _sin2 = math.sin(3.141592653589793*_d1/_p_period)
+                _cos2 = math.cos(3.141592653589793*_d1/_p_period)
+                _sin4 = math.sin(3.141592653589793*_d2/_p_period)
+                _cos4 = math.cos(3.141592653589793*_d2/_p_period)
+                _exp6 = math.exp((-2.0*(_sin0*_sin0) - 2.0*(_sin2*_sin2) - 2.0*(_sin4*_sin4))/(_p_length_scale*_p_length_scale))
+                _c0 = _exp6*_p_variance
+                _c1 = 4.0*_c0/(_p_length_scale*_p_length_scale)
+                _c2 = 3.141592653589793*_c1/_p_period
+                v[0] = _c0
+                v[1] = _c0
+                v[2] = _c1*(_sin0*_sin0) + _c1*(_sin2*_sin2) + _c1*(_sin4*_sin4)
+                v[3] = _c2*_cos0*_d0*_sin0 + _c2*_cos2*_d1*_sin2 + _c2*_cos4*_d2*_sin4
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 3fa3fb9c909958af864c71aacdd4386e0ccb1aa3ce55ff592b440c3bab4006cf
+# kernelgen-sha256: d35b985c50188f5e7c5ed354c758cdfc14fc272c1cf4e0f2eb67237488a2b805

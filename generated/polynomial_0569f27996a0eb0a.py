@@ -2,7 +2,7 @@
 # kernel: variance*(sigma_0**2 + x0*y0 + x1*y1 + x2*y2)**2
 # request: (dx=(), dy=()) + log-hyperparameter gradients
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 52
+# operations after CSE: 19
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -18,7 +18,7 @@ OUTPUTS = (
 )
 N_OUT = 3
 SYMMETRIC = True
-N_OPS = 52
+N_OPS = 19
 
 
 
@@ -55,14 +55,12 @@ def pair(x, y, p, out):
     _c1 = _x0*_y0
     _c2 = _x1*_y1
     _c3 = _x2*_y2
-    _c4 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-    _c5 = 2.0*_c1*_p_variance
-    _c6 = _c0*_p_variance
-    _c7 = 2.0*_c6
-    _c8 = 4.0*_c6
-    out[0] = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
-    out[1] = _c1*_c7 + 2.0*_c2*_c3*_p_variance + _c2*_c5 + _c2*_c7 + _c3*_c5 + _c3*_c7 + _c4 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1) + _p_variance*(_x2*_x2)*(_y2*_y2)
-    out[2] = _c1*_c8 + _c2*_c8 + _c3*_c8 + 4.0*_c4
+    _c4 = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
+    _c5 = 4.0*_p_variance
+    _c6 = _c0*_c5
+    out[0] = _c4
+    out[1] = _c4
+    out[2] = _c1*_c6 + _c2*_c6 + _c3*_c6 + _c5*(_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -85,14 +83,12 @@ def fill(X1, X2, p, out):
             _c1 = _x0*_y0
             _c2 = _x1*_y1
             _c3 = _x2*_y2
-            _c4 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-            _c5 = 2.0*_c1*_p_variance
-            _c6 = _c0*_p_variance
-            _c7 = 2.0*_c6
-            _c8 = 4.0*_c6
-            out[i, j, 0] = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
-            out[i, j, 1] = _c1*_c7 + 2.0*_c2*_c3*_p_variance + _c2*_c5 + _c2*_c7 + _c3*_c5 + _c3*_c7 + _c4 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1) + _p_variance*(_x2*_x2)*(_y2*_y2)
-            out[i, j, 2] = _c1*_c8 + _c2*_c8 + _c3*_c8 + 4.0*_c4
+            _c4 = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
+            _c5 = 4.0*_p_variance
+            _c6 = _c0*_c5
+            out[i, j, 0] = _c4
+            out[i, j, 1] = _c4
+            out[i, j, 2] = _c1*_c6 + _c2*_c6 + _c3*_c6 + _c5*(_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -119,14 +115,12 @@ def fill_symmetric(X, p, out):
                 _c1 = _x0*_y0
                 _c2 = _x1*_y1
                 _c3 = _x2*_y2
-                _c4 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-                _c5 = 2.0*_c1*_p_variance
-                _c6 = _c0*_p_variance
-                _c7 = 2.0*_c6
-                _c8 = 4.0*_c6
-                out[i, j, 0] = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
-                out[i, j, 1] = _c1*_c7 + 2.0*_c2*_c3*_p_variance + _c2*_c5 + _c2*_c7 + _c3*_c5 + _c3*_c7 + _c4 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1) + _p_variance*(_x2*_x2)*(_y2*_y2)
-                out[i, j, 2] = _c1*_c8 + _c2*_c8 + _c3*_c8 + 4.0*_c4
+                _c4 = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
+                _c5 = 4.0*_p_variance
+                _c6 = _c0*_c5
+                out[i, j, 0] = _c4
+                out[i, j, 1] = _c4
+                out[i, j, 2] = _c1*_c6 + _c2*_c6 + _c3*_c6 + _c5*(_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -150,14 +144,12 @@ def diag(X, p, out):
         _c1 = _x0*_y0
         _c2 = _x1*_y1
         _c3 = _x2*_y2
-        _c4 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-        _c5 = 2.0*_c1*_p_variance
-        _c6 = _c0*_p_variance
-        _c7 = 2.0*_c6
-        _c8 = 4.0*_c6
-        out[i, 0] = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
-        out[i, 1] = _c1*_c7 + 2.0*_c2*_c3*_p_variance + _c2*_c5 + _c2*_c7 + _c3*_c5 + _c3*_c7 + _c4 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1) + _p_variance*(_x2*_x2)*(_y2*_y2)
-        out[i, 2] = _c1*_c8 + _c2*_c8 + _c3*_c8 + 4.0*_c4
+        _c4 = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
+        _c5 = 4.0*_p_variance
+        _c6 = _c0*_c5
+        out[i, 0] = _c4
+        out[i, 1] = _c4
+        out[i, 2] = _c1*_c6 + _c2*_c6 + _c3*_c6 + _c5*(_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -181,14 +173,12 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _c1 = _x0*_y0
             _c2 = _x1*_y1
             _c3 = _x2*_y2
-            _c4 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-            _c5 = 2.0*_c1*_p_variance
-            _c6 = _c0*_p_variance
-            _c7 = 2.0*_c6
-            _c8 = 4.0*_c6
-            v[0] = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
-            v[1] = _c1*_c7 + 2.0*_c2*_c3*_p_variance + _c2*_c5 + _c2*_c7 + _c3*_c5 + _c3*_c7 + _c4 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1) + _p_variance*(_x2*_x2)*(_y2*_y2)
-            v[2] = _c1*_c8 + _c2*_c8 + _c3*_c8 + 4.0*_c4
+            _c4 = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
+            _c5 = 4.0*_p_variance
+            _c6 = _c0*_c5
+            v[0] = _c4
+            v[1] = _c4
+            v[2] = _c1*_c6 + _c2*_c6 + _c3*_c6 + _c5*(_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -213,14 +203,12 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _c1 = _x0*_y0
             _c2 = _x1*_y1
             _c3 = _x2*_y2
-            _c4 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-            _c5 = 2.0*_c1*_p_variance
-            _c6 = _c0*_p_variance
-            _c7 = 2.0*_c6
-            _c8 = 4.0*_c6
-            v[0] = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
-            v[1] = _c1*_c7 + 2.0*_c2*_c3*_p_variance + _c2*_c5 + _c2*_c7 + _c3*_c5 + _c3*_c7 + _c4 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1) + _p_variance*(_x2*_x2)*(_y2*_y2)
-            v[2] = _c1*_c8 + _c2*_c8 + _c3*_c8 + 4.0*_c4
+            _c4 = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
+            _c5 = 4.0*_p_variance
+            _c6 = _c0*_c5
+            v[0] = _c4
+            v[1] = _c4
+            v[2] = _c1*_c6 + _c2*_c6 + _c3*_c6 + _c5*(_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -248,14 +236,12 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _c1 = _x0*_y0
             _c2 = _x1*_y1
             _c3 = _x2*_y2
-            _c4 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-            _c5 = 2.0*_c1*_p_variance
-            _c6 = _c0*_p_variance
-            _c7 = 2.0*_c6
-            _c8 = 4.0*_c6
-            v[0] = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
-            v[1] = _c1*_c7 + 2.0*_c2*_c3*_p_variance + _c2*_c5 + _c2*_c7 + _c3*_c5 + _c3*_c7 + _c4 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1) + _p_variance*(_x2*_x2)*(_y2*_y2)
-            v[2] = _c1*_c8 + _c2*_c8 + _c3*_c8 + 4.0*_c4
+            _c4 = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
+            _c5 = 4.0*_p_variance
+            _c6 = _c0*_c5
+            v[0] = _c4
+            v[1] = _c4
+            v[2] = _c1*_c6 + _c2*_c6 + _c3*_c6 + _c5*(_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -294,18 +280,16 @@ def contract_selected(X, p, sel, table, W, out):
                 _c1 = _x0*_y0
                 _c2 = _x1*_y1
                 _c3 = _x2*_y2
-                _c4 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-                _c5 = 2.0*_c1*_p_variance
-                _c6 = _c0*_p_variance
-                _c7 = 2.0*_c6
-                _c8 = 4.0*_c6
-                v[0] = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
-                v[1] = _c1*_c7 + 2.0*_c2*_c3*_p_variance + _c2*_c5 + _c2*_c7 + _c3*_c5 + _c3*_c7 + _c4 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1) + _p_variance*(_x2*_x2)*(_y2*_y2)
-                v[2] = _c1*_c8 + _c2*_c8 + _c3*_c8 + 4.0*_c4
+                _c4 = _p_variance*((_c0 + _c1 + _c2 + _c3)*(_c0 + _c1 + _c2 + _c3))
+                _c5 = 4.0*_p_variance
+                _c6 = _c0*_c5
+                v[0] = _c4
+                v[1] = _c4
+                v[2] = _c1*_c6 + _c2*_c6 + _c3*_c6 + _c5*(_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: d4ffd6eb1819910f3e0e2a108086874be412c0d406c530eb213f9e664546d19f
+# kernelgen-sha256: 44bd387d89ce466952b3ae0b153b0f7883c21383036802a951174bdec547b4e3

@@ -2,7 +2,7 @@
 # kernel: variance*(sigma_0**2 + x0*y0)**2
 # request: (dx=(), dy=()) + log-hyperparameter gradients
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 19
+# operations after CSE: 11
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -18,7 +18,7 @@ OUTPUTS = (
 )
 N_OUT = 3
 SYMMETRIC = True
-N_OPS = 19
+N_OPS = 11
 
 
 
@@ -47,11 +47,11 @@ def pair(x, y, p, out):
     _d0 = _x0 - _y0
     _c0 = (_p_sigma_0*_p_sigma_0)
     _c1 = _x0*_y0
-    _c2 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-    _c3 = _c0*_c1*_p_variance
-    out[0] = _p_variance*((_c0 + _c1)*(_c0 + _c1))
-    out[1] = _c2 + 2.0*_c3 + _p_variance*(_x0*_x0)*(_y0*_y0)
-    out[2] = 4.0*_c2 + 4.0*_c3
+    _c2 = _p_variance*((_c0 + _c1)*(_c0 + _c1))
+    _c3 = 4.0*_p_variance
+    out[0] = _c2
+    out[1] = _c2
+    out[2] = _c0*_c1*_c3 + _c3*(_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -66,11 +66,11 @@ def fill(X1, X2, p, out):
             _d0 = _x0 - _y0
             _c0 = (_p_sigma_0*_p_sigma_0)
             _c1 = _x0*_y0
-            _c2 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-            _c3 = _c0*_c1*_p_variance
-            out[i, j, 0] = _p_variance*((_c0 + _c1)*(_c0 + _c1))
-            out[i, j, 1] = _c2 + 2.0*_c3 + _p_variance*(_x0*_x0)*(_y0*_y0)
-            out[i, j, 2] = 4.0*_c2 + 4.0*_c3
+            _c2 = _p_variance*((_c0 + _c1)*(_c0 + _c1))
+            _c3 = 4.0*_p_variance
+            out[i, j, 0] = _c2
+            out[i, j, 1] = _c2
+            out[i, j, 2] = _c0*_c1*_c3 + _c3*(_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -89,11 +89,11 @@ def fill_symmetric(X, p, out):
                 _d0 = _x0 - _y0
                 _c0 = (_p_sigma_0*_p_sigma_0)
                 _c1 = _x0*_y0
-                _c2 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-                _c3 = _c0*_c1*_p_variance
-                out[i, j, 0] = _p_variance*((_c0 + _c1)*(_c0 + _c1))
-                out[i, j, 1] = _c2 + 2.0*_c3 + _p_variance*(_x0*_x0)*(_y0*_y0)
-                out[i, j, 2] = 4.0*_c2 + 4.0*_c3
+                _c2 = _p_variance*((_c0 + _c1)*(_c0 + _c1))
+                _c3 = 4.0*_p_variance
+                out[i, j, 0] = _c2
+                out[i, j, 1] = _c2
+                out[i, j, 2] = _c0*_c1*_c3 + _c3*(_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -109,11 +109,11 @@ def diag(X, p, out):
         _d0 = _x0 - _y0
         _c0 = (_p_sigma_0*_p_sigma_0)
         _c1 = _x0*_y0
-        _c2 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-        _c3 = _c0*_c1*_p_variance
-        out[i, 0] = _p_variance*((_c0 + _c1)*(_c0 + _c1))
-        out[i, 1] = _c2 + 2.0*_c3 + _p_variance*(_x0*_x0)*(_y0*_y0)
-        out[i, 2] = 4.0*_c2 + 4.0*_c3
+        _c2 = _p_variance*((_c0 + _c1)*(_c0 + _c1))
+        _c3 = 4.0*_p_variance
+        out[i, 0] = _c2
+        out[i, 1] = _c2
+        out[i, 2] = _c0*_c1*_c3 + _c3*(_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -129,11 +129,11 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _d0 = _x0 - _y0
             _c0 = (_p_sigma_0*_p_sigma_0)
             _c1 = _x0*_y0
-            _c2 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-            _c3 = _c0*_c1*_p_variance
-            v[0] = _p_variance*((_c0 + _c1)*(_c0 + _c1))
-            v[1] = _c2 + 2.0*_c3 + _p_variance*(_x0*_x0)*(_y0*_y0)
-            v[2] = 4.0*_c2 + 4.0*_c3
+            _c2 = _p_variance*((_c0 + _c1)*(_c0 + _c1))
+            _c3 = 4.0*_p_variance
+            v[0] = _c2
+            v[1] = _c2
+            v[2] = _c0*_c1*_c3 + _c3*(_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -150,11 +150,11 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _d0 = _x0 - _y0
             _c0 = (_p_sigma_0*_p_sigma_0)
             _c1 = _x0*_y0
-            _c2 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-            _c3 = _c0*_c1*_p_variance
-            v[0] = _p_variance*((_c0 + _c1)*(_c0 + _c1))
-            v[1] = _c2 + 2.0*_c3 + _p_variance*(_x0*_x0)*(_y0*_y0)
-            v[2] = 4.0*_c2 + 4.0*_c3
+            _c2 = _p_variance*((_c0 + _c1)*(_c0 + _c1))
+            _c3 = 4.0*_p_variance
+            v[0] = _c2
+            v[1] = _c2
+            v[2] = _c0*_c1*_c3 + _c3*(_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -174,11 +174,11 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _d0 = _x0 - _y0
             _c0 = (_p_sigma_0*_p_sigma_0)
             _c1 = _x0*_y0
-            _c2 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-            _c3 = _c0*_c1*_p_variance
-            v[0] = _p_variance*((_c0 + _c1)*(_c0 + _c1))
-            v[1] = _c2 + 2.0*_c3 + _p_variance*(_x0*_x0)*(_y0*_y0)
-            v[2] = 4.0*_c2 + 4.0*_c3
+            _c2 = _p_variance*((_c0 + _c1)*(_c0 + _c1))
+            _c3 = 4.0*_p_variance
+            v[0] = _c2
+            v[1] = _c2
+            v[2] = _c0*_c1*_c3 + _c3*(_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -209,15 +209,15 @@ def contract_selected(X, p, sel, table, W, out):
                 _d0 = _x0 - _y0
                 _c0 = (_p_sigma_0*_p_sigma_0)
                 _c1 = _x0*_y0
-                _c2 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-                _c3 = _c0*_c1*_p_variance
-                v[0] = _p_variance*((_c0 + _c1)*(_c0 + _c1))
-                v[1] = _c2 + 2.0*_c3 + _p_variance*(_x0*_x0)*(_y0*_y0)
-                v[2] = 4.0*_c2 + 4.0*_c3
+                _c2 = _p_variance*((_c0 + _c1)*(_c0 + _c1))
+                _c3 = 4.0*_p_variance
+                v[0] = _c2
+                v[1] = _c2
+                v[2] = _c0*_c1*_c3 + _c3*(_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 166a8c49c66abc3a74e6d44a760d8aea5d0ff37d17c76b0e49bab8d9b47b824d
+# kernelgen-sha256: 1ffc711044ad2984838fa07a3cedf5dce53556cb4a6a82cc1d3b2c4ae1e58083

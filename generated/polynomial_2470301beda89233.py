@@ -2,7 +2,7 @@
 # kernel: variance*(sigma_0**2 + x0*y0 + x1*y1)**2
 # request: (dx=(), dy=()) + log-hyperparameter gradients
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 35
+# operations after CSE: 15
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -18,7 +18,7 @@ OUTPUTS = (
 )
 N_OUT = 3
 SYMMETRIC = True
-N_OPS = 35
+N_OPS = 15
 
 
 
@@ -51,13 +51,12 @@ def pair(x, y, p, out):
     _c0 = (_p_sigma_0*_p_sigma_0)
     _c1 = _x0*_y0
     _c2 = _x1*_y1
-    _c3 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-    _c4 = _c0*_p_variance
-    _c5 = 2.0*_c4
-    _c6 = 4.0*_c4
-    out[0] = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
-    out[1] = 2.0*_c1*_c2*_p_variance + _c1*_c5 + _c2*_c5 + _c3 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1)
-    out[2] = _c1*_c6 + _c2*_c6 + 4.0*_c3
+    _c3 = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
+    _c4 = 4.0*_p_variance
+    _c5 = _c0*_c4
+    out[0] = _c3
+    out[1] = _c3
+    out[2] = _c1*_c5 + _c2*_c5 + _c4*(_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -76,13 +75,12 @@ def fill(X1, X2, p, out):
             _c0 = (_p_sigma_0*_p_sigma_0)
             _c1 = _x0*_y0
             _c2 = _x1*_y1
-            _c3 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-            _c4 = _c0*_p_variance
-            _c5 = 2.0*_c4
-            _c6 = 4.0*_c4
-            out[i, j, 0] = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
-            out[i, j, 1] = 2.0*_c1*_c2*_p_variance + _c1*_c5 + _c2*_c5 + _c3 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1)
-            out[i, j, 2] = _c1*_c6 + _c2*_c6 + 4.0*_c3
+            _c3 = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
+            _c4 = 4.0*_p_variance
+            _c5 = _c0*_c4
+            out[i, j, 0] = _c3
+            out[i, j, 1] = _c3
+            out[i, j, 2] = _c1*_c5 + _c2*_c5 + _c4*(_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -105,13 +103,12 @@ def fill_symmetric(X, p, out):
                 _c0 = (_p_sigma_0*_p_sigma_0)
                 _c1 = _x0*_y0
                 _c2 = _x1*_y1
-                _c3 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-                _c4 = _c0*_p_variance
-                _c5 = 2.0*_c4
-                _c6 = 4.0*_c4
-                out[i, j, 0] = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
-                out[i, j, 1] = 2.0*_c1*_c2*_p_variance + _c1*_c5 + _c2*_c5 + _c3 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1)
-                out[i, j, 2] = _c1*_c6 + _c2*_c6 + 4.0*_c3
+                _c3 = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
+                _c4 = 4.0*_p_variance
+                _c5 = _c0*_c4
+                out[i, j, 0] = _c3
+                out[i, j, 1] = _c3
+                out[i, j, 2] = _c1*_c5 + _c2*_c5 + _c4*(_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -131,13 +128,12 @@ def diag(X, p, out):
         _c0 = (_p_sigma_0*_p_sigma_0)
         _c1 = _x0*_y0
         _c2 = _x1*_y1
-        _c3 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-        _c4 = _c0*_p_variance
-        _c5 = 2.0*_c4
-        _c6 = 4.0*_c4
-        out[i, 0] = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
-        out[i, 1] = 2.0*_c1*_c2*_p_variance + _c1*_c5 + _c2*_c5 + _c3 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1)
-        out[i, 2] = _c1*_c6 + _c2*_c6 + 4.0*_c3
+        _c3 = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
+        _c4 = 4.0*_p_variance
+        _c5 = _c0*_c4
+        out[i, 0] = _c3
+        out[i, 1] = _c3
+        out[i, 2] = _c1*_c5 + _c2*_c5 + _c4*(_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -157,13 +153,12 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _c0 = (_p_sigma_0*_p_sigma_0)
             _c1 = _x0*_y0
             _c2 = _x1*_y1
-            _c3 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-            _c4 = _c0*_p_variance
-            _c5 = 2.0*_c4
-            _c6 = 4.0*_c4
-            v[0] = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
-            v[1] = 2.0*_c1*_c2*_p_variance + _c1*_c5 + _c2*_c5 + _c3 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1)
-            v[2] = _c1*_c6 + _c2*_c6 + 4.0*_c3
+            _c3 = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
+            _c4 = 4.0*_p_variance
+            _c5 = _c0*_c4
+            v[0] = _c3
+            v[1] = _c3
+            v[2] = _c1*_c5 + _c2*_c5 + _c4*(_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -184,13 +179,12 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _c0 = (_p_sigma_0*_p_sigma_0)
             _c1 = _x0*_y0
             _c2 = _x1*_y1
-            _c3 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-            _c4 = _c0*_p_variance
-            _c5 = 2.0*_c4
-            _c6 = 4.0*_c4
-            v[0] = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
-            v[1] = 2.0*_c1*_c2*_p_variance + _c1*_c5 + _c2*_c5 + _c3 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1)
-            v[2] = _c1*_c6 + _c2*_c6 + 4.0*_c3
+            _c3 = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
+            _c4 = 4.0*_p_variance
+            _c5 = _c0*_c4
+            v[0] = _c3
+            v[1] = _c3
+            v[2] = _c1*_c5 + _c2*_c5 + _c4*(_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -214,13 +208,12 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _c0 = (_p_sigma_0*_p_sigma_0)
             _c1 = _x0*_y0
             _c2 = _x1*_y1
-            _c3 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-            _c4 = _c0*_p_variance
-            _c5 = 2.0*_c4
-            _c6 = 4.0*_c4
-            v[0] = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
-            v[1] = 2.0*_c1*_c2*_p_variance + _c1*_c5 + _c2*_c5 + _c3 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1)
-            v[2] = _c1*_c6 + _c2*_c6 + 4.0*_c3
+            _c3 = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
+            _c4 = 4.0*_p_variance
+            _c5 = _c0*_c4
+            v[0] = _c3
+            v[1] = _c3
+            v[2] = _c1*_c5 + _c2*_c5 + _c4*(_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -255,17 +248,16 @@ def contract_selected(X, p, sel, table, W, out):
                 _c0 = (_p_sigma_0*_p_sigma_0)
                 _c1 = _x0*_y0
                 _c2 = _x1*_y1
-                _c3 = (_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)*_p_variance
-                _c4 = _c0*_p_variance
-                _c5 = 2.0*_c4
-                _c6 = 4.0*_c4
-                v[0] = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
-                v[1] = 2.0*_c1*_c2*_p_variance + _c1*_c5 + _c2*_c5 + _c3 + _p_variance*(_x0*_x0)*(_y0*_y0) + _p_variance*(_x1*_x1)*(_y1*_y1)
-                v[2] = _c1*_c6 + _c2*_c6 + 4.0*_c3
+                _c3 = _p_variance*((_c0 + _c1 + _c2)*(_c0 + _c1 + _c2))
+                _c4 = 4.0*_p_variance
+                _c5 = _c0*_c4
+                v[0] = _c3
+                v[1] = _c3
+                v[2] = _c1*_c5 + _c2*_c5 + _c4*(_p_sigma_0*_p_sigma_0*_p_sigma_0*_p_sigma_0)
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: fca525e1b0a9b180310a063203d0144ac697386d9b623e14ad96fa6aca2dc654
+# kernelgen-sha256: bdd5fbaa74f3984e71420030a4355b5b4a1cdca8e03fe2c21fc1b1db4cd216e9

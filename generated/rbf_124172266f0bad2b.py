@@ -2,7 +2,7 @@
 # kernel: variance*exp(-(x0 - y0)**2/(2*length_scale**2))
 # request: (dx=(), dy=()), (dx=(0,), dy=()), (dx=(0,), dy=(0,))
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 17
+# operations after CSE: 13
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -18,7 +18,7 @@ OUTPUTS = (
 )
 N_OUT = 3
 SYMMETRIC = False
-N_OPS = 17
+N_OPS = 13
 
 
 
@@ -45,13 +45,12 @@ def pair(x, y, p, out):
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
-    _c0 = (_d0*_d0)
+    _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale*_p_length_scale))
+    _c0 = _exp0*_p_variance
     _c1 = (1.0/(_p_length_scale*_p_length_scale))
-    _c2 = math.exp(-0.5*_c0*_c1)
-    _c3 = _c2*_p_variance
-    out[0] = _c3
-    out[1] = -_c1*_c3*_d0
-    out[2] = -_c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) + _c1*_c2*_p_variance
+    out[0] = _c0
+    out[1] = -_c0*_c1*_d0
+    out[2] = -_c0*(_d0*_d0)/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) + _c1*_exp0*_p_variance
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -64,13 +63,12 @@ def fill(X1, X2, p, out):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = (_d0*_d0)
+            _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale*_p_length_scale))
+            _c0 = _exp0*_p_variance
             _c1 = (1.0/(_p_length_scale*_p_length_scale))
-            _c2 = math.exp(-0.5*_c0*_c1)
-            _c3 = _c2*_p_variance
-            out[i, j, 0] = _c3
-            out[i, j, 1] = -_c1*_c3*_d0
-            out[i, j, 2] = -_c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) + _c1*_c2*_p_variance
+            out[i, j, 0] = _c0
+            out[i, j, 1] = -_c0*_c1*_d0
+            out[i, j, 2] = -_c0*(_d0*_d0)/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) + _c1*_exp0*_p_variance
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -87,13 +85,12 @@ def fill_symmetric(X, p, out):
                 _x0 = X[i, 0]
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
-                _c0 = (_d0*_d0)
+                _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale*_p_length_scale))
+                _c0 = _exp0*_p_variance
                 _c1 = (1.0/(_p_length_scale*_p_length_scale))
-                _c2 = math.exp(-0.5*_c0*_c1)
-                _c3 = _c2*_p_variance
-                out[i, j, 0] = _c3
-                out[i, j, 1] = -_c1*_c3*_d0
-                out[i, j, 2] = -_c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) + _c1*_c2*_p_variance
+                out[i, j, 0] = _c0
+                out[i, j, 1] = -_c0*_c1*_d0
+                out[i, j, 2] = -_c0*(_d0*_d0)/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) + _c1*_exp0*_p_variance
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -107,13 +104,12 @@ def diag(X, p, out):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
         _d0 = _x0 - _y0
-        _c0 = (_d0*_d0)
+        _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale*_p_length_scale))
+        _c0 = _exp0*_p_variance
         _c1 = (1.0/(_p_length_scale*_p_length_scale))
-        _c2 = math.exp(-0.5*_c0*_c1)
-        _c3 = _c2*_p_variance
-        out[i, 0] = _c3
-        out[i, 1] = -_c1*_c3*_d0
-        out[i, 2] = -_c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) + _c1*_c2*_p_variance
+        out[i, 0] = _c0
+        out[i, 1] = -_c0*_c1*_d0
+        out[i, 2] = -_c0*(_d0*_d0)/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) + _c1*_exp0*_p_variance
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -127,13 +123,12 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = (_d0*_d0)
+            _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale*_p_length_scale))
+            _c0 = _exp0*_p_variance
             _c1 = (1.0/(_p_length_scale*_p_length_scale))
-            _c2 = math.exp(-0.5*_c0*_c1)
-            _c3 = _c2*_p_variance
-            v[0] = _c3
-            v[1] = -_c1*_c3*_d0
-            v[2] = -_c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) + _c1*_c2*_p_variance
+            v[0] = _c0
+            v[1] = -_c0*_c1*_d0
+            v[2] = -_c0*(_d0*_d0)/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) + _c1*_exp0*_p_variance
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -148,13 +143,12 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = (_d0*_d0)
+            _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale*_p_length_scale))
+            _c0 = _exp0*_p_variance
             _c1 = (1.0/(_p_length_scale*_p_length_scale))
-            _c2 = math.exp(-0.5*_c0*_c1)
-            _c3 = _c2*_p_variance
-            v[0] = _c3
-            v[1] = -_c1*_c3*_d0
-            v[2] = -_c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) + _c1*_c2*_p_variance
+            v[0] = _c0
+            v[1] = -_c0*_c1*_d0
+            v[2] = -_c0*(_d0*_d0)/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) + _c1*_exp0*_p_variance
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -172,13 +166,12 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = (_d0*_d0)
+            _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale*_p_length_scale))
+            _c0 = _exp0*_p_variance
             _c1 = (1.0/(_p_length_scale*_p_length_scale))
-            _c2 = math.exp(-0.5*_c0*_c1)
-            _c3 = _c2*_p_variance
-            v[0] = _c3
-            v[1] = -_c1*_c3*_d0
-            v[2] = -_c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) + _c1*_c2*_p_variance
+            v[0] = _c0
+            v[1] = -_c0*_c1*_d0
+            v[2] = -_c0*(_d0*_d0)/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) + _c1*_exp0*_p_variance
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -207,17 +200,16 @@ def contract_selected(X, p, sel, table, W, out):
                 _x0 = X[i, 0]
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
-                _c0 = (_d0*_d0)
+                _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale*_p_length_scale))
+                _c0 = _exp0*_p_variance
                 _c1 = (1.0/(_p_length_scale*_p_length_scale))
-                _c2 = math.exp(-0.5*_c0*_c1)
-                _c3 = _c2*_p_variance
-                v[0] = _c3
-                v[1] = -_c1*_c3*_d0
-                v[2] = -_c0*_c3/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) + _c1*_c2*_p_variance
+                v[0] = _c0
+                v[1] = -_c0*_c1*_d0
+                v[2] = -_c0*(_d0*_d0)/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale) + _c1*_exp0*_p_variance
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 8bb1c91a94c7abe865e0b1261f9cf2b4222a61d0929fc605a0fed1f2b2198dbf
+# kernelgen-sha256: 05a138d4a8e562dfbc7049d00e6e2e26185991c445b922cff3802fd197f8c051

@@ -2,7 +2,7 @@
 # kernel: variance*exp(-(x0 - y0)**2/(2*length_scale**2))
 # request: (dx=(), dy=()) + log-hyperparameter gradients
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 7
+# operations after CSE: 5
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -18,7 +18,7 @@ OUTPUTS = (
 )
 N_OUT = 3
 SYMMETRIC = True
-N_OPS = 7
+N_OPS = 5
 
 
 
@@ -45,11 +45,11 @@ def pair(x, y, p, out):
     _x0 = x[0]
     _y0 = y[0]
     _d0 = _x0 - _y0
-    _c0 = (_d0*_d0)/(_p_length_scale*_p_length_scale)
-    _c1 = _p_variance*math.exp(-0.5*_c0)
-    out[0] = _c1
-    out[1] = _c1
-    out[2] = _c0*_c1
+    _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale*_p_length_scale))
+    _c0 = _exp0*_p_variance
+    out[0] = _c0
+    out[1] = _c0
+    out[2] = _c0*(_d0*_d0)/(_p_length_scale*_p_length_scale)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -62,11 +62,11 @@ def fill(X1, X2, p, out):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = (_d0*_d0)/(_p_length_scale*_p_length_scale)
-            _c1 = _p_variance*math.exp(-0.5*_c0)
-            out[i, j, 0] = _c1
-            out[i, j, 1] = _c1
-            out[i, j, 2] = _c0*_c1
+            _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale*_p_length_scale))
+            _c0 = _exp0*_p_variance
+            out[i, j, 0] = _c0
+            out[i, j, 1] = _c0
+            out[i, j, 2] = _c0*(_d0*_d0)/(_p_length_scale*_p_length_scale)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -83,11 +83,11 @@ def fill_symmetric(X, p, out):
                 _x0 = X[i, 0]
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
-                _c0 = (_d0*_d0)/(_p_length_scale*_p_length_scale)
-                _c1 = _p_variance*math.exp(-0.5*_c0)
-                out[i, j, 0] = _c1
-                out[i, j, 1] = _c1
-                out[i, j, 2] = _c0*_c1
+                _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale*_p_length_scale))
+                _c0 = _exp0*_p_variance
+                out[i, j, 0] = _c0
+                out[i, j, 1] = _c0
+                out[i, j, 2] = _c0*(_d0*_d0)/(_p_length_scale*_p_length_scale)
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -101,11 +101,11 @@ def diag(X, p, out):
         _x0 = X[i, 0]
         _y0 = X[i, 0]
         _d0 = _x0 - _y0
-        _c0 = (_d0*_d0)/(_p_length_scale*_p_length_scale)
-        _c1 = _p_variance*math.exp(-0.5*_c0)
-        out[i, 0] = _c1
-        out[i, 1] = _c1
-        out[i, 2] = _c0*_c1
+        _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale*_p_length_scale))
+        _c0 = _exp0*_p_variance
+        out[i, 0] = _c0
+        out[i, 1] = _c0
+        out[i, 2] = _c0*(_d0*_d0)/(_p_length_scale*_p_length_scale)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -119,11 +119,11 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = (_d0*_d0)/(_p_length_scale*_p_length_scale)
-            _c1 = _p_variance*math.exp(-0.5*_c0)
-            v[0] = _c1
-            v[1] = _c1
-            v[2] = _c0*_c1
+            _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale*_p_length_scale))
+            _c0 = _exp0*_p_variance
+            v[0] = _c0
+            v[1] = _c0
+            v[2] = _c0*(_d0*_d0)/(_p_length_scale*_p_length_scale)
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -138,11 +138,11 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = (_d0*_d0)/(_p_length_scale*_p_length_scale)
-            _c1 = _p_variance*math.exp(-0.5*_c0)
-            v[0] = _c1
-            v[1] = _c1
-            v[2] = _c0*_c1
+            _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale*_p_length_scale))
+            _c0 = _exp0*_p_variance
+            v[0] = _c0
+            v[1] = _c0
+            v[2] = _c0*(_d0*_d0)/(_p_length_scale*_p_length_scale)
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -160,11 +160,11 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x0 = X1[i, 0]
             _y0 = X2[j, 0]
             _d0 = _x0 - _y0
-            _c0 = (_d0*_d0)/(_p_length_scale*_p_length_scale)
-            _c1 = _p_variance*math.exp(-0.5*_c0)
-            v[0] = _c1
-            v[1] = _c1
-            v[2] = _c0*_c1
+            _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale*_p_length_scale))
+            _c0 = _exp0*_p_variance
+            v[0] = _c0
+            v[1] = _c0
+            v[2] = _c0*(_d0*_d0)/(_p_length_scale*_p_length_scale)
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -193,15 +193,15 @@ def contract_selected(X, p, sel, table, W, out):
                 _x0 = X[i, 0]
                 _y0 = X[j, 0]
                 _d0 = _x0 - _y0
-                _c0 = (_d0*_d0)/(_p_length_scale*_p_length_scale)
-                _c1 = _p_variance*math.exp(-0.5*_c0)
-                v[0] = _c1
-                v[1] = _c1
-                v[2] = _c0*_c1
+                _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale*_p_length_scale))
+                _c0 = _exp0*_p_variance
+                v[0] = _c0
+                v[1] = _c0
+                v[2] = _c0*(_d0*_d0)/(_p_length_scale*_p_length_scale)
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: a39afdd5b2673317b5b0380e98aa657a41124c23b0f9fa2b5849fa5db11b3b79
+# kernelgen-sha256: 268859f15b5704eb426506fade3eba9345661e8a8848d18b0b6f86c4b11a9494

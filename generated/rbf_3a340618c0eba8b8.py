@@ -2,7 +2,7 @@
 # kernel: variance*exp(-((x0 - y0)**2 + (x1 - y1)**2)/(2*length_scale**2))
 # request: (dx=(), dy=()) + log-hyperparameter gradients
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 19
+# operations after CSE: 8
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -18,7 +18,7 @@ OUTPUTS = (
 )
 N_OUT = 3
 SYMMETRIC = True
-N_OPS = 19
+N_OPS = 8
 
 
 
@@ -48,15 +48,12 @@ def pair(x, y, p, out):
     _x1 = x[1]
     _y1 = y[1]
     _d1 = _x1 - _y1
-    _c0 = (_d0*_d0)
-    _c1 = (_d1*_d1)
-    _c2 = (1.0/(_p_length_scale*_p_length_scale))
-    _c3 = (0.5)*_c2
-    _c4 = _p_variance*math.exp(-_c0*_c3 - _c1*_c3)
-    _c5 = _c2*_c4
-    out[0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
-    out[1] = _c4
-    out[2] = _c0*_c5 + _c1*_c5
+    _exp0 = math.exp(-0.5*((_d0*_d0) + (_d1*_d1))/(_p_length_scale*_p_length_scale))
+    _c0 = _exp0*_p_variance
+    _c1 = _c0/(_p_length_scale*_p_length_scale)
+    out[0] = _c0
+    out[1] = _c0
+    out[2] = _c1*(_d0*_d0) + _c1*(_d1*_d1)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -72,15 +69,12 @@ def fill(X1, X2, p, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_d0*_d0)
-            _c1 = (_d1*_d1)
-            _c2 = (1.0/(_p_length_scale*_p_length_scale))
-            _c3 = (0.5)*_c2
-            _c4 = _p_variance*math.exp(-_c0*_c3 - _c1*_c3)
-            _c5 = _c2*_c4
-            out[i, j, 0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
-            out[i, j, 1] = _c4
-            out[i, j, 2] = _c0*_c5 + _c1*_c5
+            _exp0 = math.exp(-0.5*((_d0*_d0) + (_d1*_d1))/(_p_length_scale*_p_length_scale))
+            _c0 = _exp0*_p_variance
+            _c1 = _c0/(_p_length_scale*_p_length_scale)
+            out[i, j, 0] = _c0
+            out[i, j, 1] = _c0
+            out[i, j, 2] = _c1*(_d0*_d0) + _c1*(_d1*_d1)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -100,15 +94,12 @@ def fill_symmetric(X, p, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                _c0 = (_d0*_d0)
-                _c1 = (_d1*_d1)
-                _c2 = (1.0/(_p_length_scale*_p_length_scale))
-                _c3 = (0.5)*_c2
-                _c4 = _p_variance*math.exp(-_c0*_c3 - _c1*_c3)
-                _c5 = _c2*_c4
-                out[i, j, 0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
-                out[i, j, 1] = _c4
-                out[i, j, 2] = _c0*_c5 + _c1*_c5
+                _exp0 = math.exp(-0.5*((_d0*_d0) + (_d1*_d1))/(_p_length_scale*_p_length_scale))
+                _c0 = _exp0*_p_variance
+                _c1 = _c0/(_p_length_scale*_p_length_scale)
+                out[i, j, 0] = _c0
+                out[i, j, 1] = _c0
+                out[i, j, 2] = _c1*(_d0*_d0) + _c1*(_d1*_d1)
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -125,15 +116,12 @@ def diag(X, p, out):
         _x1 = X[i, 1]
         _y1 = X[i, 1]
         _d1 = _x1 - _y1
-        _c0 = (_d0*_d0)
-        _c1 = (_d1*_d1)
-        _c2 = (1.0/(_p_length_scale*_p_length_scale))
-        _c3 = (0.5)*_c2
-        _c4 = _p_variance*math.exp(-_c0*_c3 - _c1*_c3)
-        _c5 = _c2*_c4
-        out[i, 0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
-        out[i, 1] = _c4
-        out[i, 2] = _c0*_c5 + _c1*_c5
+        _exp0 = math.exp(-0.5*((_d0*_d0) + (_d1*_d1))/(_p_length_scale*_p_length_scale))
+        _c0 = _exp0*_p_variance
+        _c1 = _c0/(_p_length_scale*_p_length_scale)
+        out[i, 0] = _c0
+        out[i, 1] = _c0
+        out[i, 2] = _c1*(_d0*_d0) + _c1*(_d1*_d1)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -150,15 +138,12 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_d0*_d0)
-            _c1 = (_d1*_d1)
-            _c2 = (1.0/(_p_length_scale*_p_length_scale))
-            _c3 = (0.5)*_c2
-            _c4 = _p_variance*math.exp(-_c0*_c3 - _c1*_c3)
-            _c5 = _c2*_c4
-            v[0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
-            v[1] = _c4
-            v[2] = _c0*_c5 + _c1*_c5
+            _exp0 = math.exp(-0.5*((_d0*_d0) + (_d1*_d1))/(_p_length_scale*_p_length_scale))
+            _c0 = _exp0*_p_variance
+            _c1 = _c0/(_p_length_scale*_p_length_scale)
+            v[0] = _c0
+            v[1] = _c0
+            v[2] = _c1*(_d0*_d0) + _c1*(_d1*_d1)
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -176,15 +161,12 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_d0*_d0)
-            _c1 = (_d1*_d1)
-            _c2 = (1.0/(_p_length_scale*_p_length_scale))
-            _c3 = (0.5)*_c2
-            _c4 = _p_variance*math.exp(-_c0*_c3 - _c1*_c3)
-            _c5 = _c2*_c4
-            v[0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
-            v[1] = _c4
-            v[2] = _c0*_c5 + _c1*_c5
+            _exp0 = math.exp(-0.5*((_d0*_d0) + (_d1*_d1))/(_p_length_scale*_p_length_scale))
+            _c0 = _exp0*_p_variance
+            _c1 = _c0/(_p_length_scale*_p_length_scale)
+            v[0] = _c0
+            v[1] = _c0
+            v[2] = _c1*(_d0*_d0) + _c1*(_d1*_d1)
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -205,15 +187,12 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_d0*_d0)
-            _c1 = (_d1*_d1)
-            _c2 = (1.0/(_p_length_scale*_p_length_scale))
-            _c3 = (0.5)*_c2
-            _c4 = _p_variance*math.exp(-_c0*_c3 - _c1*_c3)
-            _c5 = _c2*_c4
-            v[0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
-            v[1] = _c4
-            v[2] = _c0*_c5 + _c1*_c5
+            _exp0 = math.exp(-0.5*((_d0*_d0) + (_d1*_d1))/(_p_length_scale*_p_length_scale))
+            _c0 = _exp0*_p_variance
+            _c1 = _c0/(_p_length_scale*_p_length_scale)
+            v[0] = _c0
+            v[1] = _c0
+            v[2] = _c1*(_d0*_d0) + _c1*(_d1*_d1)
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -245,19 +224,16 @@ def contract_selected(X, p, sel, table, W, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                _c0 = (_d0*_d0)
-                _c1 = (_d1*_d1)
-                _c2 = (1.0/(_p_length_scale*_p_length_scale))
-                _c3 = (0.5)*_c2
-                _c4 = _p_variance*math.exp(-_c0*_c3 - _c1*_c3)
-                _c5 = _c2*_c4
-                v[0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
-                v[1] = _c4
-                v[2] = _c0*_c5 + _c1*_c5
+                _exp0 = math.exp(-0.5*((_d0*_d0) + (_d1*_d1))/(_p_length_scale*_p_length_scale))
+                _c0 = _exp0*_p_variance
+                _c1 = _c0/(_p_length_scale*_p_length_scale)
+                v[0] = _c0
+                v[1] = _c0
+                v[2] = _c1*(_d0*_d0) + _c1*(_d1*_d1)
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 18e0b645c81503e0e3fff73267e282e9bd47544e2c7e589794ebf12b1a9fc89e
+# kernelgen-sha256: fdf49d270efc57beedabe7cdbd48952efca6f6a7b8e9593eca485c14a06598fe

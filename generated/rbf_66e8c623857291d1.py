@@ -2,7 +2,7 @@
 # kernel: variance*exp(-(x1 - y1)**2/(2*length_scale_1**2) - (x0 - y0)**2/(2*length_scale_0**2))
 # request: (dx=(), dy=()), (dx=(0,), dy=()), (dx=(1,), dy=()), (dx=(0,), dy=(0,)), (dx=(0,), dy=(1,)), (dx=(1,), dy=(0,)), (dx=(1,), dy=(1,))
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 35
+# operations after CSE: 28
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -22,7 +22,7 @@ OUTPUTS = (
 )
 N_OUT = 7
 SYMMETRIC = False
-N_OPS = 35
+N_OPS = 28
 
 
 
@@ -53,21 +53,19 @@ def pair(x, y, p, out):
     _x1 = x[1]
     _y1 = y[1]
     _d1 = _x1 - _y1
-    _c0 = (_d0*_d0)
+    _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) - 0.5*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+    _c0 = _exp0*_p_variance
     _c1 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-    _c2 = (_d1*_d1)
+    _c2 = _c0*_c1*_d0
     _c3 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-    _c4 = math.exp(-0.5*_c0*_c1 - 0.5*_c2*_c3)
-    _c5 = _c4*_p_variance
-    _c6 = _c1*_c5*_d0
-    _c7 = -_c3*_c6*_d1
-    out[0] = _c5
-    out[1] = -_c6
-    out[2] = -_c3*_c5*_d1
-    out[3] = -_c0*_c5/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_c4*_p_variance
-    out[4] = _c7
-    out[5] = _c7
-    out[6] = -_c2*_c5/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_c4*_p_variance
+    _c4 = -_c2*_c3*_d1
+    out[0] = _c0
+    out[1] = -_c2
+    out[2] = -_c0*_c3*_d1
+    out[3] = -_c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_exp0*_p_variance
+    out[4] = _c4
+    out[5] = _c4
+    out[6] = -_c0*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_exp0*_p_variance
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -84,21 +82,19 @@ def fill(X1, X2, p, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_d0*_d0)
+            _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) - 0.5*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _c0 = _exp0*_p_variance
             _c1 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-            _c2 = (_d1*_d1)
+            _c2 = _c0*_c1*_d0
             _c3 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-            _c4 = math.exp(-0.5*_c0*_c1 - 0.5*_c2*_c3)
-            _c5 = _c4*_p_variance
-            _c6 = _c1*_c5*_d0
-            _c7 = -_c3*_c6*_d1
-            out[i, j, 0] = _c5
-            out[i, j, 1] = -_c6
-            out[i, j, 2] = -_c3*_c5*_d1
-            out[i, j, 3] = -_c0*_c5/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_c4*_p_variance
-            out[i, j, 4] = _c7
-            out[i, j, 5] = _c7
-            out[i, j, 6] = -_c2*_c5/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_c4*_p_variance
+            _c4 = -_c2*_c3*_d1
+            out[i, j, 0] = _c0
+            out[i, j, 1] = -_c2
+            out[i, j, 2] = -_c0*_c3*_d1
+            out[i, j, 3] = -_c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_exp0*_p_variance
+            out[i, j, 4] = _c4
+            out[i, j, 5] = _c4
+            out[i, j, 6] = -_c0*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_exp0*_p_variance
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -119,21 +115,19 @@ def fill_symmetric(X, p, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                _c0 = (_d0*_d0)
+                _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) - 0.5*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+                _c0 = _exp0*_p_variance
                 _c1 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-                _c2 = (_d1*_d1)
+                _c2 = _c0*_c1*_d0
                 _c3 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-                _c4 = math.exp(-0.5*_c0*_c1 - 0.5*_c2*_c3)
-                _c5 = _c4*_p_variance
-                _c6 = _c1*_c5*_d0
-                _c7 = -_c3*_c6*_d1
-                out[i, j, 0] = _c5
-                out[i, j, 1] = -_c6
-                out[i, j, 2] = -_c3*_c5*_d1
-                out[i, j, 3] = -_c0*_c5/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_c4*_p_variance
-                out[i, j, 4] = _c7
-                out[i, j, 5] = _c7
-                out[i, j, 6] = -_c2*_c5/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_c4*_p_variance
+                _c4 = -_c2*_c3*_d1
+                out[i, j, 0] = _c0
+                out[i, j, 1] = -_c2
+                out[i, j, 2] = -_c0*_c3*_d1
+                out[i, j, 3] = -_c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_exp0*_p_variance
+                out[i, j, 4] = _c4
+                out[i, j, 5] = _c4
+                out[i, j, 6] = -_c0*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_exp0*_p_variance
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -151,21 +145,19 @@ def diag(X, p, out):
         _x1 = X[i, 1]
         _y1 = X[i, 1]
         _d1 = _x1 - _y1
-        _c0 = (_d0*_d0)
+        _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) - 0.5*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+        _c0 = _exp0*_p_variance
         _c1 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-        _c2 = (_d1*_d1)
+        _c2 = _c0*_c1*_d0
         _c3 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-        _c4 = math.exp(-0.5*_c0*_c1 - 0.5*_c2*_c3)
-        _c5 = _c4*_p_variance
-        _c6 = _c1*_c5*_d0
-        _c7 = -_c3*_c6*_d1
-        out[i, 0] = _c5
-        out[i, 1] = -_c6
-        out[i, 2] = -_c3*_c5*_d1
-        out[i, 3] = -_c0*_c5/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_c4*_p_variance
-        out[i, 4] = _c7
-        out[i, 5] = _c7
-        out[i, 6] = -_c2*_c5/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_c4*_p_variance
+        _c4 = -_c2*_c3*_d1
+        out[i, 0] = _c0
+        out[i, 1] = -_c2
+        out[i, 2] = -_c0*_c3*_d1
+        out[i, 3] = -_c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_exp0*_p_variance
+        out[i, 4] = _c4
+        out[i, 5] = _c4
+        out[i, 6] = -_c0*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_exp0*_p_variance
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -183,21 +175,19 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_d0*_d0)
+            _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) - 0.5*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _c0 = _exp0*_p_variance
             _c1 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-            _c2 = (_d1*_d1)
+            _c2 = _c0*_c1*_d0
             _c3 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-            _c4 = math.exp(-0.5*_c0*_c1 - 0.5*_c2*_c3)
-            _c5 = _c4*_p_variance
-            _c6 = _c1*_c5*_d0
-            _c7 = -_c3*_c6*_d1
-            v[0] = _c5
-            v[1] = -_c6
-            v[2] = -_c3*_c5*_d1
-            v[3] = -_c0*_c5/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_c4*_p_variance
-            v[4] = _c7
-            v[5] = _c7
-            v[6] = -_c2*_c5/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_c4*_p_variance
+            _c4 = -_c2*_c3*_d1
+            v[0] = _c0
+            v[1] = -_c2
+            v[2] = -_c0*_c3*_d1
+            v[3] = -_c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_exp0*_p_variance
+            v[4] = _c4
+            v[5] = _c4
+            v[6] = -_c0*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_exp0*_p_variance
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -216,21 +206,19 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_d0*_d0)
+            _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) - 0.5*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _c0 = _exp0*_p_variance
             _c1 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-            _c2 = (_d1*_d1)
+            _c2 = _c0*_c1*_d0
             _c3 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-            _c4 = math.exp(-0.5*_c0*_c1 - 0.5*_c2*_c3)
-            _c5 = _c4*_p_variance
-            _c6 = _c1*_c5*_d0
-            _c7 = -_c3*_c6*_d1
-            v[0] = _c5
-            v[1] = -_c6
-            v[2] = -_c3*_c5*_d1
-            v[3] = -_c0*_c5/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_c4*_p_variance
-            v[4] = _c7
-            v[5] = _c7
-            v[6] = -_c2*_c5/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_c4*_p_variance
+            _c4 = -_c2*_c3*_d1
+            v[0] = _c0
+            v[1] = -_c2
+            v[2] = -_c0*_c3*_d1
+            v[3] = -_c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_exp0*_p_variance
+            v[4] = _c4
+            v[5] = _c4
+            v[6] = -_c0*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_exp0*_p_variance
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -252,21 +240,19 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_d0*_d0)
+            _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) - 0.5*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _c0 = _exp0*_p_variance
             _c1 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-            _c2 = (_d1*_d1)
+            _c2 = _c0*_c1*_d0
             _c3 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-            _c4 = math.exp(-0.5*_c0*_c1 - 0.5*_c2*_c3)
-            _c5 = _c4*_p_variance
-            _c6 = _c1*_c5*_d0
-            _c7 = -_c3*_c6*_d1
-            v[0] = _c5
-            v[1] = -_c6
-            v[2] = -_c3*_c5*_d1
-            v[3] = -_c0*_c5/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_c4*_p_variance
-            v[4] = _c7
-            v[5] = _c7
-            v[6] = -_c2*_c5/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_c4*_p_variance
+            _c4 = -_c2*_c3*_d1
+            v[0] = _c0
+            v[1] = -_c2
+            v[2] = -_c0*_c3*_d1
+            v[3] = -_c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_exp0*_p_variance
+            v[4] = _c4
+            v[5] = _c4
+            v[6] = -_c0*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_exp0*_p_variance
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -299,25 +285,23 @@ def contract_selected(X, p, sel, table, W, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                _c0 = (_d0*_d0)
+                _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) - 0.5*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+                _c0 = _exp0*_p_variance
                 _c1 = (1.0/(_p_length_scale_0*_p_length_scale_0))
-                _c2 = (_d1*_d1)
+                _c2 = _c0*_c1*_d0
                 _c3 = (1.0/(_p_length_scale_1*_p_length_scale_1))
-                _c4 = math.exp(-0.5*_c0*_c1 - 0.5*_c2*_c3)
-                _c5 = _c4*_p_variance
-                _c6 = _c1*_c5*_d0
-                _c7 = -_c3*_c6*_d1
-                v[0] = _c5
-                v[1] = -_c6
-                v[2] = -_c3*_c5*_d1
-                v[3] = -_c0*_c5/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_c4*_p_variance
-                v[4] = _c7
-                v[5] = _c7
-                v[6] = -_c2*_c5/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_c4*_p_variance
+                _c4 = -_c2*_c3*_d1
+                v[0] = _c0
+                v[1] = -_c2
+                v[2] = -_c0*_c3*_d1
+                v[3] = -_c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0*_p_length_scale_0*_p_length_scale_0) + _c1*_exp0*_p_variance
+                v[4] = _c4
+                v[5] = _c4
+                v[6] = -_c0*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1*_p_length_scale_1*_p_length_scale_1) + _c3*_exp0*_p_variance
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 5b18c7e3e9bfcf9f15c8ee0df72d5ebad7f6152c350386a5997d05152ba8e5db
+# kernelgen-sha256: 9b3314724a66da738562b2d4483edda61d6b09d6e731ee896fbd864947809ca6

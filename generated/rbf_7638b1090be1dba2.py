@@ -2,7 +2,7 @@
 # kernel: variance*exp(-(x1 - y1)**2/(2*length_scale_1**2) - (x0 - y0)**2/(2*length_scale_0**2))
 # request: (dx=(), dy=()) + log-hyperparameter gradients
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 14
+# operations after CSE: 9
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -19,7 +19,7 @@ OUTPUTS = (
 )
 N_OUT = 4
 SYMMETRIC = True
-N_OPS = 14
+N_OPS = 9
 
 
 
@@ -50,13 +50,12 @@ def pair(x, y, p, out):
     _x1 = x[1]
     _y1 = y[1]
     _d1 = _x1 - _y1
-    _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-    _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-    _c2 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1)
-    out[0] = _c2
-    out[1] = _c2
-    out[2] = _c0*_c2
-    out[3] = _c1*_c2
+    _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) - 0.5*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+    _c0 = _exp0*_p_variance
+    out[0] = _c0
+    out[1] = _c0
+    out[2] = _c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+    out[3] = _c0*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -73,13 +72,12 @@ def fill(X1, X2, p, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-            _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-            _c2 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1)
-            out[i, j, 0] = _c2
-            out[i, j, 1] = _c2
-            out[i, j, 2] = _c0*_c2
-            out[i, j, 3] = _c1*_c2
+            _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) - 0.5*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _c0 = _exp0*_p_variance
+            out[i, j, 0] = _c0
+            out[i, j, 1] = _c0
+            out[i, j, 2] = _c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+            out[i, j, 3] = _c0*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -100,13 +98,12 @@ def fill_symmetric(X, p, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                _c2 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1)
-                out[i, j, 0] = _c2
-                out[i, j, 1] = _c2
-                out[i, j, 2] = _c0*_c2
-                out[i, j, 3] = _c1*_c2
+                _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) - 0.5*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+                _c0 = _exp0*_p_variance
+                out[i, j, 0] = _c0
+                out[i, j, 1] = _c0
+                out[i, j, 2] = _c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+                out[i, j, 3] = _c0*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -124,13 +121,12 @@ def diag(X, p, out):
         _x1 = X[i, 1]
         _y1 = X[i, 1]
         _d1 = _x1 - _y1
-        _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-        _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-        _c2 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1)
-        out[i, 0] = _c2
-        out[i, 1] = _c2
-        out[i, 2] = _c0*_c2
-        out[i, 3] = _c1*_c2
+        _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) - 0.5*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+        _c0 = _exp0*_p_variance
+        out[i, 0] = _c0
+        out[i, 1] = _c0
+        out[i, 2] = _c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+        out[i, 3] = _c0*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -148,13 +144,12 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-            _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-            _c2 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1)
-            v[0] = _c2
-            v[1] = _c2
-            v[2] = _c0*_c2
-            v[3] = _c1*_c2
+            _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) - 0.5*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _c0 = _exp0*_p_variance
+            v[0] = _c0
+            v[1] = _c0
+            v[2] = _c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+            v[3] = _c0*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -173,13 +168,12 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-            _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-            _c2 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1)
-            v[0] = _c2
-            v[1] = _c2
-            v[2] = _c0*_c2
-            v[3] = _c1*_c2
+            _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) - 0.5*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _c0 = _exp0*_p_variance
+            v[0] = _c0
+            v[1] = _c0
+            v[2] = _c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+            v[3] = _c0*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -201,13 +195,12 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-            _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-            _c2 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1)
-            v[0] = _c2
-            v[1] = _c2
-            v[2] = _c0*_c2
-            v[3] = _c1*_c2
+            _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) - 0.5*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+            _c0 = _exp0*_p_variance
+            v[0] = _c0
+            v[1] = _c0
+            v[2] = _c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+            v[3] = _c0*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -240,17 +233,16 @@ def contract_selected(X, p, sel, table, W, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                _c2 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1)
-                v[0] = _c2
-                v[1] = _c2
-                v[2] = _c0*_c2
-                v[3] = _c1*_c2
+                _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) - 0.5*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1))
+                _c0 = _exp0*_p_variance
+                v[0] = _c0
+                v[1] = _c0
+                v[2] = _c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+                v[3] = _c0*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 120d3c9ef972c376f835d733ddff895da0d5867d32d98740e1e4f2f2d4f0ca60
+# kernelgen-sha256: 63b07ad27bc38488e47f304abafc2c65fcded8206657148542cf36db0fa838fb

@@ -2,7 +2,7 @@
 # kernel: variance*exp(-((x0 - y0)**2 + (x1 - y1)**2)/(2*length_scale**2))
 # request: (dx=(), dy=()), (dx=(0,), dy=()), (dx=(1,), dy=()), (dx=(0,), dy=(0,)), (dx=(0,), dy=(1,)), (dx=(1,), dy=(0,)), (dx=(1,), dy=(1,))
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 34
+# operations after CSE: 24
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -22,7 +22,7 @@ OUTPUTS = (
 )
 N_OUT = 7
 SYMMETRIC = False
-N_OPS = 34
+N_OPS = 24
 
 
 
@@ -52,23 +52,20 @@ def pair(x, y, p, out):
     _x1 = x[1]
     _y1 = y[1]
     _d1 = _x1 - _y1
-    _c0 = (_d0*_d0)
-    _c1 = (_d1*_d1)
-    _c2 = (1.0/(_p_length_scale*_p_length_scale))
-    _c3 = (0.5)*_c2
-    _c4 = math.exp(-_c0*_c3 - _c1*_c3)
-    _c5 = _c4*_p_variance
-    _c6 = _c2*_c5
-    _c7 = -_c2*_c4*_p_variance
-    _c8 = _c5/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
-    _c9 = -_c8*_d0*_d1
-    out[0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
-    out[1] = -_c6*_d0
-    out[2] = -_c6*_d1
-    out[3] = -_c0*_c8 - _c7
-    out[4] = _c9
-    out[5] = _c9
-    out[6] = -_c1*_c8 - _c7
+    _exp0 = math.exp(-0.5*((_d0*_d0) + (_d1*_d1))/(_p_length_scale*_p_length_scale))
+    _c0 = _exp0*_p_variance
+    _c1 = (1.0/(_p_length_scale*_p_length_scale))
+    _c2 = _c0*_c1
+    _c3 = -_c1*_exp0*_p_variance
+    _c4 = _c0/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+    _c5 = -_c4*_d0*_d1
+    out[0] = _c0
+    out[1] = -_c2*_d0
+    out[2] = -_c2*_d1
+    out[3] = -_c3 - _c4*(_d0*_d0)
+    out[4] = _c5
+    out[5] = _c5
+    out[6] = -_c3 - _c4*(_d1*_d1)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -84,23 +81,20 @@ def fill(X1, X2, p, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_d0*_d0)
-            _c1 = (_d1*_d1)
-            _c2 = (1.0/(_p_length_scale*_p_length_scale))
-            _c3 = (0.5)*_c2
-            _c4 = math.exp(-_c0*_c3 - _c1*_c3)
-            _c5 = _c4*_p_variance
-            _c6 = _c2*_c5
-            _c7 = -_c2*_c4*_p_variance
-            _c8 = _c5/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
-            _c9 = -_c8*_d0*_d1
-            out[i, j, 0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
-            out[i, j, 1] = -_c6*_d0
-            out[i, j, 2] = -_c6*_d1
-            out[i, j, 3] = -_c0*_c8 - _c7
-            out[i, j, 4] = _c9
-            out[i, j, 5] = _c9
-            out[i, j, 6] = -_c1*_c8 - _c7
+            _exp0 = math.exp(-0.5*((_d0*_d0) + (_d1*_d1))/(_p_length_scale*_p_length_scale))
+            _c0 = _exp0*_p_variance
+            _c1 = (1.0/(_p_length_scale*_p_length_scale))
+            _c2 = _c0*_c1
+            _c3 = -_c1*_exp0*_p_variance
+            _c4 = _c0/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+            _c5 = -_c4*_d0*_d1
+            out[i, j, 0] = _c0
+            out[i, j, 1] = -_c2*_d0
+            out[i, j, 2] = -_c2*_d1
+            out[i, j, 3] = -_c3 - _c4*(_d0*_d0)
+            out[i, j, 4] = _c5
+            out[i, j, 5] = _c5
+            out[i, j, 6] = -_c3 - _c4*(_d1*_d1)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -120,23 +114,20 @@ def fill_symmetric(X, p, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                _c0 = (_d0*_d0)
-                _c1 = (_d1*_d1)
-                _c2 = (1.0/(_p_length_scale*_p_length_scale))
-                _c3 = (0.5)*_c2
-                _c4 = math.exp(-_c0*_c3 - _c1*_c3)
-                _c5 = _c4*_p_variance
-                _c6 = _c2*_c5
-                _c7 = -_c2*_c4*_p_variance
-                _c8 = _c5/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
-                _c9 = -_c8*_d0*_d1
-                out[i, j, 0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
-                out[i, j, 1] = -_c6*_d0
-                out[i, j, 2] = -_c6*_d1
-                out[i, j, 3] = -_c0*_c8 - _c7
-                out[i, j, 4] = _c9
-                out[i, j, 5] = _c9
-                out[i, j, 6] = -_c1*_c8 - _c7
+                _exp0 = math.exp(-0.5*((_d0*_d0) + (_d1*_d1))/(_p_length_scale*_p_length_scale))
+                _c0 = _exp0*_p_variance
+                _c1 = (1.0/(_p_length_scale*_p_length_scale))
+                _c2 = _c0*_c1
+                _c3 = -_c1*_exp0*_p_variance
+                _c4 = _c0/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                _c5 = -_c4*_d0*_d1
+                out[i, j, 0] = _c0
+                out[i, j, 1] = -_c2*_d0
+                out[i, j, 2] = -_c2*_d1
+                out[i, j, 3] = -_c3 - _c4*(_d0*_d0)
+                out[i, j, 4] = _c5
+                out[i, j, 5] = _c5
+                out[i, j, 6] = -_c3 - _c4*(_d1*_d1)
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -153,23 +144,20 @@ def diag(X, p, out):
         _x1 = X[i, 1]
         _y1 = X[i, 1]
         _d1 = _x1 - _y1
-        _c0 = (_d0*_d0)
-        _c1 = (_d1*_d1)
-        _c2 = (1.0/(_p_length_scale*_p_length_scale))
-        _c3 = (0.5)*_c2
-        _c4 = math.exp(-_c0*_c3 - _c1*_c3)
-        _c5 = _c4*_p_variance
-        _c6 = _c2*_c5
-        _c7 = -_c2*_c4*_p_variance
-        _c8 = _c5/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
-        _c9 = -_c8*_d0*_d1
-        out[i, 0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
-        out[i, 1] = -_c6*_d0
-        out[i, 2] = -_c6*_d1
-        out[i, 3] = -_c0*_c8 - _c7
-        out[i, 4] = _c9
-        out[i, 5] = _c9
-        out[i, 6] = -_c1*_c8 - _c7
+        _exp0 = math.exp(-0.5*((_d0*_d0) + (_d1*_d1))/(_p_length_scale*_p_length_scale))
+        _c0 = _exp0*_p_variance
+        _c1 = (1.0/(_p_length_scale*_p_length_scale))
+        _c2 = _c0*_c1
+        _c3 = -_c1*_exp0*_p_variance
+        _c4 = _c0/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+        _c5 = -_c4*_d0*_d1
+        out[i, 0] = _c0
+        out[i, 1] = -_c2*_d0
+        out[i, 2] = -_c2*_d1
+        out[i, 3] = -_c3 - _c4*(_d0*_d0)
+        out[i, 4] = _c5
+        out[i, 5] = _c5
+        out[i, 6] = -_c3 - _c4*(_d1*_d1)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -186,23 +174,20 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_d0*_d0)
-            _c1 = (_d1*_d1)
-            _c2 = (1.0/(_p_length_scale*_p_length_scale))
-            _c3 = (0.5)*_c2
-            _c4 = math.exp(-_c0*_c3 - _c1*_c3)
-            _c5 = _c4*_p_variance
-            _c6 = _c2*_c5
-            _c7 = -_c2*_c4*_p_variance
-            _c8 = _c5/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
-            _c9 = -_c8*_d0*_d1
-            v[0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
-            v[1] = -_c6*_d0
-            v[2] = -_c6*_d1
-            v[3] = -_c0*_c8 - _c7
-            v[4] = _c9
-            v[5] = _c9
-            v[6] = -_c1*_c8 - _c7
+            _exp0 = math.exp(-0.5*((_d0*_d0) + (_d1*_d1))/(_p_length_scale*_p_length_scale))
+            _c0 = _exp0*_p_variance
+            _c1 = (1.0/(_p_length_scale*_p_length_scale))
+            _c2 = _c0*_c1
+            _c3 = -_c1*_exp0*_p_variance
+            _c4 = _c0/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+            _c5 = -_c4*_d0*_d1
+            v[0] = _c0
+            v[1] = -_c2*_d0
+            v[2] = -_c2*_d1
+            v[3] = -_c3 - _c4*(_d0*_d0)
+            v[4] = _c5
+            v[5] = _c5
+            v[6] = -_c3 - _c4*(_d1*_d1)
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -220,23 +205,20 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_d0*_d0)
-            _c1 = (_d1*_d1)
-            _c2 = (1.0/(_p_length_scale*_p_length_scale))
-            _c3 = (0.5)*_c2
-            _c4 = math.exp(-_c0*_c3 - _c1*_c3)
-            _c5 = _c4*_p_variance
-            _c6 = _c2*_c5
-            _c7 = -_c2*_c4*_p_variance
-            _c8 = _c5/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
-            _c9 = -_c8*_d0*_d1
-            v[0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
-            v[1] = -_c6*_d0
-            v[2] = -_c6*_d1
-            v[3] = -_c0*_c8 - _c7
-            v[4] = _c9
-            v[5] = _c9
-            v[6] = -_c1*_c8 - _c7
+            _exp0 = math.exp(-0.5*((_d0*_d0) + (_d1*_d1))/(_p_length_scale*_p_length_scale))
+            _c0 = _exp0*_p_variance
+            _c1 = (1.0/(_p_length_scale*_p_length_scale))
+            _c2 = _c0*_c1
+            _c3 = -_c1*_exp0*_p_variance
+            _c4 = _c0/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+            _c5 = -_c4*_d0*_d1
+            v[0] = _c0
+            v[1] = -_c2*_d0
+            v[2] = -_c2*_d1
+            v[3] = -_c3 - _c4*(_d0*_d0)
+            v[4] = _c5
+            v[5] = _c5
+            v[6] = -_c3 - _c4*(_d1*_d1)
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -257,23 +239,20 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x1 = X1[i, 1]
             _y1 = X2[j, 1]
             _d1 = _x1 - _y1
-            _c0 = (_d0*_d0)
-            _c1 = (_d1*_d1)
-            _c2 = (1.0/(_p_length_scale*_p_length_scale))
-            _c3 = (0.5)*_c2
-            _c4 = math.exp(-_c0*_c3 - _c1*_c3)
-            _c5 = _c4*_p_variance
-            _c6 = _c2*_c5
-            _c7 = -_c2*_c4*_p_variance
-            _c8 = _c5/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
-            _c9 = -_c8*_d0*_d1
-            v[0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
-            v[1] = -_c6*_d0
-            v[2] = -_c6*_d1
-            v[3] = -_c0*_c8 - _c7
-            v[4] = _c9
-            v[5] = _c9
-            v[6] = -_c1*_c8 - _c7
+            _exp0 = math.exp(-0.5*((_d0*_d0) + (_d1*_d1))/(_p_length_scale*_p_length_scale))
+            _c0 = _exp0*_p_variance
+            _c1 = (1.0/(_p_length_scale*_p_length_scale))
+            _c2 = _c0*_c1
+            _c3 = -_c1*_exp0*_p_variance
+            _c4 = _c0/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+            _c5 = -_c4*_d0*_d1
+            v[0] = _c0
+            v[1] = -_c2*_d0
+            v[2] = -_c2*_d1
+            v[3] = -_c3 - _c4*(_d0*_d0)
+            v[4] = _c5
+            v[5] = _c5
+            v[6] = -_c3 - _c4*(_d1*_d1)
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -305,27 +284,24 @@ def contract_selected(X, p, sel, table, W, out):
                 _x1 = X[i, 1]
                 _y1 = X[j, 1]
                 _d1 = _x1 - _y1
-                _c0 = (_d0*_d0)
-                _c1 = (_d1*_d1)
-                _c2 = (1.0/(_p_length_scale*_p_length_scale))
-                _c3 = (0.5)*_c2
-                _c4 = math.exp(-_c0*_c3 - _c1*_c3)
-                _c5 = _c4*_p_variance
-                _c6 = _c2*_c5
-                _c7 = -_c2*_c4*_p_variance
-                _c8 = _c5/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
-                _c9 = -_c8*_d0*_d1
-                v[0] = _p_variance*math.exp(-_c3*(_c0 + _c1))
-                v[1] = -_c6*_d0
-                v[2] = -_c6*_d1
-                v[3] = -_c0*_c8 - _c7
-                v[4] = _c9
-                v[5] = _c9
-                v[6] = -_c1*_c8 - _c7
+                _exp0 = math.exp(-0.5*((_d0*_d0) + (_d1*_d1))/(_p_length_scale*_p_length_scale))
+                _c0 = _exp0*_p_variance
+                _c1 = (1.0/(_p_length_scale*_p_length_scale))
+                _c2 = _c0*_c1
+                _c3 = -_c1*_exp0*_p_variance
+                _c4 = _c0/(_p_length_scale*_p_length_scale*_p_length_scale*_p_length_scale)
+                _c5 = -_c4*_d0*_d1
+                v[0] = _c0
+                v[1] = -_c2*_d0
+                v[2] = -_c2*_d1
+                v[3] = -_c3 - _c4*(_d0*_d0)
+                v[4] = _c5
+                v[5] = _c5
+                v[6] = -_c3 - _c4*(_d1*_d1)
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: ca2d639237141f341bfae0bf984684096b2c6a0dc399489d20f8bcd09a8eca84
+# kernelgen-sha256: 980509ec0e088623073c5be66b3a90b51f4232da20fec2d8cd9d804ebd8eba67

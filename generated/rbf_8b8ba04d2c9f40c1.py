@@ -2,7 +2,7 @@
 # kernel: variance*exp(-(x2 - y2)**2/(2*length_scale_2**2) - (x1 - y1)**2/(2*length_scale_1**2) - (x0 - y0)**2/(2*length_scale_0**2))
 # request: (dx=(), dy=()) + log-hyperparameter gradients
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 20
+# operations after CSE: 13
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -20,7 +20,7 @@ OUTPUTS = (
 )
 N_OUT = 5
 SYMMETRIC = True
-N_OPS = 20
+N_OPS = 13
 
 
 
@@ -55,15 +55,13 @@ def pair(x, y, p, out):
     _x2 = x[2]
     _y2 = y[2]
     _d2 = _x2 - _y2
-    _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-    _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-    _c2 = (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
-    _c3 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1 - 0.5*_c2)
-    out[0] = _c3
-    out[1] = _c3
-    out[2] = _c0*_c3
-    out[3] = _c1*_c3
-    out[4] = _c2*_c3
+    _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) - 0.5*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) - 0.5*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+    _c0 = _exp0*_p_variance
+    out[0] = _c0
+    out[1] = _c0
+    out[2] = _c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+    out[3] = _c0*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+    out[4] = _c0*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -84,15 +82,13 @@ def fill(X1, X2, p, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-            _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-            _c2 = (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
-            _c3 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1 - 0.5*_c2)
-            out[i, j, 0] = _c3
-            out[i, j, 1] = _c3
-            out[i, j, 2] = _c0*_c3
-            out[i, j, 3] = _c1*_c3
-            out[i, j, 4] = _c2*_c3
+            _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) - 0.5*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) - 0.5*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _c0 = _exp0*_p_variance
+            out[i, j, 0] = _c0
+            out[i, j, 1] = _c0
+            out[i, j, 2] = _c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+            out[i, j, 3] = _c0*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+            out[i, j, 4] = _c0*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -117,15 +113,13 @@ def fill_symmetric(X, p, out):
                 _x2 = X[i, 2]
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
-                _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                _c2 = (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
-                _c3 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1 - 0.5*_c2)
-                out[i, j, 0] = _c3
-                out[i, j, 1] = _c3
-                out[i, j, 2] = _c0*_c3
-                out[i, j, 3] = _c1*_c3
-                out[i, j, 4] = _c2*_c3
+                _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) - 0.5*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) - 0.5*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+                _c0 = _exp0*_p_variance
+                out[i, j, 0] = _c0
+                out[i, j, 1] = _c0
+                out[i, j, 2] = _c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+                out[i, j, 3] = _c0*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                out[i, j, 4] = _c0*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -147,15 +141,13 @@ def diag(X, p, out):
         _x2 = X[i, 2]
         _y2 = X[i, 2]
         _d2 = _x2 - _y2
-        _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-        _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-        _c2 = (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
-        _c3 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1 - 0.5*_c2)
-        out[i, 0] = _c3
-        out[i, 1] = _c3
-        out[i, 2] = _c0*_c3
-        out[i, 3] = _c1*_c3
-        out[i, 4] = _c2*_c3
+        _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) - 0.5*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) - 0.5*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+        _c0 = _exp0*_p_variance
+        out[i, 0] = _c0
+        out[i, 1] = _c0
+        out[i, 2] = _c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+        out[i, 3] = _c0*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+        out[i, 4] = _c0*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -177,15 +169,13 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-            _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-            _c2 = (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
-            _c3 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1 - 0.5*_c2)
-            v[0] = _c3
-            v[1] = _c3
-            v[2] = _c0*_c3
-            v[3] = _c1*_c3
-            v[4] = _c2*_c3
+            _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) - 0.5*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) - 0.5*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _c0 = _exp0*_p_variance
+            v[0] = _c0
+            v[1] = _c0
+            v[2] = _c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+            v[3] = _c0*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+            v[4] = _c0*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -208,15 +198,13 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-            _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-            _c2 = (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
-            _c3 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1 - 0.5*_c2)
-            v[0] = _c3
-            v[1] = _c3
-            v[2] = _c0*_c3
-            v[3] = _c1*_c3
-            v[4] = _c2*_c3
+            _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) - 0.5*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) - 0.5*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _c0 = _exp0*_p_variance
+            v[0] = _c0
+            v[1] = _c0
+            v[2] = _c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+            v[3] = _c0*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+            v[4] = _c0*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -242,15 +230,13 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-            _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-            _c2 = (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
-            _c3 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1 - 0.5*_c2)
-            v[0] = _c3
-            v[1] = _c3
-            v[2] = _c0*_c3
-            v[3] = _c1*_c3
-            v[4] = _c2*_c3
+            _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) - 0.5*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) - 0.5*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+            _c0 = _exp0*_p_variance
+            v[0] = _c0
+            v[1] = _c0
+            v[2] = _c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+            v[3] = _c0*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+            v[4] = _c0*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -287,19 +273,17 @@ def contract_selected(X, p, sel, table, W, out):
                 _x2 = X[i, 2]
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
-                _c0 = (_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
-                _c1 = (_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
-                _c2 = (_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
-                _c3 = _p_variance*math.exp(-0.5*_c0 - 0.5*_c1 - 0.5*_c2)
-                v[0] = _c3
-                v[1] = _c3
-                v[2] = _c0*_c3
-                v[3] = _c1*_c3
-                v[4] = _c2*_c3
+                _exp0 = math.exp(-0.5*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0) - 0.5*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1) - 0.5*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2))
+                _c0 = _exp0*_p_variance
+                v[0] = _c0
+                v[1] = _c0
+                v[2] = _c0*(_d0*_d0)/(_p_length_scale_0*_p_length_scale_0)
+                v[3] = _c0*(_d1*_d1)/(_p_length_scale_1*_p_length_scale_1)
+                v[4] = _c0*(_d2*_d2)/(_p_length_scale_2*_p_length_scale_2)
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 37838382f5cf5a2636d7ce1d199d676fe99a31a537a54b000cfb139b214c0c40
+# kernelgen-sha256: b171fde83f0dc324aaa2ce7fb080d8dd0914a98895ad873af609de1fdba6fb52

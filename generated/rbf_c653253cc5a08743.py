@@ -2,7 +2,7 @@
 # kernel: variance*exp(-((x0 - y0)**2 + (x1 - y1)**2 + (x2 - y2)**2)/(2*length_scale**2))
 # request: (dx=(), dy=()) + log-hyperparameter gradients
 # versions: kernelgen=0.1.0, sympy=1.14.0, templates=ba95a7337c3d
-# operations after CSE: 25
+# operations after CSE: 11
 """Generated kernel derivative module (see header)."""
 import math
 
@@ -18,7 +18,7 @@ OUTPUTS = (
 )
 N_OUT = 3
 SYMMETRIC = True
-N_OPS = 25
+N_OPS = 11
 
 
 
@@ -51,16 +51,12 @@ def pair(x, y, p, out):
     _x2 = x[2]
     _y2 = y[2]
     _d2 = _x2 - _y2
-    _c0 = (_d0*_d0)
-    _c1 = (_d1*_d1)
-    _c2 = (_d2*_d2)
-    _c3 = (1.0/(_p_length_scale*_p_length_scale))
-    _c4 = (0.5)*_c3
-    _c5 = _p_variance*math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
-    _c6 = _c3*_c5
-    out[0] = _p_variance*math.exp(-_c4*(_c0 + _c1 + _c2))
-    out[1] = _c5
-    out[2] = _c0*_c6 + _c1*_c6 + _c2*_c6
+    _exp0 = math.exp(-0.5*((_d0*_d0) + (_d1*_d1) + (_d2*_d2))/(_p_length_scale*_p_length_scale))
+    _c0 = _exp0*_p_variance
+    _c1 = _c0/(_p_length_scale*_p_length_scale)
+    out[0] = _c0
+    out[1] = _c0
+    out[2] = _c1*(_d0*_d0) + _c1*(_d1*_d1) + _c1*(_d2*_d2)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -79,16 +75,12 @@ def fill(X1, X2, p, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (_d0*_d0)
-            _c1 = (_d1*_d1)
-            _c2 = (_d2*_d2)
-            _c3 = (1.0/(_p_length_scale*_p_length_scale))
-            _c4 = (0.5)*_c3
-            _c5 = _p_variance*math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
-            _c6 = _c3*_c5
-            out[i, j, 0] = _p_variance*math.exp(-_c4*(_c0 + _c1 + _c2))
-            out[i, j, 1] = _c5
-            out[i, j, 2] = _c0*_c6 + _c1*_c6 + _c2*_c6
+            _exp0 = math.exp(-0.5*((_d0*_d0) + (_d1*_d1) + (_d2*_d2))/(_p_length_scale*_p_length_scale))
+            _c0 = _exp0*_p_variance
+            _c1 = _c0/(_p_length_scale*_p_length_scale)
+            out[i, j, 0] = _c0
+            out[i, j, 1] = _c0
+            out[i, j, 2] = _c1*(_d0*_d0) + _c1*(_d1*_d1) + _c1*(_d2*_d2)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -111,16 +103,12 @@ def fill_symmetric(X, p, out):
                 _x2 = X[i, 2]
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
-                _c0 = (_d0*_d0)
-                _c1 = (_d1*_d1)
-                _c2 = (_d2*_d2)
-                _c3 = (1.0/(_p_length_scale*_p_length_scale))
-                _c4 = (0.5)*_c3
-                _c5 = _p_variance*math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
-                _c6 = _c3*_c5
-                out[i, j, 0] = _p_variance*math.exp(-_c4*(_c0 + _c1 + _c2))
-                out[i, j, 1] = _c5
-                out[i, j, 2] = _c0*_c6 + _c1*_c6 + _c2*_c6
+                _exp0 = math.exp(-0.5*((_d0*_d0) + (_d1*_d1) + (_d2*_d2))/(_p_length_scale*_p_length_scale))
+                _c0 = _exp0*_p_variance
+                _c1 = _c0/(_p_length_scale*_p_length_scale)
+                out[i, j, 0] = _c0
+                out[i, j, 1] = _c0
+                out[i, j, 2] = _c1*(_d0*_d0) + _c1*(_d1*_d1) + _c1*(_d2*_d2)
                 for k in range(N_OUT):
                     out[j, i, k] = out[i, j, k]
 
@@ -140,16 +128,12 @@ def diag(X, p, out):
         _x2 = X[i, 2]
         _y2 = X[i, 2]
         _d2 = _x2 - _y2
-        _c0 = (_d0*_d0)
-        _c1 = (_d1*_d1)
-        _c2 = (_d2*_d2)
-        _c3 = (1.0/(_p_length_scale*_p_length_scale))
-        _c4 = (0.5)*_c3
-        _c5 = _p_variance*math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
-        _c6 = _c3*_c5
-        out[i, 0] = _p_variance*math.exp(-_c4*(_c0 + _c1 + _c2))
-        out[i, 1] = _c5
-        out[i, 2] = _c0*_c6 + _c1*_c6 + _c2*_c6
+        _exp0 = math.exp(-0.5*((_d0*_d0) + (_d1*_d1) + (_d2*_d2))/(_p_length_scale*_p_length_scale))
+        _c0 = _exp0*_p_variance
+        _c1 = _c0/(_p_length_scale*_p_length_scale)
+        out[i, 0] = _c0
+        out[i, 1] = _c0
+        out[i, 2] = _c1*(_d0*_d0) + _c1*(_d1*_d1) + _c1*(_d2*_d2)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -169,16 +153,12 @@ def fill_selected(X1, X2, p, sel1, sel2, table, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (_d0*_d0)
-            _c1 = (_d1*_d1)
-            _c2 = (_d2*_d2)
-            _c3 = (1.0/(_p_length_scale*_p_length_scale))
-            _c4 = (0.5)*_c3
-            _c5 = _p_variance*math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
-            _c6 = _c3*_c5
-            v[0] = _p_variance*math.exp(-_c4*(_c0 + _c1 + _c2))
-            v[1] = _c5
-            v[2] = _c0*_c6 + _c1*_c6 + _c2*_c6
+            _exp0 = math.exp(-0.5*((_d0*_d0) + (_d1*_d1) + (_d2*_d2))/(_p_length_scale*_p_length_scale))
+            _c0 = _exp0*_p_variance
+            _c1 = _c0/(_p_length_scale*_p_length_scale)
+            v[0] = _c0
+            v[1] = _c0
+            v[2] = _c1*(_d0*_d0) + _c1*(_d1*_d1) + _c1*(_d2*_d2)
             out[i, j] = v[table[sel1[i], sel2[j]]]
 
 
@@ -199,16 +179,12 @@ def fill_multi(X1, X2, p, sel2, table, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (_d0*_d0)
-            _c1 = (_d1*_d1)
-            _c2 = (_d2*_d2)
-            _c3 = (1.0/(_p_length_scale*_p_length_scale))
-            _c4 = (0.5)*_c3
-            _c5 = _p_variance*math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
-            _c6 = _c3*_c5
-            v[0] = _p_variance*math.exp(-_c4*(_c0 + _c1 + _c2))
-            v[1] = _c5
-            v[2] = _c0*_c6 + _c1*_c6 + _c2*_c6
+            _exp0 = math.exp(-0.5*((_d0*_d0) + (_d1*_d1) + (_d2*_d2))/(_p_length_scale*_p_length_scale))
+            _c0 = _exp0*_p_variance
+            _c1 = _c0/(_p_length_scale*_p_length_scale)
+            v[0] = _c0
+            v[1] = _c0
+            v[2] = _c1*(_d0*_d0) + _c1*(_d1*_d1) + _c1*(_d2*_d2)
             for a in range(table.shape[0]):
                 out[i, a, j] = v[table[a, sel2[j]]]
 
@@ -232,16 +208,12 @@ def matvec_multi(X1, X2, p, sel2, table, A, out):
             _x2 = X1[i, 2]
             _y2 = X2[j, 2]
             _d2 = _x2 - _y2
-            _c0 = (_d0*_d0)
-            _c1 = (_d1*_d1)
-            _c2 = (_d2*_d2)
-            _c3 = (1.0/(_p_length_scale*_p_length_scale))
-            _c4 = (0.5)*_c3
-            _c5 = _p_variance*math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
-            _c6 = _c3*_c5
-            v[0] = _p_variance*math.exp(-_c4*(_c0 + _c1 + _c2))
-            v[1] = _c5
-            v[2] = _c0*_c6 + _c1*_c6 + _c2*_c6
+            _exp0 = math.exp(-0.5*((_d0*_d0) + (_d1*_d1) + (_d2*_d2))/(_p_length_scale*_p_length_scale))
+            _c0 = _exp0*_p_variance
+            _c1 = _c0/(_p_length_scale*_p_length_scale)
+            v[0] = _c0
+            v[1] = _c0
+            v[2] = _c1*(_d0*_d0) + _c1*(_d1*_d1) + _c1*(_d2*_d2)
             for a in range(q):
                 w = v[table[a, sel2[j]]]
                 for c in range(A.shape[1]):
@@ -276,20 +248,16 @@ def contract_selected(X, p, sel, table, W, out):
                 _x2 = X[i, 2]
                 _y2 = X[j, 2]
                 _d2 = _x2 - _y2
-                _c0 = (_d0*_d0)
-                _c1 = (_d1*_d1)
-                _c2 = (_d2*_d2)
-                _c3 = (1.0/(_p_length_scale*_p_length_scale))
-                _c4 = (0.5)*_c3
-                _c5 = _p_variance*math.exp(-_c0*_c4 - _c1*_c4 - _c2*_c4)
-                _c6 = _c3*_c5
-                v[0] = _p_variance*math.exp(-_c4*(_c0 + _c1 + _c2))
-                v[1] = _c5
-                v[2] = _c0*_c6 + _c1*_c6 + _c2*_c6
+                _exp0 = math.exp(-0.5*((_d0*_d0) + (_d1*_d1) + (_d2*_d2))/(_p_length_scale*_p_length_scale))
+                _c0 = _exp0*_p_variance
+                _c1 = _c0/(_p_length_scale*_p_length_scale)
+                v[0] = _c0
+                v[1] = _c0
+                v[2] = _c1*(_d0*_d0) + _c1*(_d1*_d1) + _c1*(_d2*_d2)
                 weight = W[i, j] if i == j else 2.0 * W[i, j]
                 for g in range(n_g):
                     partial[h, g] += weight * v[table[sel[i], sel[j], g]]
     for g in range(n_g):
         out[g] = partial[:, g].sum()
 
-# kernelgen-sha256: 1c187bf321e83cbd6a470950a5842b8cdb960253743a1a39478ae1b307726c03
+# kernelgen-sha256: 0220d5a4499cef245fcfbfd5eb41d05eca514e3bdb15af43e920ae27d87893e1

@@ -119,6 +119,8 @@ def _names(prepared: PreparedKernel) -> dict[sp.Symbol, str]:
     for b in prepared.bases:
         names[b.symbol] = b.symbol.name
         names[b.shift_symbol] = b.shift_symbol.name
+    for tr in prepared.transcendentals:
+        names[tr.symbol] = tr.symbol.name
     for p in prepared.params:
         names[p] = f"_p_{p.name}"
     return names
@@ -160,6 +162,8 @@ def build(spec: BatchSpec) -> GeneratedModule:
     bases: list[tuple[str, str]] = []
     for b in prepared.bases:
         bases += [(b.shift_symbol.name, print_expr(b.shift, names)), (b.symbol.name, f"1.0 + {b.shift_symbol.name}")]
+    # exp / sin / cos kept as symbols while differentiating: computed once per pair (innermost first).
+    bases += [(tr.symbol.name, print_expr(tr.value, names)) for tr in prepared.transcendentals]
     return GeneratedModule(
         dim=prepared.dim,
         parameters=tuple(p.name for p in prepared.params),

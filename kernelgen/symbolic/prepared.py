@@ -9,6 +9,11 @@ Pipeline (one object per kernel expression, cached):
    positive symbols ``R_j``; the quadratic form ``Q_j`` also becomes ``R_j**2`` wherever it shows up
    in a sum. ``dR/dt_i = (dQ/dt_i) / (2 R)``. Expanding after every derivative cancels the
    ``1/R`` terms algebraically, so the general branch stays accurate as ``r -> 0``.
+   Non-integer powers of other input-dependent sums keep their base as a symbol ``u = 1 + z``,
+   and ``exp``, ``sin``, ``cos`` of input-dependent arguments become symbols too
+   (:class:`Transcendental`). Every expression is then a sum of monomials in symbols whose
+   derivatives are known, so a derivative is taken monomial by monomial with the product rule
+   (:meth:`PreparedKernel._derive`): no SymPy ``diff`` of large sums, no re-expansion.
 3. *Coincident values.* At ``R_j = 0`` the derivative is read off the Taylor polynomial of the
    kernel in a scale ``s`` (``t -> s t``, ``R -> s R``): even powers of ``R`` are polynomials
    (``R**2 = Q``). Which derivatives exist is decided on the ORIGINAL expression by
@@ -78,6 +83,27 @@ class Base:
     shift: sp.Expr
 
 
+@dataclass(frozen=True)
+class Transcendental:
+    """``exp(a)``, ``sin(a)`` or ``cos(a)`` of an input-dependent ``a``, kept as a symbol.
+
+    Derivatives then stay polynomials in these symbols (``d exp(a) = exp(a) da``,
+    ``d sin(a) = cos(a) da``, ``d cos(a) = -sin(a) da``): SymPy expands sums of monomials
+    instead of carrying (and re-combining) a large ``exp(...)`` in every term, which is what made
+    order-4 composites slow. The generated code computes each one once per pair.
+    """
+
+    symbol: sp.Symbol
+    func: type[sp.Function]
+    arg: sp.Expr
+    #: ``d symbol / d arg`` in terms of the symbols (``symbol`` itself, the partner, minus it).
+    derivative: sp.Expr
+
+    @property
+    def value(self) -> sp.Expr:
+        return self.func(self.arg)
+
+
 class log1p_ratio(sp.Function):  # noqa: N801  (printed as a helper of the same name)
     """``log(1 + z) - z / (1 + z)``, about ``z**2 / 2`` near 0; generated code sums its series there.
 
@@ -143,9 +169,11 @@ class PreparedKernel:
         self._lock = threading.RLock()
         form = _to_differences(kernel.expr, self.x, self.y, self.t)
         form, self.radii = _substitute_radii(form, self.t)
-        form, self.bases = _substitute_bases(form, set(self.t) | {r.symbol for r in self.radii}
-                                             | set(self.x) | set(self.y))
-        self.form = expand(form) if self.radii or self.bases else form
+        variables = set(self.t) | {r.symbol for r in self.radii} | set(self.x) | set(self.y)
+        form, self.bases = _substitute_bases(form, variables)
+        form, self.transcendentals = _substitute_transcendentals(form, variables | {b.symbol for b in self.bases})
+        self.form = expand(form) if self.radii or self.bases or self.transcendentals else form
+        self._inner: dict[tuple[object, ...], sp.Expr] = {}
         # Derivatives are linear: the terms proven to depend on the differences alone (d/dy =
         # -d/dx, memoized per multiset) and the rest (e.g. "+ linear") are differentiated apart.
         # A base symbol hides what its base depends on, so dependencies are followed through it.
@@ -167,6 +195,10 @@ class PreparedKernel:
     def dependencies(self, e: sp.Expr) -> set[sp.Symbol]:
         """Free symbols of ``e`` with every base symbol replaced by what its base depends on."""
         out = set(e.free_symbols)
+        for tr in reversed(self.transcendentals):
+            if tr.symbol in out:
+                out.discard(tr.symbol)
+                out |= self.dependencies(tr.arg)
         for base in reversed(self.bases):
             if base.symbol in out:
                 out.discard(base.symbol)
@@ -255,8 +287,9 @@ class PreparedKernel:
 
     # ------------------------------------------------------------------ general branch
     def _chain(self, e: sp.Expr, direct: Callable[[sp.Expr], sp.Expr],
-               d_quadratic: Callable[[Radius], sp.Expr]) -> sp.Expr:
-        """Total derivative: ``direct`` on the explicit variables plus the radius and base terms."""
+               d_quadratic: Callable[[Radius], sp.Expr], key: tuple[object, ...]) -> sp.Expr:
+        """Total derivative: ``direct`` on the explicit variables plus the radius, base and
+        transcendental terms. ``key`` names the derivative (inner derivatives are memoized by it)."""
         out = direct(e)
         for radius in self.radii:
             dq = d_quadratic(radius)
@@ -264,20 +297,102 @@ class PreparedKernel:
                 out += e.diff(radius.symbol) * dq / (2 * radius.symbol)
         for base in self.bases:
             if e.has(base.symbol):
-                dz = self._chain(base.shift, direct, d_quadratic)
+                dz = self._inner_derivative(base.symbol, base.shift, direct, d_quadratic, key)
                 if dz != 0:
                     out += e.diff(base.symbol) * dz
+        for tr in self.transcendentals:
+            if e.has(tr.symbol):
+                da = self._inner_derivative(tr.symbol, tr.arg, direct, d_quadratic, key)
+                if da != 0:
+                    out += e.diff(tr.symbol) * tr.derivative * da
         return out
+
+    def _inner_derivative(self, symbol: sp.Symbol, inner: sp.Expr, direct: Callable[[sp.Expr], sp.Expr],
+                          d_quadratic: Callable[[Radius], sp.Expr], key: tuple[object, ...]) -> sp.Expr:
+        with self._lock:
+            memo = (symbol, key)
+            if memo not in self._inner:
+                self._inner[memo] = expand(self._chain(inner, direct, d_quadratic, key))
+            return self._inner[memo]
+
+    def _rules(self, key: tuple[object, ...]) -> tuple[Callable[[sp.Expr], sp.Expr], Callable[[Radius], sp.Expr]]:
+        """``(direct, d_quadratic)`` of the derivative named ``key`` for :meth:`_chain`."""
+        if key[0] == "input":
+            _, i, first = key
+            sign = 1 if first else -1
+            bare = self.x[i] if first else self.y[i]
+            return (lambda f: f.diff(bare) + sign * f.diff(self.t[i]),
+                    lambda r: sign * r.quadratic.diff(self.t[i]) if i in r.indices else sp.Integer(0))
+        param = key[1]
+        return (lambda f: f.diff(param)), (lambda r: r.quadratic.diff(param))
+
+    def _generator_derivatives(self, key: tuple[object, ...]) -> dict[sp.Symbol, sp.Expr]:
+        """Non-zero derivatives (expanded) of every symbol the prepared forms are built from."""
+        with self._lock:
+            memo = ("generators", key)
+            if memo in self._inner:
+                return self._inner[memo]  # type: ignore[return-value]
+            direct, d_quadratic = self._rules(key)
+            out: dict[sp.Symbol, sp.Expr] = {}
+            if key[0] == "input":
+                _, i, first = key
+                out[self.t[i]] = sp.Integer(1 if first else -1)
+                out[self.x[i] if first else self.y[i]] = sp.Integer(1)
+            else:
+                out[key[1]] = sp.Integer(1)
+            for radius in self.radii:
+                dq = d_quadratic(radius)
+                if dq != 0:
+                    out[radius.symbol] = expand(dq / (2 * radius.symbol))
+            for base in self.bases:
+                dz = self._inner_derivative(base.symbol, base.shift, direct, d_quadratic, key)
+                if dz != 0:
+                    out[base.symbol] = dz
+            for tr in self.transcendentals:
+                da = self._inner_derivative(tr.symbol, tr.arg, direct, d_quadratic, key)
+                if da != 0:
+                    out[tr.symbol] = expand(tr.derivative * da)
+            self._inner[memo] = out  # type: ignore[assignment]
+            return out
+
+    def _derive(self, e: sp.Expr, key: tuple[object, ...]) -> sp.Expr:
+        """The derivative ``key`` of an expanded ``e``, term by term through the product rule.
+
+        Every generator symbol (difference, bare input, parameter, radius, base, transcendental)
+        has a known expanded derivative, so a monomial's derivative is a sum of monomials: no
+        SymPy ``diff`` and no re-expansion of the whole sum. A term with any other dependence (a
+        function of a generator, an exponent that depends on the variable) goes through
+        :meth:`_chain`.
+        """
+        rules = self._generator_derivatives(key)
+        watched = set(rules)
+        out: list[sp.Expr] = []
+        slow: list[sp.Expr] = []
+        for term in sp.Add.make_args(e):
+            if not term.free_symbols & watched:
+                continue
+            powers = term.as_powers_dict()
+            if any((not b.is_Symbol and not b.is_number and b.free_symbols & watched)
+                   or (not ex.is_number and ex.free_symbols & watched) for b, ex in powers.items()):
+                slow.append(term)
+                continue
+            for b, ex in powers.items():
+                d = rules.get(b) if b.is_Symbol else None
+                if d is None:
+                    continue
+                rest = term * ex / b
+                if ex.is_number:
+                    out.extend(rest * part for part in sp.Add.make_args(d))
+                else:  # a symbolic exponent (u**(-alpha)) is a sum to distribute
+                    out.extend(sp.Add.make_args(expand(rest * d)))
+        if slow:
+            direct, d_quadratic = self._rules(key)
+            out.append(expand(self._chain(sp.Add(*slow), direct, d_quadratic, key)))
+        return sp.Add(*out)
 
     def d_input(self, e: sp.Expr, i: int, first: bool) -> sp.Expr:
         """Derivative with respect to input component ``i`` of the first (or second) argument."""
-        sign = 1 if first else -1
-        bare = self.x[i] if first else self.y[i]
-        return expand(self._chain(
-            e,
-            lambda f: f.diff(bare) + sign * f.diff(self.t[i]),
-            lambda r: sign * r.quadratic.diff(self.t[i]) if i in r.indices else sp.Integer(0),
-        ))
+        return self._derive(e, ("input", i, first))
 
     def d_log(self, e: sp.Expr, param: sp.Symbol) -> sp.Expr:
         """``theta * d/dtheta`` of ``e`` (the derivative with respect to ``log theta``)."""
@@ -287,7 +402,7 @@ class PreparedKernel:
                 f"kernel {self.name!r}: the log-gradient with respect to {param} would differentiate {factor}, "
                 "which is not differentiable where its argument vanishes"
             )
-        return expand(param * self._chain(e, lambda f: f.diff(param), lambda r: r.quadratic.diff(param)))
+        return sp.Add(*(param * term for term in sp.Add.make_args(self._derive(e, ("log", param)))))
 
     def finalize(self, e: sp.Expr) -> sp.Expr:
         """Last rewrite before printing: ``log(u) -> z/u + log1p_ratio(z)`` so the z/u parts cancel."""
@@ -297,7 +412,10 @@ class PreparedKernel:
         return expand(e.xreplace(subs))
 
     def explicit(self, e: sp.Expr) -> sp.Expr:
-        """``e`` with every base symbol replaced by ``1 + z`` (innermost last)."""
+        """``e`` with every transcendental symbol replaced by its function and every base symbol
+        by ``1 + z`` (innermost last)."""
+        for tr in reversed(self.transcendentals):
+            e = e.xreplace({tr.symbol: tr.value})
         for base in reversed(self.bases):
             e = e.xreplace({base.symbol: 1 + base.shift})
         return e
@@ -555,6 +673,40 @@ def _substitute_bases(form: sp.Expr, variables: set[sp.Symbol]) -> tuple[sp.Expr
         return e
 
     return rewrite(form), tuple(bases)
+
+
+def _substitute_transcendentals(form: sp.Expr, variables: set[sp.Symbol]
+                                ) -> tuple[sp.Expr, tuple[Transcendental, ...]]:
+    """Replace ``exp``, ``sin``, ``cos`` of arguments depending on ``variables`` by symbols
+    (innermost first; ``sin(a)`` and ``cos(a)`` share one argument and refer to each other)."""
+    found: list[Transcendental] = []
+    by_arg: dict[tuple[str, sp.Expr], Transcendental] = {}
+    known = set(variables)
+
+    def make(kind: str, arg: sp.Expr) -> Transcendental:
+        if (kind, arg) not in by_arg:
+            k = len(found)
+            if kind == "exp":
+                symbol = sp.Symbol(f"_exp{k}", positive=True)
+                items = [Transcendental(symbol, sp.exp, arg, symbol)]
+            else:
+                s, c = sp.Symbol(f"_sin{k}", real=True), sp.Symbol(f"_cos{k}", real=True)
+                items = [Transcendental(s, sp.sin, arg, c), Transcendental(c, sp.cos, arg, -s)]
+            for item in items:
+                found.append(item)
+                by_arg[(item.func.__name__, arg)] = item
+                known.add(item.symbol)
+        return by_arg[(kind, arg)]
+
+    def rewrite(e: sp.Expr) -> sp.Expr:
+        if e.is_Atom or not (e.free_symbols & known):
+            return e
+        e = e.func(*(rewrite(a) for a in e.args))
+        if isinstance(e, (sp.exp, sp.sin, sp.cos)) and e.args[0].free_symbols & known:
+            return make(type(e).__name__, e.args[0]).symbol
+        return e
+
+    return rewrite(form), tuple(found)
 
 
 def _quadratics_to_radii(form: sp.Expr, radii: list[Radius], t: Sequence[sp.Symbol]) -> sp.Expr:
