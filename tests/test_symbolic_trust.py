@@ -348,3 +348,170 @@ def test_absolute_value_of_an_input_is_evaluated_but_not_differentiated():
     g = quiet(lambda: Kernel.from_string("exp(-abs(x0-l)*abs(y0-l))", dim=1))
     with pytest.raises(NotDifferentiableError, match="log-gradient with respect to l"):
         g(X, eval_gradient=True)
+
+
+# ---------------------------------------------------------- fuzz findings (/work/coord/fuzz_findings.md)
+def _pairs(dim: int, near: float, seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """A random pair, a pair at distance ``near`` along a random direction, and a coincident pair."""
+    rng = np.random.default_rng(seed)
+    a, b, c = rng.uniform(-0.8, 0.8, (3, dim))
+    u = rng.normal(size=dim)
+    X1 = np.array([a, c, c])
+    X2 = np.array([b, c + near * u / np.linalg.norm(u), c])
+    return X1, X2
+
+
+def _check_against_sympy(k: Kernel, requests, X1, X2, rtol: float = 1e-11, skip_coincident: bool = False):
+    for dx, dy in requests:
+        got = np.diag(k(X1, X2, dx=dx, dy=dy))
+        for i, (a, b) in enumerate(zip(X1, X2)):
+            if skip_coincident and np.array_equal(a, b):
+                continue
+            want = sympy_value(k, dx, dy, a, b, dps=80)
+            assert got[i] == pytest.approx(want, rel=rtol, abs=1e-300), (dx, dy, a, b)
+
+
+@pytest.mark.parametrize(("text", "values"), [
+    ("(s^2 + x0*y0)^1.5", {"s": 1.64}),
+    ("(1 + x0^2)^1.5*(1 + y0^2)^1.5", {}),
+    ("(1 + x0^2)^p*(1 + y0^2)^p*(s^2 + x0*y0)^2", {"p": 0.608, "s": 1.76}),
+])
+def test_fuzz_F1_input_dependent_power_bases_are_not_stationary(text, values):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotPositiveDefiniteWarning)
+        k = Kernel.from_string(text, dim=1, **values)
+    assert not k.is_stationary
+    X1, X2 = np.array([[0.21], [0.3]]), np.array([[-0.57], [0.65]])
+    _check_against_sympy(k, [((), (0,)), ((0,), (0,)), ((0,), ()), ((), (0, 0))], X1, X2, rtol=1e-12)
+
+
+def test_fuzz_F2_rough_factor_times_non_stationary_factor_refuses_second_derivatives():
+    k = Kernel.from_string("exp(-abs(x0-y0)^0.75/l)*cos(x0/a)*cos(y0/a)", dim=1, a=1.53, l=0.442)
+    assert k.smoothness == 0
+    x = np.array([[0.3]])
+    for dx, dy in [((0, 0), ()), ((0,), (0,)), ((0,), ())]:
+        with pytest.raises(NotDifferentiableError):
+            k(x, x, dx=dx, dy=dy)
+    X1, X2 = _pairs(1, 1e-9)
+    _check_against_sympy(k, [((), ())], X1, X2, rtol=1e-13, skip_coincident=True)
+    assert k(x, x)[0, 0] == pytest.approx(np.cos(0.3 / 1.53) ** 2, rel=1e-15)
+
+
+def test_fuzz_F3_hyperparameter_exponent_gradient_at_coincident_points_is_its_limit():
+    """``s*exp(-((x0-y0)^2)^(g/2))``: theta d/dtheta g -> |t|^g log|t| ... -> 0 at x = y (was NaN)."""
+    k = Kernel.from_string("s*exp(-((x0 - y0)^2)^(g/2))", dim=1, s=2.89, g=0.374)
+    assert k.smoothness == 0
+    x = np.array([[0.4]])
+    K0, G = k(x, x, eval_gradient=True)
+    assert K0[0, 0] == pytest.approx(2.89, rel=1e-15)
+    np.testing.assert_allclose(G[0, 0], [2.89, 0.0], rtol=1e-15, atol=0)
+    with pytest.raises(NotDifferentiableError):
+        k(x, x, dx=(0,))
+
+
+def test_fuzz_F4_rough_in_one_coordinate_is_refused_not_nan():
+    k = Kernel.from_string("exp(-abs(x0 - y0)^0.5/l)*exp(-(x1 - y1)^2/(2*l1^2))", dim=2, l=0.41, l1=0.495)
+    X = np.array([[0.2, -0.3]])
+    with pytest.raises(NotDifferentiableError):
+        k(X, X, dx=(1,))
+    K0, G = k(X, X, eval_gradient=True)
+    assert K0[0, 0] == 1.0 and np.all(G == 0.0)
+
+
+def test_fuzz_F5_names_equal_after_nfkc_stay_two_hyperparameters():
+    """``ℓ`` and ``l`` are different hyperparameters: generated locals are positional, not named."""
+    a, b = sp.symbols("a b")
+    ell = sp.Symbol("ℓ")
+    left = Kernel(sp.exp(-((a - b) ** 2) / ell**2), x=[a], y=[b], hyperparameters={"ℓ": 0.3})
+    k = left * K.rbf(1, length_scale=2.0, variance=None).rename(length_scale="l")
+    x, y = np.array([[0.1]]), np.array([[0.35]])
+    want = np.exp(-(0.25**2) / 0.09) * np.exp(-(0.25**2) / 8.0)
+    assert k(x, y)[0, 0] == pytest.approx(want, rel=1e-14)
+    _, G = k(x, y, eval_gradient=True)
+    assert G[0, 0, 0] != pytest.approx(G[0, 0, 1])
+
+
+@pytest.mark.parametrize("text", [
+    "exp(-(x0 - y0)^2) + 1e-12*x0*y0^2", "tanh(x0)*y0", "exp(-(x0 - 2*y0)^2)", "1/(x0 - y0)^2",
+    "abs(x0 - y0)^(-0.5)", "exp(-(x0-y0)^2)*cos(1/(x0 - y0))", "exp(-(x0 - y0)^2/(2*l^2))*cos(1/(x0 - y0))",
+])
+def test_fuzz_F6_S1_invalid_kernels_are_refused(text):
+    with pytest.raises(InvalidKernelError):
+        Kernel.from_string(text, dim=1)
+
+
+@pytest.mark.parametrize("text", [
+    "exp(-(x0-y0)^2 - (x1-y1)^2)/sqrt((x0-y0)^2+(x1-y1)^2)", "exp(-(x0-y0)^2) + log((x0-y0)^2 + (x1-y1)^2)",
+])
+def test_fuzz_F6_singular_in_two_dimensions_is_refused(text):
+    with pytest.raises(InvalidKernelError):
+        Kernel.from_string(text, dim=2)
+
+
+def test_fuzz_F8_warped_distance_under_sqrt_is_a_radius():
+    """``sqrt((w(x) - w(y))^2/l^2)`` with a polynomial warp: accurate and finite near and at x = y."""
+    k = Kernel.from_string("exp(-sqrt((x0 + 0.3*x0^3 - (y0 + 0.3*y0^3))^2/l^2))", dim=1, l=0.4)
+    assert k.smoothness == 0 and not k.is_stationary
+    X1, X2 = np.array([[0.3 + 5e-10], [0.7], [0.3]]), np.array([[0.3], [-0.2], [0.3]])
+    K0, G = k(X1, X2, eval_gradient=True)
+    want = [sympy_value(k, (), (), a, b, dps=80) for a, b in zip(X1[:2], X2[:2])]
+    np.testing.assert_allclose(np.diag(K0)[:2], want, rtol=1e-13)
+    # theta d/dtheta l of exp(-|w(x) - w(y)|/l) = (|w(x) - w(y)|/l) k: reference by hand in mpmath.
+    with mpmath.workdps(60):
+        for i in range(2):
+            w = lambda v: mpmath.mpf(v) + mpmath.mpf("0.3") * mpmath.mpf(v) ** 3  # noqa: E731
+            r = abs(w(float(X1[i, 0])) - w(float(X2[i, 0]))) / mpmath.mpf(0.4)
+            assert G[i, i, 0] == pytest.approx(float(r * mpmath.exp(-r)), rel=1e-12)
+    assert K0[2, 2] == 1.0 and G[2, 2, 0] == 0.0
+    with pytest.raises(NotDifferentiableError):
+        k(X1, X2, dx=(0,))
+
+
+def test_fuzz_F8_abs_of_a_non_polynomial_warp_is_refused_cleanly():
+    k = Kernel.from_string("exp(-abs(sinh(x0) - sinh(y0))^0.5)", dim=1)
+    X = np.array([[0.3], [0.3 + 1e-9], [-0.5]])
+    np.testing.assert_allclose(np.diag(k(X, X[[0, 0, 1]])),
+                               [1.0] + [sympy_value(k, (), (), a, b, dps=80) for a, b in zip(X[1:], X[[0, 1]])],
+                               rtol=1e-6)  # the difference sinh(x) - sinh(y) carries the inputs' rounding
+    with pytest.raises(NotDifferentiableError):
+        k(X, X, dx=(0,))
+
+
+def test_fuzz_F8_scaled_difference_is_a_difference():
+    """``(ell*x0 - ell*y0)/l``: recognised as a multiple of x0 - y0 (a Matern 1/2), the kink refused."""
+    k = Kernel.from_string("exp(-sqrt(((ell*x0 - ell*y0)/l)^2))", dim=1, ell=0.529, l=1.33)
+    assert k.is_stationary and k.smoothness == 0
+    with pytest.raises(NotDifferentiableError):
+        k(np.zeros((1, 1)), dy=(0,))
+    X1, X2 = np.array([[0.4 + 2.8e-10], [0.1]]), np.array([[0.4], [0.9]])
+    _, G = k(X1, X2, eval_gradient=True)
+    for i in range(2):
+        r = 0.529 * abs(X1[i, 0] - X2[i, 0]) / 1.33
+        np.testing.assert_allclose(G[i, i], [-r * np.exp(-r), r * np.exp(-r)], rtol=1e-9)
+
+
+def test_fuzz_F9_quadratic_form_with_cross_terms_is_a_distance():
+    k = Kernel.from_string("exp(-sqrt((x0-y0)^2 + (x0-y0)*(x1-y1) + (x1-y1)^2))", dim=2)
+    assert k.smoothness == 0 and len(k.prepared.radii) == 1
+    X = np.array([[0.3, -0.2]])
+    assert k(X, X)[0, 0] == 1.0
+    with pytest.raises(NotDifferentiableError):
+        k(X, X, dx=(0,))
+    v = quiet(lambda: Kernel.from_string(
+        "exp(-((x0-y0)^2 + (x1-y1)^2 + 0.3*(x0-y0)*(x1-y1))^0.25)*(s^2 + x0*y0 + x1*y1)", dim=2))
+    X1, X2 = _pairs(2, 8.4e-6)
+    _check_against_sympy(v, [((), ())], X1, X2, rtol=1e-13, skip_coincident=True)
+
+
+def test_matern_of_a_correlated_quadratic_form_keeps_its_derivatives():
+    """A Matern 5/2 of ``sqrt(t^T A t)`` (A positive definite, cross terms): two derivatives per argument,
+    accurate near and at x = y."""
+    q = "((x0-y0)^2 + 0.6*(x0-y0)*(x1-y1) + 2*(x1-y1)^2)"
+    k = Kernel.from_string(f"(1 + sqrt(5*{q}) + 5*{q}/3)*exp(-sqrt(5*{q}))", dim=2)
+    assert k.smoothness == 4
+    X1, X2 = _pairs(2, 1e-7)
+    reqs = [((0,), (1,)), ((0, 1), ()), ((1,), (0, 1)), ((0, 0), (1, 1))]
+    _check_against_sympy(k, reqs, X1, X2, rtol=1e-10, skip_coincident=True)
+    # At x = y: -d2k/dx0dy1 = 5/3 * A01 (A01 = 0.3), by the Taylor expansion 1 - (5/6) q + ...
+    x = X1[2:]
+    assert k(x, x, dx=(0,), dy=(1,))[0, 0] == pytest.approx(5 / 3 * 0.3, rel=1e-14)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from ..symbolic.kernel import Kernel
-from ..symbolic.prepared import Branch, PreparedKernel, normalize_request
+from ..symbolic.prepared import PREPARATION_VERSION, Branch, PreparedKernel, normalize_request
 from .printing import print_expr
 
 Request = tuple[tuple[int, ...], tuple[int, ...]]
@@ -77,7 +77,7 @@ class BatchSpec:
         return ", ".join(parts) + (" + log-hyperparameter gradients" if self.gradient else "")
 
     def key(self, versions: str) -> str:
-        text = f"{self.kernel.signature}|{self.requests}|{self.gradient}|{versions}"
+        text = f"{self.kernel.signature}|{self.requests}|{self.gradient}|{versions}|prepared={PREPARATION_VERSION}"
         return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -114,15 +114,17 @@ def _names(prepared: PreparedKernel) -> dict[sp.Symbol, str]:
         names[prepared.x[i]] = f"_x{i}"
         names[prepared.y[i]] = f"_y{i}"
         names[prepared.t[i]] = f"_d{i}"
+    for d in prepared.differences:
+        names[d.symbol] = d.symbol.name
     for r in prepared.radii:
         names[r.symbol] = r.symbol.name
     for b in prepared.bases:
         names[b.symbol] = b.symbol.name
         names[b.shift_symbol] = b.shift_symbol.name
-    for tr in prepared.transcendentals:
-        names[tr.symbol] = tr.symbol.name
-    for p in prepared.params:
-        names[p] = f"_p_{p.name}"
+    # Positional, ASCII: Python NFKC-normalises identifiers, so names built from user names
+    # (``_p_ﬁ`` and ``_p_fi``) could be one local in the generated source.
+    for k, p in enumerate(prepared.params):
+        names[p] = f"_p{k}"
     return names
 
 
@@ -145,7 +147,7 @@ def build(spec: BatchSpec) -> GeneratedModule:
     names = _names(prepared)
 
     def expressions(branch: Branch | None) -> list[sp.Expr]:
-        return [prepared.output(o.dx, o.dy, o.param, branch) for o in spec.outputs]
+        return [prepared.with_functions(prepared.output(o.dx, o.dy, o.param, branch)) for o in spec.outputs]
 
     blocks = []
     total = 0
@@ -153,17 +155,18 @@ def build(spec: BatchSpec) -> GeneratedModule:
         block, n = _block(expressions(branch), names, _condition(prepared, branch))
         blocks.append(block)
         total += n
-    general = [prepared.finalize(e) for e in expressions(None)]
+    general = [prepared.with_functions(prepared.finalize(prepared.output(o.dx, o.dy, o.param, None)))
+               for o in spec.outputs]
     block, n = _block(general, names, None)
     blocks.append(block)
     total += n
 
-    radii = tuple((r.symbol.name, print_expr(sp.sqrt(r.quadratic), names)) for r in prepared.radii)
-    bases: list[tuple[str, str]] = []
+    # Warped differences are written out inside the radii (computed before them) and again as locals.
+    inline = {d.symbol: d.value for d in prepared.differences}
+    radii = tuple((r.symbol.name, print_expr(sp.sqrt(r.quadratic.xreplace(inline)), names)) for r in prepared.radii)
+    bases: list[tuple[str, str]] = [(d.symbol.name, print_expr(d.value, names)) for d in prepared.differences]
     for b in prepared.bases:
         bases += [(b.shift_symbol.name, print_expr(b.shift, names)), (b.symbol.name, f"1.0 + {b.shift_symbol.name}")]
-    # exp / sin / cos kept as symbols while differentiating: computed once per pair (innermost first).
-    bases += [(tr.symbol.name, print_expr(tr.value, names)) for tr in prepared.transcendentals]
     return GeneratedModule(
         dim=prepared.dim,
         parameters=tuple(p.name for p in prepared.params),

@@ -41,6 +41,7 @@ from functools import cached_property
 
 import numpy as np
 import sympy as sp
+from sympy.core.function import PoleError
 
 __all__ = [
     "Analysis", "BranchBehaviour", "Coincident", "SMOOTHNESS_SEARCH_LIMIT", "analysis_of", "psd_problem",
@@ -214,7 +215,8 @@ class Analysis:
             a, b = self._value(left, values), self._value(right, values)
             if a is None or b is None:
                 continue
-            if abs(a - b) > 1e-10 * max(1.0, abs(a), abs(b)):
+            # Both sides carry 30 digits: a difference far above 1e-30 relative is real.
+            if abs(a - b) > 1e-20 * max(1.0, abs(a), abs(b)):
                 names = {**{v: str(o) for v, o in zip(self.x, self.orig_x)},
                          **{v: str(o) for v, o in zip(self.y, self.orig_y)}}
                 point = {names.get(s, str(s)): float(v) for s, v in values.items() if s in names or s in self.params}
@@ -443,7 +445,7 @@ class _BranchExpander:
     def _lead(self, b: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
         try:
             c, m = sp.expand(b).leadterm(_S)
-        except (ValueError, NotImplementedError, TypeError) as exc:
+        except (ValueError, NotImplementedError, TypeError, PoleError) as exc:
             raise _Undecidable(str(exc)) from None
         if c == 0 or c.has(_S):
             raise _Undecidable(f"no leading term for {b}")
@@ -543,7 +545,7 @@ class _BranchExpander:
         for n in _SERIES_ORDERS:
             try:
                 series = sp.series(f, _S, 0, n).removeO()
-            except (ValueError, NotImplementedError, TypeError, ZeroDivisionError) as exc:
+            except (ValueError, NotImplementedError, TypeError, ZeroDivisionError, PoleError) as exc:
                 raise _Undecidable(str(exc)) from None
             alpha = self._first_singular(series)
             if alpha is not None:

@@ -13,7 +13,8 @@ Pipeline (one object per kernel expression, cached):
    and ``exp``, ``sin``, ``cos`` of input-dependent arguments become symbols too
    (:class:`Transcendental`). Every expression is then a sum of monomials in symbols whose
    derivatives are known, so a derivative is taken monomial by monomial with the product rule
-   (:meth:`PreparedKernel._derive`): no SymPy ``diff`` of large sums, no re-expansion.
+   (:meth:`PreparedKernel._derive`): no SymPy ``diff`` of large sums, no re-expansion. The
+   functions are written back before CSE (:meth:`PreparedKernel.with_functions`).
 3. *Coincident values.* At ``R_j = 0`` the derivative is read off the Taylor polynomial of the
    kernel in a scale ``s`` (``t -> s t``, ``R -> s R``): even powers of ``R`` are polynomials
    (``R**2 = Q``). Which derivatives exist is decided on the ORIGINAL expression by
@@ -48,7 +49,15 @@ from .errors import NotDifferentiableError
 if TYPE_CHECKING:
     from .kernel import Kernel
 
-__all__ = ["Base", "Branch", "NotDifferentiableError", "PreparedKernel", "Radius", "normalize_request"]
+__all__ = [
+    "PREPARATION_VERSION", "Base", "Branch", "NotDifferentiableError", "PreparedKernel", "Radius", "Transcendental",
+    "normalize_request",
+]
+
+#: Part of every generated module's identity (its file name): bump it whenever a change here or in
+#: :mod:`.analysis` changes what is generated or which requests are accepted, so that modules
+#: cached by an older kernelgen are never loaded for the new rules.
+PREPARATION_VERSION = "2"
 
 
 def expand(e: sp.Expr) -> sp.Expr:
@@ -66,6 +75,21 @@ class Radius:
 
     symbol: sp.Symbol
     quadratic: sp.Expr
+    indices: frozenset[int]
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A difference of warped inputs, ``D = w(x) - w(y)``, that a distance is made of.
+
+    ``|w(x) - w(y)|`` and ``sqrt((w(x) - w(y))**2 / l**2)`` become radii over ``D``; expanding the
+    square instead would cancel every digit as ``x -> y``. ``value`` is the accurate form used by
+    the generated code (``(x - y) * q`` when the difference is a polynomial divisible by ``x - y``).
+    """
+
+    symbol: sp.Symbol
+    expr: sp.Expr
+    value: sp.Expr
     indices: frozenset[int]
 
 
@@ -168,12 +192,17 @@ class PreparedKernel:
         self.analysis: Analysis = analysis_of(kernel.expr, kernel.dim)
         self._lock = threading.RLock()
         form = _to_differences(kernel.expr, self.x, self.y, self.t)
-        form, self.radii = _substitute_radii(form, self.t)
-        variables = set(self.t) | {r.symbol for r in self.radii} | set(self.x) | set(self.y)
-        form, self.bases = _substitute_bases(form, variables)
+        form, self.radii, self.differences = _substitute_radii(form, self.t, self.x, self.y)
+        variables = (set(self.t) | {r.symbol for r in self.radii} | {d.symbol for d in self.differences}
+                     | set(self.x) | set(self.y))
+        coincide = {**{xi: yi for xi, yi in zip(self.x, self.y)}, **{ti: sp.Integer(0) for ti in self.t},
+                    **{r.symbol: sp.Integer(0) for r in self.radii},
+                    **{d.symbol: sp.Integer(0) for d in self.differences}}
+        form, self.bases = _substitute_bases(form, variables, coincide)
         form, self.transcendentals = _substitute_transcendentals(form, variables | {b.symbol for b in self.bases})
         self.form = expand(form) if self.radii or self.bases or self.transcendentals else form
         self._inner: dict[tuple[object, ...], sp.Expr] = {}
+        self._written: dict[sp.Expr, sp.Expr] = {}
         # Derivatives are linear: the terms proven to depend on the differences alone (d/dy =
         # -d/dx, memoized per multiset) and the rest (e.g. "+ linear") are differentiated apart.
         # A base symbol hides what its base depends on, so dependencies are followed through it.
@@ -203,6 +232,13 @@ class PreparedKernel:
             if base.symbol in out:
                 out.discard(base.symbol)
                 out |= self.dependencies(base.shift)
+        for radius in self.radii:
+            if radius.symbol in out:
+                out |= self.dependencies(radius.quadratic)
+        for d in self.differences:
+            if d.symbol in out:
+                out.discard(d.symbol)
+                out |= d.expr.free_symbols
         return out
 
     @property
@@ -225,6 +261,10 @@ class PreparedKernel:
         order = coincident.smoothness
         worst = coincident.worst()
         reason = None if worst is None else worst.factor
+        if order > 0 and self.differences:
+            warped = ", ".join(str(d.expr) for d in self.differences)
+            return 0.0, (f"kernelgen has no exact coincident-point evaluation for derivatives through the "
+                         f"warped difference(s) {warped}")
         if order > 0:
             inexact = self._inexact_factors([b.indices for b in coincident.branches])
             if inexact:
@@ -292,9 +332,15 @@ class PreparedKernel:
         transcendental terms. ``key`` names the derivative (inner derivatives are memoized by it)."""
         out = direct(e)
         for radius in self.radii:
-            dq = d_quadratic(radius)
-            if dq != 0 and e.has(radius.symbol):
-                out += e.diff(radius.symbol) * dq / (2 * radius.symbol)
+            if e.has(radius.symbol):
+                dq = self._quadratic_derivative(radius, direct, d_quadratic, key)
+                if dq != 0:
+                    out += e.diff(radius.symbol) * dq / (2 * radius.symbol)
+        for d in self.differences:
+            if e.has(d.symbol):
+                dd = self._inner_derivative(d.symbol, d.expr, direct, d_quadratic, key)
+                if dd != 0:
+                    out += e.diff(d.symbol) * dd
         for base in self.bases:
             if e.has(base.symbol):
                 dz = self._inner_derivative(base.symbol, base.shift, direct, d_quadratic, key)
@@ -306,6 +352,16 @@ class PreparedKernel:
                 if da != 0:
                     out += e.diff(tr.symbol) * tr.derivative * da
         return out
+
+    def _quadratic_derivative(self, radius: Radius, direct: Callable[[sp.Expr], sp.Expr],
+                              d_quadratic: Callable[[Radius], sp.Expr], key: tuple[object, ...]) -> sp.Expr:
+        """Total derivative of a radius' quadratic form: through the differences it is written in."""
+        out = d_quadratic(radius)
+        for d in self.differences:
+            if radius.quadratic.has(d.symbol):
+                dd = self._inner_derivative(d.symbol, d.expr, direct, d_quadratic, key)
+                out += radius.quadratic.diff(d.symbol) * dd
+        return expand(out)
 
     def _inner_derivative(self, symbol: sp.Symbol, inner: sp.Expr, direct: Callable[[sp.Expr], sp.Expr],
                           d_quadratic: Callable[[Radius], sp.Expr], key: tuple[object, ...]) -> sp.Expr:
@@ -340,8 +396,12 @@ class PreparedKernel:
                 out[self.x[i] if first else self.y[i]] = sp.Integer(1)
             else:
                 out[key[1]] = sp.Integer(1)
+            for d in self.differences:
+                dd = self._inner_derivative(d.symbol, d.expr, direct, d_quadratic, key)
+                if dd != 0:
+                    out[d.symbol] = dd
             for radius in self.radii:
-                dq = d_quadratic(radius)
+                dq = self._quadratic_derivative(radius, direct, d_quadratic, key)
                 if dq != 0:
                     out[radius.symbol] = expand(dq / (2 * radius.symbol))
             for base in self.bases:
@@ -411,6 +471,33 @@ class PreparedKernel:
         subs = {sp.log(b.symbol): b.shift / b.symbol + log1p_ratio(b.shift_symbol) for b in self.bases}
         return expand(e.xreplace(subs))
 
+    def with_functions(self, e: sp.Expr) -> sp.Expr:
+        """``e`` with the transcendental symbols written as their functions again (for CSE and printing:
+        CSE then groups products exactly as it did before the symbols existed)."""
+        if not self.transcendentals:
+            return e
+        with self._lock:
+            found = self._written.get(e)
+            if found is None:
+                # Outputs repeat (splits of one multiset) and share monomials: each is rewritten once.
+                terms = []
+                for term in sp.Add.make_args(e):
+                    coeff, monomial = term.as_coeff_Mul()
+                    rewritten = self._written.get(monomial)
+                    if rewritten is None:
+                        rewritten = self._written[monomial] = monomial.xreplace(self._functions)
+                    terms.append(coeff * rewritten)
+                found = self._written[e] = sp.Add(*terms)
+            return found
+
+    @cached_property
+    def _functions(self) -> dict[sp.Symbol, sp.Expr]:
+        """Each transcendental symbol's function, inner symbols resolved (one ``xreplace`` pass)."""
+        out: dict[sp.Symbol, sp.Expr] = {}
+        for tr in self.transcendentals:  # innermost first
+            out[tr.symbol] = tr.func(tr.arg.xreplace(out))
+        return out
+
     def explicit(self, e: sp.Expr) -> sp.Expr:
         """``e`` with every transcendental symbol replaced by its function and every base symbol
         by ``1 + z`` (innermost last)."""
@@ -469,13 +556,16 @@ class PreparedKernel:
     # ------------------------------------------------------------------ coincident branches
     def _scaled(self, branch: Branch, form: sp.Expr) -> tuple[sp.Expr, sp.Symbol]:
         s = sp.Symbol("_s", positive=True)
-        subs: dict[sp.Expr, sp.Expr] = {self.t[i]: s * self.t[i] for i in branch.indices}
+        scale: dict[sp.Expr, sp.Expr] = {self.t[i]: s * self.t[i] for i in branch.indices}
+        # A warped difference vanishes with its coordinates; only its order-0 term is ever used
+        # (derivatives through it are refused, see _supported), for which D -> s D is exact.
+        scale.update({d.symbol: s * d.symbol for d in self.differences if d.indices <= branch.indices})
+        subs: dict[sp.Expr, sp.Expr] = dict(scale)
         for j, radius in enumerate(self.radii):
             if j in branch.radii:
                 subs[radius.symbol] = s * radius.symbol
             elif radius.indices & branch.indices:
-                subs[radius.symbol] = sp.sqrt(radius.quadratic.xreplace(
-                    {self.t[i]: s * self.t[i] for i in branch.indices}))
+                subs[radius.symbol] = sp.sqrt(radius.quadratic.xreplace(scale))
         scaled = self.explicit(form).xreplace(subs)
         if scaled.has(sp.log):
             scaled = sp.expand_log(scaled)  # log(s R) = log(s) + log(R): s**a log(s) -> 0 below
@@ -521,11 +611,14 @@ class PreparedKernel:
         for i in dy:
             poly = poly.diff(self.y[i]) - poly.diff(self.t[i])
         value = poly.xreplace({self.t[i]: sp.Integer(0) for i in branch.indices})
+        value = value.xreplace({d.symbol: sp.Integer(0) for d in self.differences if d.indices <= branch.indices})
         # Radii not vanishing here were spelled out as sqrt(Q); give them their symbols back.
         back = {}
         for j, radius in enumerate(self.radii):
             if j not in branch.radii and radius.indices & branch.indices:
                 reduced = radius.quadratic.xreplace({self.t[i]: sp.Integer(0) for i in branch.indices})
+                reduced = reduced.xreplace({d.symbol: sp.Integer(0) for d in self.differences
+                                            if d.indices <= branch.indices})
                 back[sp.sqrt(reduced)] = radius.symbol
         return expand(value.subs(back) if back else value)
 
@@ -533,6 +626,7 @@ class PreparedKernel:
     def to_inputs(self, e: sp.Expr) -> sp.Expr:
         """Rewrite a prepared expression back in the original inputs (for display)."""
         e = self.explicit(e).xreplace({r.symbol: sp.sqrt(r.quadratic) for r in self.radii})
+        e = e.xreplace({d.symbol: d.expr for d in self.differences})
         return e.xreplace({t: xi - yi for t, xi, yi in zip(self.t, self.x, self.y)})
 
     def display_expr(self, dx: Sequence[int], dy: Sequence[int], wrt: str | None = None) -> sp.Expr:
@@ -598,62 +692,144 @@ def _polynomial_in(e: sp.Expr, t: Sequence[sp.Symbol]) -> bool:
     return e.is_polynomial(*t) and bool(e.free_symbols & set(t))
 
 
-def _diagonal_quadratic(q: sp.Expr, t: Sequence[sp.Symbol]) -> frozenset[int] | None:
-    """Indices of ``q = sum c_i t_i**2`` with positive ``c_i``; None if it is not of that form."""
+def _positive_quadratic(q: sp.Expr, t: Sequence[sp.Symbol], bare: set[sp.Symbol]) -> frozenset[int] | None:
+    """Indices of a positive-definite quadratic form ``q = t_I^T A t_I``; None if ``q`` is not one.
+
+    Definiteness is proven (Sylvester: every leading principal minor of ``A`` is positive), so
+    ``q`` vanishes exactly where ``t_I = 0``. Coefficients may hold hyperparameters, never bare
+    inputs: a radius is differentiated through the differences only.
+    """
     poly = sp.Poly(q, *t)
-    indices = set()
+    if not poly.is_homogeneous or poly.total_degree() != 2:
+        return None
+    indices = sorted({i for monom in poly.monoms() for i, m in enumerate(monom) if m})
+    if not indices:
+        return None
+    matrix = sp.zeros(len(indices))
     for monom, coeff in poly.terms():
-        nonzero = [i for i, m in enumerate(monom) if m]
-        if len(nonzero) != 1 or monom[nonzero[0]] != 2 or not coeff.is_positive:
+        if coeff.free_symbols & bare:
             return None
-        indices.add(nonzero[0])
-    return frozenset(indices) if indices else None
+        where = [indices.index(i) for i, m in enumerate(monom) for _ in range(m)]
+        a, b = where
+        if a == b:
+            matrix[a, a] = coeff
+        else:
+            matrix[a, b] = matrix[b, a] = coeff / 2
+    for n in range(1, len(indices) + 1):
+        if not sp.factor_terms(matrix[:n, :n].det()).is_positive:
+            return None
+    return frozenset(indices)
 
 
-def _substitute_radii(form: sp.Expr, t: Sequence[sp.Symbol]) -> tuple[sp.Expr, tuple[Radius, ...]]:
+def _substitute_radii(form: sp.Expr, t: Sequence[sp.Symbol], x: Sequence[sp.Symbol], y: Sequence[sp.Symbol]
+                      ) -> tuple[sp.Expr, tuple[Radius, ...], tuple[Difference, ...]]:
     radii: list[Radius] = []
-    zero = {ti: 0 for ti in t}
+    differences: list[Difference] = []
+    bare = set(x) | set(y)
+    coincide = {**dict(zip(x, y)), **{ti: sp.Integer(0) for ti in t}}
+
+    def generators() -> list[sp.Symbol]:
+        return [*t, *(d.symbol for d in differences)]
 
     def radius_for(q: sp.Expr) -> tuple[sp.Expr, Radius] | None:
         q = sp.expand(q)
-        indices = _diagonal_quadratic(q, t)
-        if indices is None:
+        gens = generators()
+        found = _positive_quadratic(q, gens, bare)
+        if found is None:
             return None
+        indices = frozenset().union(*(frozenset([i]) if i < len(t) else differences[i - len(t)].indices
+                                      for i in found))
         for r in radii:
             ratio = sp.cancel(q / r.quadratic)
-            if not (ratio.free_symbols & set(t)):
+            if not (ratio.free_symbols & set(gens)):
                 return ratio, r
         r = Radius(sp.Symbol(f"_r{len(radii)}", positive=True), q, indices)
         radii.append(r)
         return sp.Integer(1), r
 
     def vanishing_polynomial(b: sp.Expr) -> bool:
-        return _polynomial_in(b, t) and sp.expand(b.xreplace(zero)) == 0
+        gens = generators()
+        return _polynomial_in(b, gens) and sp.expand(b.xreplace({g: 0 for g in gens})) == 0
 
-    def rewrite(e: sp.Expr) -> sp.Expr:
-        if e.is_Atom or not (e.free_symbols & set(t)):
-            return e
+    def vanishes(e: sp.Expr) -> bool:
+        return bool(e.free_symbols & (bare | set(t))) and sp.expand(e.xreplace(coincide)) == 0
+
+    def with_differences(b: sp.Expr) -> sp.Expr:
+        """``b`` with every sum of bare inputs that vanishes at x = y replaced by a symbol."""
+        if b.is_Atom or not (b.free_symbols & bare):
+            return b
+        if isinstance(b, sp.Add) and vanishes(b) and not (b.free_symbols & set(t)):
+            for d in differences:
+                if sp.expand(d.expr - b) == 0:
+                    return d.symbol
+                if sp.expand(d.expr + b) == 0:
+                    return -d.symbol
+            d = _difference(b, len(differences), t, x, y)
+            differences.append(d)
+            return d.symbol
+        return b.func(*(with_differences(a) for a in b.args))
+
+    def as_radius(e: sp.Expr) -> sp.Expr | None:
         if isinstance(e, sp.Abs) and vanishing_polynomial(e.args[0]):
             found = radius_for(e.args[0] ** 2)
             if found is not None:
                 ratio, r = found
                 return sp.sqrt(ratio) * r.symbol
-        if isinstance(e, sp.Pow) and not e.exp.is_Integer and not (e.exp.free_symbols & set(t)) \
+        if isinstance(e, sp.Pow) and not e.exp.is_Integer and not (e.exp.free_symbols & (set(t) | bare)) \
                 and vanishing_polynomial(e.base):
             found = radius_for(e.base)
             if found is not None:
                 ratio, r = found
                 return (sp.sqrt(ratio) * r.symbol) ** (2 * e.exp)
+        return None
+
+    def rewrite(e: sp.Expr) -> sp.Expr:
+        if e.is_Atom or not (e.free_symbols & (set(generators()) | bare)):
+            return e
+        found = as_radius(e)
+        if found is not None:
+            return found
+        if isinstance(e, (sp.Abs, sp.Pow)) and not (isinstance(e, sp.Pow) and e.exp.is_Integer):
+            inner = e.args[0]
+            if vanishes(inner) and not vanishing_polynomial(inner):
+                mark = len(differences), len(radii)
+                candidate = e.func(with_differences(inner), *e.args[1:])
+                new = {d.symbol for d in differences[mark[0]:]}
+                if new:
+                    # SymPy may reshape it (sqrt(D**2/l**2) -> |D|/l): rewrite what it became.
+                    result = rewrite(candidate)
+                    if len(radii) > mark[1] and not (result.free_symbols & new):
+                        return result
+                del differences[mark[0]:], radii[mark[1]:]
         return e.func(*(rewrite(a) for a in e.args))
 
     form = rewrite(form)
     if radii:
         form = _quadratics_to_radii(form, radii, t)
-    return form, tuple(radii)
+    return form, tuple(radii), tuple(differences)
 
 
-def _substitute_bases(form: sp.Expr, variables: set[sp.Symbol]) -> tuple[sp.Expr, tuple[Base, ...]]:
-    """Replace each base ``B`` of a non-integer power that depends on ``variables`` by a symbol."""
+def _difference(expr: sp.Expr, k: int, t: Sequence[sp.Symbol], x: Sequence[sp.Symbol],
+                y: Sequence[sp.Symbol]) -> Difference:
+    """A :class:`Difference` for ``expr`` (a sum of bare inputs vanishing at x = y)."""
+    indices = frozenset(i for i in range(len(t)) if expr.has(x[i]) or expr.has(y[i]))
+    value = expr
+    if len(indices) == 1:
+        (i,) = indices
+        if expr.is_polynomial(x[i], y[i]):
+            quotient, remainder = sp.div(sp.expand(expr), x[i] - y[i], x[i], y[i])
+            if remainder == 0:
+                value = t[i] * sp.factor_terms(quotient)
+    return Difference(sp.Symbol(f"_w{k}", real=True), expr, value, indices)
+
+
+def _substitute_bases(form: sp.Expr, variables: set[sp.Symbol],
+                      coincide: dict[sp.Symbol, sp.Expr]) -> tuple[sp.Expr, tuple[Base, ...]]:
+    """Replace each base ``B`` of a non-integer power that depends on ``variables`` by a symbol.
+
+    Not a base that vanishes at coincident points (``coincide`` maps there): written ``1 + z`` it
+    would be computed as ``1 + (B - 1)``, all digits lost (or negative) as ``x -> y``.
+    """
     bases: list[Base] = []
 
     def rewrite(e: sp.Expr) -> sp.Expr:
@@ -661,7 +837,7 @@ def _substitute_bases(form: sp.Expr, variables: set[sp.Symbol]) -> tuple[sp.Expr
             return e
         e = e.func(*(rewrite(a) for a in e.args))
         if isinstance(e, sp.Pow) and not e.exp.is_Integer and isinstance(e.base, sp.Add) \
-                and e.base.free_symbols & variables:
+                and e.base.free_symbols & variables and sp.expand(e.base.xreplace(coincide)) != 0:
             shift = sp.expand(e.base - 1)
             for b in bases:
                 if sp.expand(b.shift - shift) == 0:
