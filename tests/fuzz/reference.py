@@ -224,8 +224,10 @@ def unit_vector(rng: np.random.Generator, dim: int) -> np.ndarray:
     return u / np.linalg.norm(u)
 
 
-def _shifted(base: Sequence[float], direction: np.ndarray, distance: mpmath.mpf) -> list[mpmath.mpf]:
-    return [_mpf(b) + distance * mpmath.mpf(float(u)) for b, u in zip(base, direction)]
+def _shifted(base: Sequence[float], direction: np.ndarray, distance: mpmath.mpf, dps: int) -> list[mpmath.mpf]:
+    """``base + distance * direction`` exactly enough: at the default 15 digits it would round to ``base``."""
+    with mpmath.workdps(dps + 60):
+        return [_mpf(b) + distance * mpmath.mpf(float(u)) for b, u in zip(base, direction)]
 
 
 def coincident_limits(ev: Evaluator | EvaluatorGroup, base: Sequence[float], rng: np.random.Generator, dps: int,
@@ -235,11 +237,11 @@ def coincident_limits(ev: Evaluator | EvaluatorGroup, base: Sequence[float], rng
     u = unit_vector(rng, dim)
     other = -u if dim == 1 else unit_vector(rng, dim)
     y = [_mpf(b) for b in base]
-    along = [ev.values(_shifted(base, u, e), y, dps, gradients) for e in LIMIT_DISTANCES]
+    along = [ev.values(_shifted(base, u, e, dps), y, dps, gradients) for e in LIMIT_DISTANCES]
     smallest = LIMIT_DISTANCES[-1]
-    checks = [ev.values(_shifted(base, -u, smallest), y, dps, False)]
+    checks = [ev.values(_shifted(base, -u, smallest, dps), y, dps, False)]
     if dim > 1:
-        checks.append(ev.values(_shifted(base, other, smallest), y, dps, False))
+        checks.append(ev.values(_shifted(base, other, smallest, dps), y, dps, False))
     out = {}
     with mpmath.workdps(dps):
         for key in along[0]:
