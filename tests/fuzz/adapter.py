@@ -110,8 +110,11 @@ class Evaluation:
                     warnings.simplefilter("ignore")
                     batch.module.pair.py_func(x, y, self.params, out)
             except (ArithmeticError, ValueError, TypeError) as exc:
+                # Python's math raises where numba's error_model="numpy" gives inf/nan for one output
+                # and carries on: the compiled pair function is the one users run.
                 out[:] = np.nan
-                notes.append(f"the generated code raised {type(exc).__name__}: {exc}")
+                batch.module.pair(x, y, self.params, out)
+                notes.append(f"the generated Python raised {type(exc).__name__}: {exc}; values from the compiled pair")
             rows.append(out)
         return {key: float(rows[b][s]) for key, (b, s) in self.slots.items()}, "; ".join(notes)
 

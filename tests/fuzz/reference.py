@@ -263,7 +263,8 @@ def _limit(series: list[mpmath.mpf | None], sideways: list[mpmath.mpf | None], s
         value, spread = v3, abs(d2)
     elif abs(d2) <= CONVERGENCE_RATIO * abs(d1):
         value = v3 - d2 * d2 / (d2 - d1)  # Aitken: exact for v = L + C eps**a
-        spread = abs(d2) * abs(d2 / d1)
+        # Not exact for slower laws (eps**a log eps): the whole extrapolation is the uncertainty.
+        spread = abs(v3 - value) + abs(d2) * abs(d2 / d1)
     else:
         growth = "grows" if abs(v3) > abs(v1) * 10 else "does not settle"
         return Limit(None, abs(d2), f"{growth} as r -> 0 ({_short(v1)}, {_short(v2)}, {_short(v3)} "
