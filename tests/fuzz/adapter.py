@@ -77,6 +77,22 @@ def refuses(kernel: Kernel, request: Request) -> bool:
     return False
 
 
+def forget_prepared_forms() -> None:
+    """Drop kernelgen's per-expression cache of prepared forms (test hygiene, not public API).
+
+    A case stopped by the time limit may leave a half-extended Taylor table in the cached
+    ``PreparedKernel`` of its expression; the next case with the same expression (the shrinker
+    retries them) must not inherit it.
+    """
+    try:
+        from kernelgen.symbolic.prepared import PreparedKernel
+    except ImportError:
+        return
+    cache = getattr(PreparedKernel, "_cache", None)
+    if isinstance(cache, dict):
+        cache.clear()
+
+
 class Evaluation:
     """Compiled batches: ``with_gradients`` requests with every log-hyperparameter gradient, ``plain`` without."""
 

@@ -264,6 +264,7 @@ def check_valid(case: Case, settings: Settings) -> Outcome:
             _check_valid(case, settings, out)
     except CaseTimeout as exc:
         out.notes.append(f"slow: stopped {exc}")
+        adapter.forget_prepared_forms()
     out.seconds = time.perf_counter() - start
     return out
 
@@ -348,10 +349,15 @@ def _split_requests(kernel: object, claims: adapter.Claims, requests: list[Reque
     """Requests kernelgen evaluates and those it refuses (the documented rule, then confirmed)."""
     accepted, refused = [], []
     for r in requests:
-        if adapter.allowed_by_rule(claims.smoothness, r) or not adapter.refuses(kernel, r):
-            accepted.append(r)
-        else:
-            refused.append(r)
+        try:
+            is_refused = not adapter.allowed_by_rule(claims.smoothness, r) and adapter.refuses(kernel, r)
+        except CaseTimeout:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            out.add(Finding("crash", out.case, f"requesting dx={r[0]}, dy={r[1]} raised {type(exc).__name__}: {exc}",
+                            (*r, None), got=_tail(exc)))
+            continue
+        (refused if is_refused else accepted).append(r)
     return accepted, refused
 
 

@@ -241,9 +241,14 @@ def test_sinc_value_and_derivative_near_coincidence() -> None:
     ``|x - y| = 1e-4`` lost six digits.
 
     Suspected pass: no coincident branch exists for removable singularities that are not radii,
-    and the general branch's ``cos(t)/t - sin(t)/t**2`` cancels in floating point.
+    and the general branch's ``cos(t)/t - sin(t)/t**2`` cancels in floating point. A refusal at
+    construction is a clear error, so it passes here, but it is over-conservative: the limit exists
+    (issue 7 refuses only kernels whose value at r = 0 is infinite or has no limit).
     """
-    kernel, _ = adapter.build("Kernel.from_string('sin(x0 - y0)/(x0 - y0)', dim=1)")
+    try:
+        kernel, _ = adapter.build("Kernel.from_string('sin(x0 - y0)/(x0 - y0)', dim=1)")
+    except adapter.REFUSALS:
+        return
     t = X[0] - Y[0]
     expr = sp.sin(t) / t
     assert_close(kernelgen(kernel, ((), ()), [0.5], [0.5]), 1.0)
