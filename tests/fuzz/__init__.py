@@ -72,8 +72,9 @@ per argument; one case in ten also through the compiled ``fill`` (the others thr
 module's ``pair.py_func``: the same text without numba; where the Python raises, the compiled pair
 is used); at most 5 s per case and 60 s of shrinking per session. ``KERNELGEN_FUZZ=N`` runs N cases
 of the ``wide`` profile (up to three leaves, no size bound) and N/5 invalid ones with every request
-of total order <= 3 and all their gradients, 3 random and 3 near points, probes up to three
-derivatives per argument, every case compiled, 600 s per case. ``KERNELGEN_FUZZ_SHRINK=<seconds>``
+of total order <= 3 and all their gradients, 3 random and 3 near points, probes up to two
+derivatives per argument, every case compiled (numba
+compiles a module of ~500 outputs in minutes), 300 s per case. ``KERNELGEN_FUZZ_SHRINK=<seconds>``
 sets the shrinking budget; ``KERNELGEN_FUZZ_FINDINGS=<file>`` appends every shrunk finding to a
 markdown file.
 

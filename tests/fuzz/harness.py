@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import re
 import signal
 import time
 import traceback
@@ -86,7 +87,7 @@ class Settings:
     def full(cls) -> Settings:
         """``KERNELGEN_FUZZ``: every request up to total order 3, every case compiled."""
         return cls(sample={1: (3, {}), 2: (3, {}), 3: (3, {})}, order3_every=1, gradient_order=3, n_random=3, n_near=3,
-                   probe_order=3, compile_every=1, time_limit=600.0)
+                   probe_order=2, compile_every=1, time_limit=300.0)
 
 
 def requests_of_order(dim: int, order: int) -> list[Request]:
@@ -262,6 +263,7 @@ def check_valid(case: Case, settings: Settings) -> Outcome:
     """Compare every sampled derivative and gradient of ``case`` with the reference."""
     out = Outcome(case)
     start = time.perf_counter()
+    _PERTURBED.clear()
     try:
         with time_limit(settings.time_limit):
             _check_valid(case, settings, out)
@@ -484,21 +486,27 @@ def _compare_one(case: Case, ev: EvaluatorGroup, p: Point, key: Output, got: flo
                     repr(got), _num(want)))
 
 
+_PERTURBED: dict[tuple[int, bytes, bytes], list[dict[Output, object]]] = {}
+
+
 def _within_conditioning(ev: EvaluatorGroup, p: Point, key: Output, err: float, stationary: bool) -> bool:
     """Could rounding the inputs to float64 move the reference by ``err / 1000``? (never if stationary)."""
     if stationary:
         return False
-    rng = np.random.default_rng(5)
-    base = ev.values(p.x, p.y, 60)[key]
+    cache_key = (id(ev), p.x.tobytes(), p.y.tobytes())
+    if cache_key not in _PERTURBED:  # every output at once, and once per point: this is the slow part
+        rng = np.random.default_rng(5)
+        runs = [ev.values(p.x, p.y, 60)]
+        for _ in range(2):
+            dx = p.x * (1 + EPS * rng.choice([-1.0, 1.0], p.x.shape))
+            dy = p.y * (1 + EPS * rng.choice([-1.0, 1.0], p.y.shape))
+            runs.append(ev.values(dx, dy, 60))
+        _PERTURBED.clear()
+        _PERTURBED[cache_key] = runs
+    base, *moved = (run[key] for run in _PERTURBED[cache_key])
     if base is None:
         return False
-    spread = 0.0
-    for _ in range(2):
-        dx = p.x * (1 + EPS * rng.choice([-1.0, 1.0], p.x.shape))
-        dy = p.y * (1 + EPS * rng.choice([-1.0, 1.0], p.y.shape))
-        moved = ev.values(dx, dy, 60)[key]
-        if moved is not None:
-            spread = max(spread, abs(float(moved - base)))
+    spread = max((abs(float(m - base)) for m in moved if m is not None), default=0.0)
     return err <= 1e3 * spread
 
 
@@ -579,8 +587,6 @@ def check_invalid(case: Case, settings: Settings) -> Outcome:
 
 
 def _names_an_input(message: str) -> bool:
-    import re
-
     return re.search(r"\b[xy]\d\b", message) is not None
 
 
