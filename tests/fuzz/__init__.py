@@ -70,7 +70,8 @@ log-hyperparameter gradient of the order <= 1 requests; 2 random points, 2 near 
 log-uniform in 1e-12 .. 1e-3) and one coincident point; process existence probed for one derivative
 per argument; one case in ten also through the compiled ``fill`` (the others through the generated
 module's ``pair.py_func``: the same text without numba; where the Python raises, the compiled pair
-is used); at most 5 s per case and 60 s of shrinking per session. ``KERNELGEN_FUZZ=N`` runs N cases
+is used); at most 5 s of CPU time per case (numba compilation not counted) and 60 s of
+shrinking per session. ``KERNELGEN_FUZZ=N`` runs N cases
 of the ``wide`` profile (up to three leaves, no size bound) and N/5 invalid ones with every request
 of total order <= 3 and all their gradients, 3 random and 3 near points, probes up to two
 derivatives per argument, every case compiled (numba
