@@ -27,7 +27,6 @@ from __future__ import annotations
 import itertools
 import math
 import random
-import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -1108,8 +1107,3 @@ def _simpler_value(v: float) -> float | None:
 
 def _simple_number(v: float) -> str:
     return "0.5" if v < 1 else "2"
-
-
-def is_nfkc_clash(names: Sequence[str]) -> bool:
-    normal = [unicodedata.normalize("NFKC", n) for n in names]
-    return len(set(normal)) != len(normal)

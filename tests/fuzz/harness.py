@@ -755,6 +755,8 @@ class Summary:
         lines += [f"    case {s}: {c}" for s, c in conservative[:8]]
         lines.append(f"precision-limited (not failures): {sum(len(o.precision) for o in self.outcomes)}")
         lines.append(f"slow (stopped at the time limit, not checked further): {len(slow)} cases {slow}")
+        warned = sum(any(n.startswith("NotPositiveDefiniteWarning") for n in o.notes) for o in self.outcomes)
+        lines.append(f"accepted with a NotPositiveDefiniteWarning (never blocks): {warned} cases")
         return "\n".join(lines)
 
 
