@@ -28,9 +28,9 @@ _LOAD = textwrap.dedent("""
     import time, itertools
     t0 = time.perf_counter()
     import numpy as np, kernelgen, kernelgen.runtime as rt
-    from kernelgen.cli import _all_requests
+    from kernelgen.symbolic.request import requests_up_to
     kernel = {kernel}
-    requests = _all_requests(kernel, {order})
+    requests = requests_up_to(kernel.dim, {order}, kernel.smoothness // 2)
     t1 = time.perf_counter()
     batch = rt.compiled(kernel, requests, gradient=True)
     X = np.random.default_rng(0).uniform(size=(8, 3))

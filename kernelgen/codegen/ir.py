@@ -7,87 +7,69 @@ A :class:`BatchSpec` names one kernel and the outputs wanted from one compiled m
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import sympy as sp
 
 from ..symbolic.kernel import Kernel
-from ..symbolic.prepared import PREPARATION_VERSION, Branch, PreparedKernel, normalize_request
-from .printing import print_expr
+from ..symbolic.prepared import PREPARATION_VERSION, Branch, PreparedKernel
+from ..symbolic.request import Output, Request, as_requests
+from .printing import Growth, print_expr
 
-Request = tuple[tuple[int, ...], tuple[int, ...]]
-
-
-@dataclass(frozen=True)
-class Output:
-    """One generated output: a derivative of k, or the log-hyperparameter derivative of one."""
-
-    dx: tuple[int, ...]
-    dy: tuple[int, ...]
-    param: str | None = None
-
-    @property
-    def label(self) -> str:
-        text = "k"
-        if self.dx:
-            text += "_dx" + "".join(map(str, self.dx))
-        if self.dy:
-            text += "_dy" + "".join(map(str, self.dy))
-        if self.param:
-            text += "_dlog_" + self.param
-        return text
+__all__ = ["BatchSpec", "Block", "GeneratedModule", "build"]
 
 
 @dataclass(frozen=True)
 class BatchSpec:
-    """A kernel plus the derivative requests compiled together (order kept, duplicates dropped)."""
+    """A kernel plus the derivative requests compiled together (order kept, duplicates dropped).
+
+    Identity (the file name) needs no SymPy work: the kernel's signature text and the requests.
+    """
 
     kernel: Kernel
     requests: tuple[Request, ...]
     gradient: bool = False
 
     @classmethod
-    def make(cls, kernel: Kernel, requests: Sequence[tuple[Sequence[int], Sequence[int]]],
-             gradient: bool = False) -> BatchSpec:
-        seen: dict[Request, None] = {}
-        for dx, dy in requests:
-            seen.setdefault(normalize_request(dx, dy, kernel.dim), None)
-        if not seen:
+    def make(cls, kernel: Kernel, requests: Iterable[Request | Sequence[object]], gradient: bool = False) -> BatchSpec:
+        """``requests``: :class:`Request` objects (trusted) or ``(dx, dy)`` pairs (validated); duplicates dropped."""
+        unique = tuple(dict.fromkeys(as_requests(requests, kernel.dim)))
+        if not unique:
             raise ValueError("a batch needs at least one derivative request")
-        return cls(kernel, tuple(seen), bool(gradient))
+        return cls(kernel, unique, bool(gradient))
 
     @property
     def outputs(self) -> tuple[Output, ...]:
         names = self.kernel.all_hyperparameter_names
         out = []
-        for dx, dy in self.requests:
-            out.append(Output(dx, dy))
+        for request in self.requests:
+            out.append(Output(request))
             if self.gradient:
-                out.extend(Output(dx, dy, n) for n in names)
+                out.extend(Output(request, n) for n in names)
         return tuple(out)
 
-    @property
-    def symmetric(self) -> bool:
-        """True when every output is symmetric under swapping the two inputs."""
-        return self.kernel.prepared.symmetric and all(dx == dy for dx, dy in self.requests)
-
     def describe(self) -> str:
-        parts = [f"(dx={dx}, dy={dy})" for dx, dy in self.requests]
-        return ", ".join(parts) + (" + log-hyperparameter gradients" if self.gradient else "")
+        return ", ".join(map(str, self.requests)) + (" + log-hyperparameter gradients" if self.gradient else "")
 
     def key(self, versions: str) -> str:
-        text = f"{self.kernel.signature}|{self.requests}|{self.gradient}|{versions}|prepared={PREPARATION_VERSION}"
+        pairs = tuple((r.dx, r.dy) for r in self.requests)
+        text = f"{self.kernel.signature}|{pairs}|{self.gradient}|{versions}|prepared={PREPARATION_VERSION}"
         return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
 class Block:
-    """Statements of one branch: CSE temporaries then one value per output."""
+    """Statements of one branch: CSE temporaries then one value per output.
+
+    ``radii`` are the indices (into ``GeneratedModule.quadratics``) of the radii that vanish in
+    this branch, for templates that spell the condition themselves; ``condition`` is numba's.
+    """
 
     condition: str | None
     temporaries: tuple[tuple[str, str], ...]
     values: tuple[str, ...]
+    radii: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,6 +81,7 @@ class GeneratedModule:
     parameter_locals: tuple[str, ...]
     outputs: tuple[Output, ...]
     symmetric: bool
+    symmetric_kernel: bool
     radii: tuple[tuple[str, str], ...]
     bases: tuple[tuple[str, str], ...]
     blocks: tuple[Block, ...]
@@ -106,6 +89,8 @@ class GeneratedModule:
     kernel_text: str
     request_text: str
     extra: dict[str, str] = field(default_factory=dict)
+    #: ``(radius name, quadratic form)``: array backends take a safe square root of these.
+    quadratics: tuple[tuple[str, str], ...] = ()
 
 
 def _names(prepared: PreparedKernel) -> dict[sp.Symbol, str]:
@@ -121,29 +106,50 @@ def _names(prepared: PreparedKernel) -> dict[sp.Symbol, str]:
     for b in prepared.bases:
         names[b.symbol] = b.symbol.name
         names[b.shift_symbol] = b.shift_symbol.name
-    # Positional, ASCII: Python NFKC-normalises identifiers, so names built from user names
-    # (``_p_ﬁ`` and ``_p_fi``) could be one local in the generated source.
-    for k, p in enumerate(prepared.params):
-        names[p] = f"_p{k}"
+    # Parameters by position: generated identifiers are ASCII and never depend on user names (two
+    # spellings Python reads as one identifier, 'ﬁ' and 'fi', would otherwise overwrite each other).
+    # The real names are the module's PARAMETERS.
+    for i, p in enumerate(prepared.params):
+        names[p] = f"_p{i}"
     return names
 
 
-def _block(exprs: list[sp.Expr], names: dict[sp.Symbol, str], condition: str | None) -> tuple[Block, int]:
+def _growth(prepared: PreparedKernel, general: bool) -> Growth:
+    """What bounds products (printing.py): hyperparameters, and in the general branch radii, are non-zero."""
+    held = getattr(prepared, "transcendentals", ())  # exp(a) kept as a symbol, where preparation does that
+    exponentials = {t.symbol: t.arg for t in held if t.func is sp.exp}
+    nonzero = set(prepared.params) | ({r.symbol for r in prepared.radii} if general else set())
+    return Growth(nonzero=frozenset(nonzero), exponentials=exponentials)
+
+
+#: ``printer(expr, names, growth=None) -> str``: one backend's spelling of an expression; ``growth``
+#: turns on damped products where the backend prints them (numba).
+Printer = Callable[..., str]
+
+
+def _block(exprs: list[sp.Expr], names: dict[sp.Symbol, str], condition: str | None, printer: Printer,
+           growth: Growth, radii: tuple[int, ...] = ()) -> tuple[Block, int]:
     temps, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_c"), order="canonical")
     local = dict(names)
     for sym, _ in temps:
         local[sym] = sym.name
-    temporaries = tuple((sym.name, print_expr(value, local)) for sym, value in temps)
-    values = tuple(print_expr(e, local) for e in reduced)
+    # Products of a polynomial and an underflowing exponential are printed damped (printing.py).
+    growth = growth.with_temporaries(temps)
+    temporaries = tuple((sym.name, printer(value, local, growth)) for sym, value in temps)
+    values = tuple(printer(e, local, growth) for e in reduced)
     n_ops = sum(sp.count_ops(v) for _, v in temps) + sum(sp.count_ops(e) for e in reduced)
-    return Block(condition, temporaries, values), int(n_ops)
+    return Block(condition, temporaries, values, radii), int(n_ops)
 
 
-def build(spec: BatchSpec) -> GeneratedModule:
-    """Differentiate, check existence at coincident points, CSE and print one batch."""
+def build(spec: BatchSpec, printer: Printer = print_expr) -> GeneratedModule:
+    """Differentiate, check existence at coincident points, CSE and print one batch.
+
+    ``printer`` spells expressions for one backend (numba's by default); the statements, their
+    order and the CSE are the same for every backend.
+    """
     prepared = spec.kernel.prepared
-    for dx, dy in spec.requests:
-        prepared.check_request(dx, dy)
+    for request in spec.requests:
+        prepared.check_request(request)
     names = _names(prepared)
 
     def expressions(branch: Branch | None) -> list[sp.Expr]:
@@ -152,33 +158,38 @@ def build(spec: BatchSpec) -> GeneratedModule:
     blocks = []
     total = 0
     for branch in prepared.branches:
-        block, n = _block(expressions(branch), names, _condition(prepared, branch))
+        block, n = _block(expressions(branch), names, _condition(prepared, branch), printer,
+                          _growth(prepared, False), branch.radii)
         blocks.append(block)
         total += n
     general = [prepared.with_functions(prepared.finalize(prepared.output(o.dx, o.dy, o.param, None)))
                for o in spec.outputs]
-    block, n = _block(general, names, None)
+    block, n = _block(general, names, None, printer, _growth(prepared, True))
     blocks.append(block)
     total += n
 
     # Warped differences are written out inside the radii (computed before them) and again as locals.
     inline = {d.symbol: d.value for d in prepared.differences}
-    radii = tuple((r.symbol.name, print_expr(sp.sqrt(r.quadratic.xreplace(inline)), names)) for r in prepared.radii)
-    bases: list[tuple[str, str]] = [(d.symbol.name, print_expr(d.value, names)) for d in prepared.differences]
+    radii = tuple((r.symbol.name, printer(sp.sqrt(r.quadratic.xreplace(inline)), names)) for r in prepared.radii)
+    quadratics = tuple((r.symbol.name, printer(r.quadratic.xreplace(inline), names)) for r in prepared.radii)
+    bases: list[tuple[str, str]] = [(d.symbol.name, printer(d.value, names)) for d in prepared.differences]
     for b in prepared.bases:
-        bases += [(b.shift_symbol.name, print_expr(b.shift, names)), (b.symbol.name, f"1.0 + {b.shift_symbol.name}")]
+        bases += [(b.shift_symbol.name, printer(b.shift, names)), (b.symbol.name, f"1.0 + {b.shift_symbol.name}")]
     return GeneratedModule(
         dim=prepared.dim,
         parameters=tuple(p.name for p in prepared.params),
         parameter_locals=tuple(names[p] for p in prepared.params),
         outputs=spec.outputs,
-        symmetric=spec.symmetric,
+        # fill_symmetric needs every output symmetric; contract_selected only k(x, y) = k(y, x).
+        symmetric=prepared.symmetric and all(r.dx == r.dy for r in spec.requests),
+        symmetric_kernel=prepared.symmetric,
         radii=radii,
         bases=tuple(bases),
         blocks=tuple(blocks),
         n_ops=total,
         kernel_text=str(spec.kernel.expr),
         request_text=spec.describe(),
+        quadratics=quadratics,
     )
 
 

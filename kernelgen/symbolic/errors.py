@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-__all__ = ["InvalidKernelError", "KernelParseError", "NotDifferentiableError", "NotPositiveDefiniteWarning"]
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = [
+    "InvalidKernelError", "KernelParseError", "NotDifferentiableError", "NotPositiveDefiniteWarning", "for_argument",
+]
 
 
 class KernelParseError(ValueError):
@@ -23,3 +28,16 @@ class NotDifferentiableError(ValueError):
 
 class NotPositiveDefiniteWarning(UserWarning):
     """A numerical probe found a kernel matrix that is not positive semi-definite (never blocks)."""
+
+
+@contextmanager
+def for_argument(name: str, value: object) -> Iterator[None]:
+    """Re-raise a :class:`NotDifferentiableError` from inside with the user's argument in front.
+
+    The kernel layer knows only kernel requests (``dx``, ``dy``); the public method that turned
+    ``deriv=(0, 0)`` into them says which of *its* arguments asked for the missing derivative.
+    """
+    try:
+        yield
+    except NotDifferentiableError as exc:
+        raise NotDifferentiableError(f"{name}={value!r}: {exc}") from exc

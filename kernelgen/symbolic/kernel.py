@@ -10,18 +10,24 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from numbers import Real
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import sympy as sp
 
 from .analysis import analysis_of, psd_problem
-from .errors import InvalidKernelError, NotPositiveDefiniteWarning
-from .hyperparameters import Hyperparameter, coerce_bounds
+from .errors import InvalidKernelError, KernelParseError, NotPositiveDefiniteWarning
+from .evaluation import Evaluable
+from .hyperparameters import Hyperparameter
+from .limits import check_expression
+from .names import check_spellings, normalize_keys, normalize_name, unique_name
 from .parsing import parse_kernel_string
+from .request import Request
 
 if TYPE_CHECKING:
     from .prepared import PreparedKernel
+
+V = TypeVar("V")
 
 
 def x_symbols(dim: int) -> tuple[sp.Symbol, ...]:
@@ -32,7 +38,7 @@ def y_symbols(dim: int) -> tuple[sp.Symbol, ...]:
     return tuple(sp.Symbol(f"y{i}") for i in range(dim))
 
 
-class Kernel:
+class Kernel(Evaluable):
     """A covariance function k(x, y; theta) as a SymPy expression.
 
     Inputs are ``x0..x{d-1}`` (first argument) and ``y0..y{d-1}`` (second); every other free
@@ -108,19 +114,23 @@ class Kernel:
         dim = len(x)
         inputs = set(x) | set(y)
         others = sorted((s for s in expr.free_symbols if s not in inputs), key=lambda s: s.name)
-        specs = _read_hyperparameters(hyperparameters, [s.name for s in others])
-        unknown = [s.name for s in others if s.name not in specs]
+        # One spelling per name (NFKC, as Python reads identifiers): 'ﬁ' and 'fi' may not be two.
+        check_spellings(s.name for s in others)
+        names = {s: normalize_name(s.name) for s in others}
+        specs = _read_hyperparameters(hyperparameters, sorted(names.values()))
+        unknown = [n for n in names.values() if n not in specs]
         if unknown:
             raise ValueError(
                 f"expr has symbols {unknown} that are neither inputs nor listed hyperparameters"
             )
-        missing = [n for n in specs if n not in {s.name for s in others}]
+        missing = [n for n in specs if n not in set(names.values())]
         if missing:
             raise ValueError(f"hyperparameters {missing} do not appear in the kernel expression")
         canon = {old: new for old, new in zip(x, x_symbols(dim))}
         canon.update({old: new for old, new in zip(y, y_symbols(dim))})
-        canon.update({s: sp.Symbol(s.name, positive=True) for s in others})
+        canon.update({s: sp.Symbol(names[s], positive=True) for s in others})
         expr = expr.xreplace(canon)
+        check_expression(expr)  # resource limits (KernelParseError) before any symbolic work
         if expr.has(sp.I) or expr.has(sp.zoo) or expr.has(sp.nan) or expr.has(sp.oo):
             raise ValueError(f"kernel expression {expr} is not real and finite")
         self._expr: sp.Expr = expr
@@ -189,11 +199,16 @@ class Kernel:
         ('s', 'l')
         """
         expr, x, y, names = parse_kernel_string(text, dim)
+        values = normalize_keys(values, "hyperparameter values")
         unknown = [n for n in values if n not in names]
         if unknown:
             raise ValueError(f"values given for {unknown}, which are not symbols of {text!r}")
         specs = {n: values.get(n, 1.0) for n in names}
-        return cls(expr, x, y, specs, name=name)
+        try:
+            return cls(expr, x, y, specs, name=name)
+        except RecursionError:  # the limits make this unlikely; a user still gets a parse error, not a crash
+            raise KernelParseError(f"kernel string {text[:80]!r} is nested too deeply for SymPy; see "
+                                   "kernelgen.symbolic.limits") from None
 
     def _replace(self, expr: sp.Expr | None = None, hyperparameters: Iterable[Hyperparameter] | None = None,
                  name: str | None = None, known_psd: bool | None = None) -> Kernel:
@@ -270,6 +285,7 @@ class Kernel:
         return np.array([not h.fixed for h in self._hyperparameters], dtype=bool)
 
     def hyperparameter(self, name: str) -> Hyperparameter:
+        name = normalize_name(name)
         for h in self._hyperparameters:
             if h.name == name:
                 return h
@@ -277,13 +293,12 @@ class Kernel:
 
     def symbol(self, name: str) -> sp.Symbol:
         """The positive SymPy symbol of hyperparameter ``name``."""
-        self.hyperparameter(name)
-        return sp.Symbol(name, positive=True)
+        return sp.Symbol(self.hyperparameter(name).name, positive=True)
 
     # ------------------------------------------------------------------ functional updates
     def with_values(self, **values: float) -> Kernel:
         """A copy with some hyperparameter values replaced."""
-        self._check_names(values)
+        values = self._check_names(values)
         return self._replace(hyperparameters=[
             h.with_value(values[h.name]) if h.name in values else h for h in self._hyperparameters
         ])
@@ -300,13 +315,10 @@ class Kernel:
 
     def with_bounds(self, **bounds: object) -> Kernel:
         """A copy with new bounds: ``(low, high)`` frees a hyperparameter, ``"fixed"`` fixes it."""
-        self._check_names(bounds)
+        bounds = self._check_names(bounds)
         updated = []
         for h in self._hyperparameters:
-            if h.name in bounds:
-                pair, fixed = coerce_bounds(h.name, bounds[h.name])
-                h = Hyperparameter(h.name, h.value, pair if not fixed else h.bounds, fixed)
-            updated.append(h)
+            updated.append(h.with_bounds(bounds[h.name]) if h.name in bounds else h)
         return self._replace(hyperparameters=updated)
 
     def fix(self, *names: str) -> Kernel:
@@ -314,8 +326,8 @@ class Kernel:
         return self.with_bounds(**{n: "fixed" for n in names})
 
     def rename(self, **mapping: str) -> Kernel:
-        """A copy with hyperparameters renamed, ``old=new``."""
-        self._check_names(mapping)
+        """A copy with hyperparameters renamed, ``old=new`` (new names are NFKC-normalised)."""
+        mapping = {old: normalize_name(new) for old, new in self._check_names(mapping).items()}
         targets = [mapping.get(n, n) for n in self.all_hyperparameter_names]
         if len(set(targets)) != len(targets):
             raise ValueError(f"renaming {mapping} makes two hyperparameters share a name")
@@ -325,10 +337,13 @@ class Kernel:
             hyperparameters=[h.renamed(mapping.get(h.name, h.name)) for h in self._hyperparameters],
         )
 
-    def _check_names(self, given: Mapping[str, object]) -> None:
+    def _check_names(self, given: Mapping[str, V]) -> dict[str, V]:
+        """``given`` with NFKC-normalised keys, all of them hyperparameters of this kernel."""
+        given = normalize_keys(given)
         unknown = [n for n in given if n not in self.all_hyperparameter_names]
         if unknown:
             raise ValueError(f"unknown hyperparameters {unknown}; the kernel has {self.all_hyperparameter_names}")
+        return given
 
     # ------------------------------------------------------------------ algebra
     def _combine(self, other: Kernel, op: Any, name: str) -> Kernel:
@@ -338,10 +353,7 @@ class Kernel:
         renames = {}
         for n in other.all_hyperparameter_names:
             if n in taken:
-                suffix = 2
-                while f"{n}_{suffix}" in taken or f"{n}_{suffix}" in other.all_hyperparameter_names:
-                    suffix += 1
-                renames[n] = f"{n}_{suffix}"
+                renames[n] = unique_name(n, taken, avoid=other.all_hyperparameter_names)
                 taken.add(renames[n])
         other = other.rename(**renames) if renames else other
         # Sums and products of symmetric kernels are symmetric, of PSD kernels PSD (Schur).
@@ -421,7 +433,7 @@ class Kernel:
     def latex(self) -> str:
         return sp.latex(self._expr)
 
-    # ------------------------------------------------------------------ derivatives and evaluation
+    # ------------------------------------------------------------------ derivatives (evaluation: Evaluable)
     @cached_property
     def prepared(self) -> PreparedKernel:
         """The kernel rewritten for differentiation (differences, radii); cached per object."""
@@ -444,43 +456,7 @@ class Kernel:
 
         ``wrt`` names a hyperparameter: the result is then ``theta * d/dtheta`` of it.
         """
-        return self.prepared.display_expr(dx, dy, wrt)
-
-    def __call__(
-        self,
-        X1: np.ndarray,
-        X2: np.ndarray | None = None,
-        dx: Sequence[int] = (),
-        dy: Sequence[int] = (),
-        eval_gradient: bool = False,
-    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-        """Evaluate the derivative ``d^dx/dx d^dy/dy k`` between the rows of ``X1`` and ``X2``.
-
-        Parameters
-        ----------
-        X1 : ndarray of shape (n, d)
-        X2 : ndarray of shape (m, d), optional
-            Defaults to ``X1``.
-        dx, dy : tuple of int
-            SymPy ``diff`` convention: ``dx=(0, 0, 2)`` is d^3 / dx0^2 dx2 on the first input.
-        eval_gradient : bool
-            Also return the derivative with respect to the log of each free hyperparameter.
-
-        Returns
-        -------
-        K : ndarray of shape (n, m)
-        K_gradient : ndarray of shape (n, m, p)
-            Only with ``eval_gradient=True``; ``p = len(hyperparameter_names)``.
-        """
-        from ..runtime import evaluate
-
-        return evaluate(self, X1, X2, dx, dy, eval_gradient)
-
-    def diag(self, X: np.ndarray, dx: Sequence[int] = (), dy: Sequence[int] = ()) -> np.ndarray:
-        """``k(x_i, x_i)`` (or its derivative) for each row, shape (n,)."""
-        from ..runtime import evaluate_diag
-
-        return evaluate_diag(self, X, dx, dy)
+        return self.prepared.display_expr(Request.make(dx, dy, self._dim), wrt)
 
 
 def _rebuild(expr: sp.Expr, dim: int, hyperparameters: tuple[Hyperparameter, ...], name: str,
@@ -548,7 +524,10 @@ def _read_hyperparameters(
     if given is None:
         return {n: Hyperparameter(n) for n in default_names}
     specs: dict[str, Hyperparameter] = {}
-    items = given.items() if isinstance(given, Mapping) else ((h.name, h) for h in given)
+    if isinstance(given, Mapping):
+        items = list(normalize_keys(given).items())
+    else:
+        items = [(h.name, h) for h in given]  # Hyperparameter names are normalised already
     for name, spec in items:
         if isinstance(spec, Hyperparameter):
             if spec.name != name:

@@ -2,7 +2,11 @@
 
 The text is parsed by :mod:`ast` and a whitelist walker builds the SymPy tree itself, so
 attribute access, lambdas, subscripts, keyword arguments, comprehensions and unknown functions
-are refused before anything is evaluated.
+are refused before anything is evaluated. Before SymPy sees anything, the text and its syntax
+tree are measured against the resource limits of :mod:`kernelgen.symbolic.limits` (length,
+number of nodes, nesting depth, magnitude of numbers and exponents), so a short string cannot
+exhaust memory, time or the stack. Names are read as Python reads identifiers (Unicode NFKC);
+two different spellings of one name (``ﬁ`` and ``fi``) are refused.
 """
 
 from __future__ import annotations
@@ -13,8 +17,25 @@ import re
 import sympy as sp
 
 from .errors import KernelParseError
+from .limits import (
+    MAX_DEPTH,
+    MAX_EXPANDED_TERMS,
+    MAX_EXPONENT,
+    MAX_MAGNITUDE,
+    MAX_NODES,
+    MAX_TEXT_LENGTH,
+    Source,
+    chain_family,
+    check_syntax_tree,
+    check_text,
+    check_tokens,
+)
+from .names import check_spellings
 
-__all__ = ["CONSTANTS", "FUNCTIONS", "KernelParseError", "parse_kernel_string"]
+__all__ = [
+    "CONSTANTS", "FUNCTIONS", "MAX_DEPTH", "MAX_EXPANDED_TERMS", "MAX_EXPONENT", "MAX_MAGNITUDE", "MAX_NODES",
+    "MAX_TEXT_LENGTH", "KernelParseError", "parse_kernel_string",
+]
 
 #: Functions a kernel string may call, by the name written in the string.
 FUNCTIONS: dict[str, object] = {
@@ -42,23 +63,55 @@ def parse_kernel_string(
 
     ``x0..x{dim-1}`` are the first input, ``y0..y{dim-1}`` the second; every other name is a
     positive hyperparameter, listed in order of first appearance. ``^`` is read as a power.
+
+    Raises
+    ------
+    KernelParseError
+        For anything but arithmetic of the allowed form, and for text beyond a resource limit
+        (:mod:`kernelgen.symbolic.limits`; the message names the limit and its value).
+    InvalidKernelError
+        For two spellings of one name after NFKC normalisation.
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
-    if not isinstance(dim, int) or dim < 1:
+    if not isinstance(dim, int) or isinstance(dim, bool) or dim < 1:
         raise ValueError(f"dim must be a positive integer, got {dim!r}")
-    try:
-        # '^' means power; replaced in the text because Python's XOR binds looser than '-' and '/'.
-        tree = ast.parse(text.strip().replace("^", "**"), mode="eval")
-    except SyntaxError as exc:
-        raise KernelParseError(f"cannot parse kernel string {text!r}: {exc.msg}") from None
+    check_text(text)
+    # '^' means power; replaced in the text because Python's XOR binds looser than '-' and '/'.
+    source = text.strip().replace("^", "**")
+    check_tokens(source)
+    tree = _syntax_tree(source, text)
+    spelled = Source(source)
+    check_syntax_tree(tree, spelled)
+    check_spellings(spelled.segment(n) for n in ast.walk(tree) if isinstance(n, ast.Name))
     builder = _Builder(dim, text)
-    expr = builder.visit(tree.body)
+    try:
+        expr = builder.visit(tree.body)
+    except RecursionError:  # MAX_DEPTH keeps the builder's recursion short; SymPy's own may still be deep
+        raise KernelParseError(f"kernel string {_short(text)} is nested too deeply for SymPy: more than "
+                               f"MAX_DEPTH = {MAX_DEPTH} (kernelgen.symbolic.limits)") from None
     if not isinstance(expr, sp.Expr):
-        raise KernelParseError(f"kernel string {text!r} does not describe an expression")
+        raise KernelParseError(f"kernel string {_short(text)} does not describe an expression")
     x = tuple(sp.Symbol(f"x{i}") for i in range(dim))
     y = tuple(sp.Symbol(f"y{i}") for i in range(dim))
     return expr, x, y, builder.hyperparameters
+
+
+def _syntax_tree(source: str, text: str) -> ast.Expression:
+    try:
+        return ast.parse(source, mode="eval")
+    except SyntaxError as exc:
+        raise KernelParseError(f"cannot parse kernel string {_short(text)}: {exc.msg}") from None
+    except (RecursionError, MemoryError):
+        # Python's own parser gives up on very deep nesting (its stack, not the machine's memory).
+        raise KernelParseError(
+            f"kernel string {_short(text)} nests too deeply for Python's parser: more than MAX_DEPTH = "
+            f"{MAX_DEPTH} (kernelgen.symbolic.limits)") from None
+
+
+def _short(text: str) -> str:
+    """``repr`` of a kernel string, shortened for error messages (limits allow 10 000 characters)."""
+    return repr(text) if len(text) <= 80 else repr(text[:77] + "...")
 
 
 class _Builder:
@@ -68,23 +121,15 @@ class _Builder:
         self.hyperparameters: list[str] = []
 
     def refuse(self, what: str) -> KernelParseError:
-        return KernelParseError(f"kernel string {self.text!r}: {what} is not allowed")
+        return KernelParseError(f"kernel string {_short(self.text)}: {what} is not allowed")
 
     def visit(self, node: ast.AST) -> sp.Expr:
+        if chain_family(node) is not None:
+            return self.chain(node)  # type: ignore[arg-type]
         if isinstance(node, ast.BinOp):
-            left, right = self.visit(node.left), self.visit(node.right)
-            op = type(node.op)
-            if op is ast.Add:
-                return left + right
-            if op is ast.Sub:
-                return left - right
-            if op is ast.Mult:
-                return left * right
-            if op is ast.Div:
-                return left / right
-            if op is ast.Pow:
-                return left**right
-            raise self.refuse(f"operator {op.__name__}")
+            if not isinstance(node.op, ast.Pow):
+                raise self.refuse(f"operator {type(node.op).__name__}")
+            return self.visit(node.left) ** self.visit(node.right)
         if isinstance(node, ast.UnaryOp):
             operand = self.visit(node.operand)
             if isinstance(node.op, ast.USub):
@@ -107,12 +152,12 @@ class _Builder:
             if name not in FUNCTIONS:
                 allowed = ", ".join(sorted(FUNCTIONS))
                 raise KernelParseError(
-                    f"kernel string {self.text!r}: unknown function {name!r} (allowed: {allowed})"
+                    f"kernel string {_short(self.text)}: unknown function {name!r} (allowed: {allowed})"
                 )
             if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
                 raise self.refuse("keyword or starred arguments")
             if len(node.args) != 1:
-                raise KernelParseError(f"kernel string {self.text!r}: {name}() takes exactly one argument")
+                raise KernelParseError(f"kernel string {_short(self.text)}: {name}() takes exactly one argument")
             return FUNCTIONS[name](self.visit(node.args[0]))  # type: ignore[operator]
         if isinstance(node, ast.Attribute):
             raise self.refuse("attribute access")
@@ -120,17 +165,36 @@ class _Builder:
             raise self.refuse("lambda")
         raise self.refuse(f"syntax {type(node).__name__}")
 
+    def chain(self, node: ast.BinOp) -> sp.Expr:
+        """``a + b - c ...`` or ``a * b / c ...`` as one SymPy Add or Mul (no recursion down the chain).
+
+        The chain's left spine is walked in a loop, so a long sum costs no stack; the result is the
+        same expression as repeated ``+`` / ``*`` (SymPy flattens those into one Add or Mul).
+        """
+        family = chain_family(node)
+        operands: list[tuple[bool, ast.AST]] = []  # (inverted, operand): subtracted or divided
+        current: ast.AST = node
+        while chain_family(current) == family:
+            assert isinstance(current, ast.BinOp)
+            operands.append((isinstance(current.op, (ast.Sub, ast.Div)), current.right))
+            current = current.left
+        operands.append((False, current))
+        operands.reverse()
+        if family == (ast.Add, ast.Sub):
+            return sp.Add(*(-self.visit(o) if inverted else self.visit(o) for inverted, o in operands))
+        return sp.Mul(*(1 / self.visit(o) if inverted else self.visit(o) for inverted, o in operands))
+
     def name(self, name: str) -> sp.Expr:
         if name in CONSTANTS:
             return CONSTANTS[name]
         if name in FUNCTIONS:
-            raise KernelParseError(f"kernel string {self.text!r}: function {name!r} used without a call")
+            raise KernelParseError(f"kernel string {_short(self.text)}: function {name!r} used without a call")
         match = _INPUT_NAME.match(name)
         if match:
             index = int(match.group(2))
             if index >= self.dim:
                 raise KernelParseError(
-                    f"kernel string {self.text!r}: {name!r} refers to input dimension {index}, "
+                    f"kernel string {_short(self.text)}: {name!r} refers to input dimension {index}, "
                     f"but dim={self.dim} allows {match.group(1)}0..{match.group(1)}{self.dim - 1}"
                 )
             return sp.Symbol(name)

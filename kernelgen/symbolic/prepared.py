@@ -40,18 +40,18 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-import numpy as np
 import sympy as sp
 
 from .analysis import Analysis, analysis_of
 from .errors import NotDifferentiableError
+from .request import Request
 
 if TYPE_CHECKING:
     from .kernel import Kernel
 
 __all__ = [
-    "PREPARATION_VERSION", "Base", "Branch", "NotDifferentiableError", "PreparedKernel", "Radius", "Transcendental",
-    "normalize_request",
+    "PREPARATION_VERSION", "Base", "Branch", "Difference", "NotDifferentiableError", "PreparedKernel", "Radius",
+    "Transcendental",
 ]
 
 #: Part of every generated module's identity (its file name): bump it whenever a change here or in
@@ -145,23 +145,6 @@ class Branch:
 
     radii: tuple[int, ...]
     indices: frozenset[int]
-
-
-def normalize_request(dx: Sequence[int], dy: Sequence[int], dim: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Validate a SymPy-style derivative request and sort it (partials commute)."""
-    out = []
-    for label, d in (("dx", dx), ("dy", dy)):
-        if isinstance(d, (int, np.integer)):
-            d = (int(d),)
-        try:
-            items = tuple(d)
-        except TypeError:
-            raise ValueError(f"{label} must be a tuple of input indices, got {d!r}") from None
-        for i in items:
-            if not isinstance(i, (int, np.integer)) or isinstance(i, bool) or not 0 <= int(i) < dim:
-                raise ValueError(f"{label} entries must be integers in [0, {dim}), got {d!r}")
-        out.append(tuple(sorted(int(i) for i in items)))
-    return out[0], out[1]
 
 
 class PreparedKernel:
@@ -293,9 +276,10 @@ class PreparedKernel:
                     return str(self.to_inputs(node))
         return None
 
-    def check_request(self, dx: tuple[int, ...], dy: tuple[int, ...]) -> None:
+    def check_request(self, request: Request) -> None:
         """Raise :class:`NotDifferentiableError` unless cov(d^dx f, d^dy f) exists everywhere."""
-        needed = 2 * max(len(dx), len(dy))
+        dx, dy = request.dx, request.dy
+        needed = 2 * request.per_argument
         have, reason = self._supported
         if have < needed:
             per_argument = int(have // 2)
@@ -629,10 +613,9 @@ class PreparedKernel:
         e = e.xreplace({d.symbol: d.expr for d in self.differences})
         return e.xreplace({t: xi - yi for t, xi, yi in zip(self.t, self.x, self.y)})
 
-    def display_expr(self, dx: Sequence[int], dy: Sequence[int], wrt: str | None = None) -> sp.Expr:
-        dx, dy = normalize_request(dx, dy, self.dim)
-        self.check_request(dx, dy)
-        e = self.derivative(dx, dy)
+    def display_expr(self, request: Request, wrt: str | None = None) -> sp.Expr:
+        self.check_request(request)
+        e = self.derivative(request.dx, request.dy)
         if wrt is not None:
             names = [p.name for p in self.params]
             if wrt not in names:

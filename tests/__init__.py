@@ -1,0 +1,1 @@
+"""kernelgen test-suite: unit (no numba compilation), integration (compiles), support (helpers)."""

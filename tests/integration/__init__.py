@@ -1,0 +1,1 @@
+"""Tests that generate and compile numba modules."""

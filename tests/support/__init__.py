@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: independent references, closed forms, derivative cases."""

@@ -1,0 +1,1 @@
+"""Fast tests: nothing is compiled by numba (parser, printer, preparation, requests, references)."""
