@@ -177,7 +177,7 @@ class Kernel(Evaluable):
             return  # not evaluable by NumPy: no probe, no claim
         if problem is not None:
             warnings.warn(
-                f"kernel {self._name!r} ({self._expr}) may not be positive semi-definite: {problem}; a Gaussian "
+                f"kernel {self._name!r} ({_shortened(self._expr)}) may not be positive semi-definite: {problem}; a Gaussian "
                 "process with it can fail or give negative variances",
                 NotPositiveDefiniteWarning,
                 stacklevel=_stacklevel(),
@@ -496,6 +496,12 @@ def _check_input_like_names(names: Sequence[str], dim: int) -> None:
                 f"{name!r} would be a hyperparameter, but it looks like an input: inputs are "
                 f"x0..x{dim - 1}, y0..y{dim - 1}: did you mean {letter}{index}?"
             )
+
+
+def _shortened(expr: sp.Expr, limit: int = 200) -> str:
+    """``str(expr)`` cut to ``limit`` characters (a warning about a 300-term sum stays readable)."""
+    text = str(expr)
+    return text if len(text) <= limit else text[:limit] + " ..."
 
 
 def _stacklevel() -> int:

@@ -244,8 +244,8 @@ class PreparedKernel:
         order = coincident.smoothness
         worst = coincident.worst()
         reason = None if worst is None else worst.factor
-        if order > 0 and self.differences:
-            warped = ", ".join(str(d.expr) for d in self.differences)
+        if order > 0 and self._radius_differences:
+            warped = ", ".join(str(d.expr) for d in self._radius_differences)
             return 0.0, (f"kernelgen has no exact coincident-point evaluation for derivatives through the "
                          f"warped difference(s) {warped}")
         if order > 0:
@@ -255,6 +255,12 @@ class PreparedKernel:
                              f"{inexact} (only powers of distances such as |x0 - y0| or "
                              "sqrt((x0 - y0)**2 + ...) are supported)")
         return order, reason
+
+    @cached_property
+    def _radius_differences(self) -> tuple[Difference, ...]:
+        """Differences a radius is made of: a coincident branch scales them (``D -> s D``), which is
+        exact for the value there only. Every other difference is spelled out in the inputs."""
+        return tuple(d for d in self.differences if any(r.quadratic.has(d.symbol) for r in self.radii))
 
     def _inexact_factors(self, branches: Sequence[frozenset[int]]) -> str | None:
         """A non-analytic factor vanishing on a branch that is not a power (or log) of a radius."""
@@ -267,11 +273,13 @@ class PreparedKernel:
                 arg = node.base
             else:
                 continue
-            if arg in radius_symbols or not (arg.free_symbols & (set(self.t) | radius_symbols)):
+            vanishing = set(self.t) | radius_symbols | {d.symbol for d in self.differences}
+            if arg in radius_symbols or not (arg.free_symbols & vanishing):
                 continue
             for indices in branches:
                 zero = {self.t[i]: sp.Integer(0) for i in indices}
                 zero.update({r.symbol: sp.Integer(0) for r in self.radii if r.indices <= indices})
+                zero.update({d.symbol: sp.Integer(0) for d in self.differences if d.indices <= indices})
                 if sp.expand(arg.xreplace(zero)) == 0:
                     return str(self.to_inputs(node))
         return None
@@ -299,9 +307,10 @@ class PreparedKernel:
             )
 
     def _abs_factor(self, symbols: set[sp.Symbol]) -> str | None:
-        """An absolute value left in the prepared form (not a distance) that involves ``symbols``."""
+        """An absolute value left in the prepared form (not a distance) that involves ``symbols``
+        (also through the difference, base and transcendental symbols inside it)."""
         for node in self._abs_nodes:
-            if node.free_symbols & symbols:
+            if self.dependencies(node) & symbols:
                 return str(self.to_inputs(node))
         return None
 
@@ -541,10 +550,13 @@ class PreparedKernel:
     def _scaled(self, branch: Branch, form: sp.Expr) -> tuple[sp.Expr, sp.Symbol]:
         s = sp.Symbol("_s", positive=True)
         scale: dict[sp.Expr, sp.Expr] = {self.t[i]: s * self.t[i] for i in branch.indices}
-        # A warped difference vanishes with its coordinates; only its order-0 term is ever used
-        # (derivatives through it are refused, see _supported), for which D -> s D is exact.
-        scale.update({d.symbol: s * d.symbol for d in self.differences if d.indices <= branch.indices})
+        # A warped difference inside a radius vanishes with its coordinates; only its order-0 term is
+        # ever used (derivatives through it are refused, see _supported), for which D -> s D is exact.
+        # Any other difference is a function of the bare inputs, which the scale leaves alone.
+        inside = self._radius_differences
+        scale.update({d.symbol: s * d.symbol for d in inside if d.indices <= branch.indices})
         subs: dict[sp.Expr, sp.Expr] = dict(scale)
+        subs.update({d.symbol: d.expr for d in self.differences if d not in inside})
         for j, radius in enumerate(self.radii):
             if j in branch.radii:
                 subs[radius.symbol] = s * radius.symbol
@@ -787,6 +799,10 @@ def _substitute_radii(form: sp.Expr, t: Sequence[sp.Symbol], x: Sequence[sp.Symb
         return e.func(*(rewrite(a) for a in e.args))
 
     form = rewrite(form)
+    # Every other vanishing sum of bare inputs becomes a difference symbol too, wherever it is:
+    # expanded, (exp(x0/a) - exp(y0/a))**2 leaves rounding noise at x = y (a derivative 6e-15
+    # where it is exactly 0); as D it is exactly 0 there and D**2 stays one factor.
+    form = with_differences(form)
     if radii:
         form = _quadratics_to_radii(form, radii, t)
     return form, tuple(radii), tuple(differences)
