@@ -177,8 +177,8 @@ class Kernel(Evaluable):
             return  # not evaluable by NumPy: no probe, no claim
         if problem is not None:
             warnings.warn(
-                f"kernel {self._name!r} ({_shortened(self._expr)}) may not be positive semi-definite: {problem}; a Gaussian "
-                "process with it can fail or give negative variances",
+                f"kernel {self._name!r} ({_shortened(self._expr)}) may not be positive semi-definite: {problem}; "
+                "a Gaussian process with it can fail or give negative variances",
                 NotPositiveDefiniteWarning,
                 stacklevel=_stacklevel(),
             )
