@@ -27,6 +27,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -314,7 +315,11 @@ class Sym:
     def build(self, dim: int) -> Built:
         values = dict(self.values)
         names = tuple(hyperparameters_in_order(self.expr))
-        return Built(to_sympy(self.expr, _atoms(dim)), names, {n: values[n] for n in names})
+        # kernelgen reads names as Python reads identifiers (NFKC, README "Names"): 'ﬁ' is 'fi',
+        # and a clash with another leaf's 'fi' is then renamed by the documented rule (Op.build).
+        nfkc = {n: unicodedata.normalize("NFKC", n) for n in names}
+        expr = to_sympy(self.expr, _atoms(dim)).xreplace({hp_symbol(n): hp_symbol(m) for n, m in nfkc.items()})
+        return Built(expr, tuple(nfkc[n] for n in names), {nfkc[n]: values[n] for n in names})
 
 
 @dataclass(frozen=True)
