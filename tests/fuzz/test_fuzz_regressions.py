@@ -344,3 +344,46 @@ def test_reference_detects_what_it_must() -> None:
     # 0.4 - 0.1 in binary is not 0.3: compare to 1e-15 only
     assert float(got[((0,), (), None)]) == pytest.approx(float(exact), rel=1e-14)
     assert float(got[((0,), (), "s")]) == pytest.approx(float(got[((0,), (), None)]), rel=1e-30)
+
+
+# ------------------------------------------------------------------ found after the fuzz branch (session 3)
+def test_oscillating_factor_with_a_length_scale_is_refused_not_a_crash() -> None:
+    """S1: ``rbf * cos(1/(x0 - y0))`` with a length scale raised ``PoleError`` (``Cannot expand
+    cos(1/(_aP0*_as)) around 0``) from the coincident-point series at construction. The kernel has
+    no limit at x = y: the answer is InvalidKernelError."""
+    with pytest.raises(adapter.REFUSALS, match="coincident"):
+        adapter.build("Kernel.from_string('exp(-(x0 - y0)^2/(2*l^2))*cos(1/(x0 - y0))', dim=1, l=0.334)")
+
+
+def test_warped_rational_quadratic_gradient_is_exact_at_coincidence() -> None:
+    """Fuzz case 154 (session 3): ``(1 + (exp(x0/a) - exp(y0/a))^2)^-0.5``, theta d/dtheta of dk/dy
+    for ``a`` at x = y: 6.1e-15, the limit is 0. The square of the warped difference was expanded,
+    so it cancelled to rounding noise instead of 0; as a difference symbol it is exactly 0 there."""
+    kernel, _ = adapter.build("Kernel.from_string('(1 + (exp(x0/amp) - exp(y0/amp))^2)^(-0.5)', dim=1, amp=1.6)")
+    w = lambda v: sp.exp(v / hp("amp"))  # noqa: E731
+    expr = (1 + (w(X[0]) - w(Y[0])) ** 2) ** sp.Rational(-1, 2)
+    values = {"amp": 1.6}
+    x = [0.753682701308549]
+    for request in [((), (0,)), ((0,), ())]:
+        for param in (None, "amp"):
+            want = reference(expr, 1, values, request, x, x, param)
+            # The limit is 0: allow one rounding of the output's size (its value at x + 0.5), no more
+            # (the expanded square left 6.1e-15 where that size is 0.7).
+            size = abs(reference(expr, 1, values, request, [x[0] + 0.5], x, param))
+            got = kernelgen(kernel, request, x, x, param)
+            assert abs(got - want) <= 1e-15 * size, f"kernelgen {got!r}, reference {float(want)!r}"
+
+
+def test_warped_distance_to_a_hyperparameter_power() -> None:
+    """F3 in 3-D: ``exp(-((atan(x1) - atan(y1))^2/l^2)^(g/2))``: the g-gradient at x = y was NaN
+    (``log`` of the vanishing distance). Its limit is 0; dk/dx1 does not exist (g < 2)."""
+    kernel, _ = adapter.build("Kernel.from_string('exp(-((atan(x1) - atan(y1))^2/l^2)^(g/2))', dim=3, "
+                              "l=0.61, g=0.83)")
+    expr = sp.exp(-((sp.atan(X[1]) - sp.atan(Y[1])) ** 2 / hp("l") ** 2) ** (hp("g") / 2))
+    values = {"l": 0.61, "g": 0.83}
+    x = [0.1, 0.35, -0.2]
+    for param in (None, "l", "g"):
+        assert_close(kernelgen(kernel, ((), ()), x, x, param), reference(expr, 3, values, ((), ()), x, x, param),
+                     scale=1.0)
+    assert rejects(kernel, ((1,), ()))
+
