@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from ..symbolic.kernel import Kernel
-from ..symbolic.prepared import Branch, PreparedKernel
+from ..symbolic.prepared import PREPARATION_VERSION, Branch, PreparedKernel
 from ..symbolic.request import Output, Request, as_requests
 from .printing import Growth, print_expr
 
@@ -54,7 +54,7 @@ class BatchSpec:
 
     def key(self, versions: str) -> str:
         pairs = tuple((r.dx, r.dy) for r in self.requests)
-        text = f"{self.kernel.signature}|{pairs}|{self.gradient}|{versions}"
+        text = f"{self.kernel.signature}|{pairs}|{self.gradient}|{versions}|prepared={PREPARATION_VERSION}"
         return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -99,6 +99,8 @@ def _names(prepared: PreparedKernel) -> dict[sp.Symbol, str]:
         names[prepared.x[i]] = f"_x{i}"
         names[prepared.y[i]] = f"_y{i}"
         names[prepared.t[i]] = f"_d{i}"
+    for d in prepared.differences:
+        names[d.symbol] = d.symbol.name
     for r in prepared.radii:
         names[r.symbol] = r.symbol.name
     for b in prepared.bases:
@@ -151,7 +153,7 @@ def build(spec: BatchSpec, printer: Printer = print_expr) -> GeneratedModule:
     names = _names(prepared)
 
     def expressions(branch: Branch | None) -> list[sp.Expr]:
-        return [prepared.output(o.dx, o.dy, o.param, branch) for o in spec.outputs]
+        return [prepared.with_functions(prepared.output(o.dx, o.dy, o.param, branch)) for o in spec.outputs]
 
     blocks = []
     total = 0
@@ -160,14 +162,17 @@ def build(spec: BatchSpec, printer: Printer = print_expr) -> GeneratedModule:
                           _growth(prepared, False), branch.radii)
         blocks.append(block)
         total += n
-    general = [prepared.finalize(e) for e in expressions(None)]
+    general = [prepared.with_functions(prepared.finalize(prepared.output(o.dx, o.dy, o.param, None)))
+               for o in spec.outputs]
     block, n = _block(general, names, None, printer, _growth(prepared, True))
     blocks.append(block)
     total += n
 
-    radii = tuple((r.symbol.name, printer(sp.sqrt(r.quadratic), names)) for r in prepared.radii)
-    quadratics = tuple((r.symbol.name, printer(r.quadratic, names)) for r in prepared.radii)
-    bases: list[tuple[str, str]] = []
+    # Warped differences are written out inside the radii (computed before them) and again as locals.
+    inline = {d.symbol: d.value for d in prepared.differences}
+    radii = tuple((r.symbol.name, printer(sp.sqrt(r.quadratic.xreplace(inline)), names)) for r in prepared.radii)
+    quadratics = tuple((r.symbol.name, printer(r.quadratic.xreplace(inline), names)) for r in prepared.radii)
+    bases: list[tuple[str, str]] = [(d.symbol.name, printer(d.value, names)) for d in prepared.differences]
     for b in prepared.bases:
         bases += [(b.shift_symbol.name, printer(b.shift, names)), (b.symbol.name, f"1.0 + {b.shift_symbol.name}")]
     return GeneratedModule(

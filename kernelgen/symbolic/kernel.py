@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import math
+import os
+import re
+import sys
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from numbers import Real
@@ -11,7 +15,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 import sympy as sp
 
-from .errors import KernelParseError
+from .analysis import analysis_of, psd_problem
+from .errors import InvalidKernelError, KernelParseError, NotPositiveDefiniteWarning
 from .evaluation import Evaluable
 from .hyperparameters import Hyperparameter
 from .limits import check_expression
@@ -53,6 +58,23 @@ class Kernel(Evaluable):
     name : str, optional
         Short label used in generated file names and ``repr``.
 
+    Raises
+    ------
+    InvalidKernelError
+        When ``expr`` is not a covariance function: a hyperparameter named like an input (``x``,
+        ``y``, ``x_0``, ``X0``, ...), dependence on one argument only, symmetry
+        ``k(x, y) = k(y, x)`` not provable symbolically, or a value at coincident points
+        ``x = y`` that is infinite, has no limit or divides by zero. Every property is decided on
+        ``expr`` itself (:mod:`kernelgen.symbolic.analysis`).
+
+    Warns
+    -----
+    NotPositiveDefiniteWarning
+        When a Gram matrix of random points at several scales, at the given hyperparameter
+        values, is not positive semi-definite (a numerical probe; it never blocks). Built-in
+        kernels and sums, products, positive multiples and positive integer powers of
+        such kernels are positive semi-definite by construction and are not probed.
+
     Notes
     -----
     Algebra: ``k1 + k2``, ``k1 * k2``, ``c * k``, ``k + c`` and ``k ** p`` build new kernels.
@@ -70,6 +92,15 @@ class Kernel(Evaluable):
         *,
         name: str | None = None,
     ) -> None:
+        self._setup(expr, x, y, hyperparameters, name)
+        self._known_psd = False
+        self._validate()
+        self._probe_psd()
+
+    def _setup(self, expr: sp.Expr, x: Sequence[sp.Symbol] | None, y: Sequence[sp.Symbol] | None,
+               hyperparameters: Mapping[str, float | Hyperparameter] | Sequence[Hyperparameter] | None,
+               name: str | None) -> None:
+        """Canonical symbols and hyperparameter specs (cheap; no analysis)."""
         if isinstance(expr, str):
             raise TypeError("Kernel(expr) takes a SymPy expression; use Kernel.from_string(text, dim)")
         expr = sp.sympify(expr)
@@ -109,6 +140,49 @@ class Kernel(Evaluable):
         if not self._name.replace("_", "").isalnum():
             raise ValueError(f"name must be alphanumeric with underscores, got {self._name!r}")
 
+    def _validate(self) -> None:
+        """Refuse an expression that is not a covariance function (see ``Raises``)."""
+        _check_input_like_names(self.all_hyperparameter_names, self._dim)
+        analysis = analysis_of(self._expr, self._dim)
+        on_x, on_y = analysis.depends_on
+        if on_x != on_y:
+            has, lacks = ("x", "y") if on_x else ("y", "x")
+            raise InvalidKernelError(
+                f"kernel {self._expr} depends on {has} but not on {lacks}: a covariance k(x, y) depends on "
+                f"both arguments (inputs are x0..x{self._dim - 1}, y0..y{self._dim - 1})"
+            )
+        proven, counterexample = analysis.symmetry
+        if proven is False:
+            assert counterexample is not None
+            raise InvalidKernelError(
+                f"kernel {self._expr} is not symmetric: k(x, y) != k(y, x) {counterexample.describe()}"
+            )
+        if proven is None:
+            raise InvalidKernelError(
+                f"kernelgen cannot prove that kernel {self._expr} is symmetric, k(x, y) = k(y, x): write it "
+                "so that swapping every x_i with y_i gives the same expression after expansion"
+            )
+        if on_x:
+            problems = analysis.coincident.problems
+            if problems:
+                raise InvalidKernelError(
+                    f"kernel {self._expr} is not a covariance function at coincident points: {problems[0]}"
+                )
+
+    def _probe_psd(self) -> None:
+        """Warn (never raise) when a random Gram matrix is not positive semi-definite."""
+        try:
+            problem = psd_problem(self._expr, self._dim, self.values)
+        except (TypeError, ValueError, NameError, KeyError, SyntaxError):
+            return  # not evaluable by NumPy: no probe, no claim
+        if problem is not None:
+            warnings.warn(
+                f"kernel {self._name!r} ({_shortened(self._expr)}) may not be positive semi-definite: {problem}; "
+                "a Gaussian process with it can fail or give negative variances",
+                NotPositiveDefiniteWarning,
+                stacklevel=_stacklevel(),
+            )
+
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_string(cls, text: str, dim: int, name: str | None = None, **values: Any) -> Kernel:
@@ -137,12 +211,14 @@ class Kernel(Evaluable):
                                    "kernelgen.symbolic.limits") from None
 
     def _replace(self, expr: sp.Expr | None = None, hyperparameters: Iterable[Hyperparameter] | None = None,
-                 name: str | None = None) -> Kernel:
+                 name: str | None = None, known_psd: bool | None = None) -> Kernel:
+        """A kernel built from this (valid) one without re-validation: the caller vouches for it."""
         new = object.__new__(Kernel)
         new._expr = self._expr if expr is None else expr
         new._dim = self._dim
         new._hyperparameters = self._hyperparameters if hyperparameters is None else tuple(hyperparameters)
         new._name = name or self._name
+        new._known_psd = self._known_psd if known_psd is None else known_psd
         return new
 
     # ------------------------------------------------------------------ properties
@@ -280,10 +356,12 @@ class Kernel(Evaluable):
                 renames[n] = unique_name(n, taken, avoid=other.all_hyperparameter_names)
                 taken.add(renames[n])
         other = other.rename(**renames) if renames else other
+        # Sums and products of symmetric kernels are symmetric, of PSD kernels PSD (Schur).
         return self._replace(
             expr=op(self._expr, other._expr),
             hyperparameters=self._hyperparameters + other._hyperparameters,
             name=name,
+            known_psd=self._known_psd and other._known_psd,
         )
 
     def __add__(self, other: object) -> Kernel:
@@ -311,7 +389,17 @@ class Kernel(Evaluable):
     def __pow__(self, power: object) -> Kernel:
         if not isinstance(power, Real) or not math.isfinite(float(power)) or float(power) <= 0:
             raise ValueError(f"kernel ** p needs a positive finite number p, got {power!r}")
-        return self._replace(expr=self._expr ** _exact(power))
+        integer = float(power).is_integer()
+        result = self._replace(expr=self._expr ** _exact(power), known_psd=self._known_psd and integer)
+        if not integer:
+            # A non-integer power keeps symmetry, but neither positive semi-definiteness nor (where the
+            # kernel vanishes) finiteness of its value or its smoothness: check like a new kernel.
+            problems = analysis_of(result._expr, self._dim).coincident.problems
+            if problems:
+                raise InvalidKernelError(f"kernel {result._expr} is not a covariance function at coincident "
+                                         f"points: {problems[0]}")
+            result._probe_psd()
+        return result
 
     # ------------------------------------------------------------------ identity
     @cached_property
@@ -340,7 +428,7 @@ class Kernel(Evaluable):
         return self
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (self._expr, self._dim, self._hyperparameters, self._name))
+        return (_rebuild, (self._expr, self._dim, self._hyperparameters, self._name, self._known_psd))
 
     def latex(self) -> str:
         return sp.latex(self._expr)
@@ -355,7 +443,8 @@ class Kernel(Evaluable):
 
     @property
     def is_stationary(self) -> bool:
-        return self.prepared.stationary
+        """``k(x + c, y + c) = k(x, y)`` for every shift ``c``, proven on the expression (False if unproven)."""
+        return analysis_of(self._expr, self._dim).stationary
 
     @property
     def smoothness(self) -> float:
@@ -370,13 +459,58 @@ class Kernel(Evaluable):
         return self.prepared.display_expr(Request.make(dx, dy, self._dim), wrt)
 
 
-def _rebuild(expr: sp.Expr, dim: int, hyperparameters: tuple[Hyperparameter, ...], name: str) -> Kernel:
+def _rebuild(expr: sp.Expr, dim: int, hyperparameters: tuple[Hyperparameter, ...], name: str,
+             known_psd: bool = False) -> Kernel:
     kernel = object.__new__(Kernel)
     kernel._expr = expr
     kernel._dim = dim
     kernel._hyperparameters = hyperparameters
     kernel._name = name
+    kernel._known_psd = known_psd
     return kernel
+
+
+def library_kernel(expr: sp.Expr, dim: int, hyperparameters: Sequence[Hyperparameter], name: str) -> Kernel:
+    """A built-in kernel: symmetric, finite and positive semi-definite by construction.
+
+    Nothing is analysed or evaluated here (the constructor of a built-in kernel stays cheap: no
+    simplification, no lambdify); stationarity and smoothness are computed when first asked for.
+    """
+    kernel = object.__new__(Kernel)
+    kernel._setup(expr, x_symbols(dim), y_symbols(dim), hyperparameters, name)
+    kernel._known_psd = True
+    return kernel
+
+
+#: Hyperparameter names that look like an input: x, y, X, x_0, X0, y12, ...
+_INPUT_LIKE = re.compile(r"^([xy])_?(\d*)$", re.IGNORECASE)
+
+
+def _check_input_like_names(names: Sequence[str], dim: int) -> None:
+    for name in names:
+        match = _INPUT_LIKE.match(name)
+        if match:
+            letter, digits = match.group(1).lower(), match.group(2)
+            index = int(digits) if digits and int(digits) < dim else 0
+            raise InvalidKernelError(
+                f"{name!r} would be a hyperparameter, but it looks like an input: inputs are "
+                f"x0..x{dim - 1}, y0..y{dim - 1}: did you mean {letter}{index}?"
+            )
+
+
+def _shortened(expr: sp.Expr, limit: int = 200) -> str:
+    """``str(expr)`` cut to ``limit`` characters (a warning about a 300-term sum stays readable)."""
+    text = str(expr)
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
+def _stacklevel() -> int:
+    """Stack level of the first frame outside kernelgen (for warnings about the caller's kernel)."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _exact(value: Real) -> sp.Expr:

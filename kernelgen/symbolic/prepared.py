@@ -9,11 +9,25 @@ Pipeline (one object per kernel expression, cached):
    positive symbols ``R_j``; the quadratic form ``Q_j`` also becomes ``R_j**2`` wherever it shows up
    in a sum. ``dR/dt_i = (dQ/dt_i) / (2 R)``. Expanding after every derivative cancels the
    ``1/R`` terms algebraically, so the general branch stays accurate as ``r -> 0``.
+   Non-integer powers of other input-dependent sums keep their base as a symbol ``u = 1 + z``,
+   and ``exp``, ``sin``, ``cos`` of input-dependent arguments become symbols too
+   (:class:`Transcendental`). Every expression is then a sum of monomials in symbols whose
+   derivatives are known, so a derivative is taken monomial by monomial with the product rule
+   (:meth:`PreparedKernel._derive`): no SymPy ``diff`` of large sums, no re-expansion. The
+   functions are written back before CSE (:meth:`PreparedKernel.with_functions`).
 3. *Coincident values.* At ``R_j = 0`` the derivative is read off the Taylor polynomial of the
    kernel in a scale ``s`` (``t -> s t``, ``R -> s R``): even powers of ``R`` are polynomials
-   (``R**2 = Q``), an odd power at order ``n`` means no derivative of total order ``n`` exists.
-   A derivative request needs the covariance of the derivative process to exist, i.e. smoothness
-   ``>= 2 * max(len(dx), len(dy))``; otherwise :class:`NotDifferentiableError` is raised.
+   (``R**2 = Q``). Which derivatives exist is decided on the ORIGINAL expression by
+   :mod:`.analysis` (odd and non-integer powers of distances, logarithms, vanishing bases); a
+   request needs the covariance of the derivative process to exist, i.e. smoothness
+   ``>= 2 * max(len(dx), len(dy))``, otherwise :class:`NotDifferentiableError` is raised. Only
+   requests below the first singular order are expanded, so every Taylor term used is a
+   polynomial. A non-analytic factor that is not a power of a radius (``|x0 - y0 + x1 - y1|``,
+   ``(1 - exp(-r**2))**0.75``) has no exact coincident branch here: such kernels get no
+   derivatives.
+4. *Stationarity* is proven on the original expression (:mod:`.analysis`); the ``d/dy = -d/dx``
+   shortcut is taken per additive part, only for parts whose every dependency -- through power
+   bases and radii included -- is on the differences alone.
 """
 
 from __future__ import annotations
@@ -23,21 +37,27 @@ import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
-import numpy as np
 import sympy as sp
 
+from .analysis import Analysis, analysis_of
 from .errors import NotDifferentiableError
 from .request import Request
 
 if TYPE_CHECKING:
     from .kernel import Kernel
 
-__all__ = ["NotDifferentiableError", "PreparedKernel"]
+__all__ = [
+    "PREPARATION_VERSION", "Base", "Branch", "Difference", "NotDifferentiableError", "PreparedKernel", "Radius",
+    "Transcendental",
+]
 
-#: Highest order explored when looking for the first odd power of a radius.
-SMOOTHNESS_SEARCH_LIMIT = 10
+#: Part of every generated module's identity (its file name): bump it whenever a change here or in
+#: :mod:`.analysis` changes what is generated or which requests are accepted, so that modules
+#: cached by an older kernelgen are never loaded for the new rules.
+PREPARATION_VERSION = "2"
 
 
 def expand(e: sp.Expr) -> sp.Expr:
@@ -59,6 +79,21 @@ class Radius:
 
 
 @dataclass(frozen=True)
+class Difference:
+    """A difference of warped inputs, ``D = w(x) - w(y)``, that a distance is made of.
+
+    ``|w(x) - w(y)|`` and ``sqrt((w(x) - w(y))**2 / l**2)`` become radii over ``D``; expanding the
+    square instead would cancel every digit as ``x -> y``. ``value`` is the accurate form used by
+    the generated code (``(x - y) * q`` when the difference is a polynomial divisible by ``x - y``).
+    """
+
+    symbol: sp.Symbol
+    expr: sp.Expr
+    value: sp.Expr
+    indices: frozenset[int]
+
+
+@dataclass(frozen=True)
 class Base:
     """A power base ``u = 1 + z`` with a non-integer exponent, kept as a symbol.
 
@@ -70,6 +105,27 @@ class Base:
     symbol: sp.Symbol
     shift_symbol: sp.Symbol
     shift: sp.Expr
+
+
+@dataclass(frozen=True)
+class Transcendental:
+    """``exp(a)``, ``sin(a)`` or ``cos(a)`` of an input-dependent ``a``, kept as a symbol.
+
+    Derivatives then stay polynomials in these symbols (``d exp(a) = exp(a) da``,
+    ``d sin(a) = cos(a) da``, ``d cos(a) = -sin(a) da``): SymPy expands sums of monomials
+    instead of carrying (and re-combining) a large ``exp(...)`` in every term, which is what made
+    order-4 composites slow. The generated code computes each one once per pair.
+    """
+
+    symbol: sp.Symbol
+    func: type[sp.Function]
+    arg: sp.Expr
+    #: ``d symbol / d arg`` in terms of the symbols (``symbol`` itself, the partner, minus it).
+    derivative: sp.Expr
+
+    @property
+    def value(self) -> sp.Expr:
+        return self.func(self.arg)
 
 
 class log1p_ratio(sp.Function):  # noqa: N801  (printed as a helper of the same name)
@@ -116,97 +172,290 @@ class PreparedKernel:
         self.t = difference_symbols(self.dim)
         self.params = tuple(sp.Symbol(n, positive=True) for n in kernel.all_hyperparameter_names)
         self.source = kernel.expr
+        self.analysis: Analysis = analysis_of(kernel.expr, kernel.dim)
         self._lock = threading.RLock()
         form = _to_differences(kernel.expr, self.x, self.y, self.t)
-        form, self.radii = _substitute_radii(form, self.t)
-        form, self.bases = _substitute_bases(form, set(self.t) | {r.symbol for r in self.radii}
-                                             | set(self.x) | set(self.y))
-        self.form = expand(form) if self.radii or self.bases else form
+        form, self.radii, self.differences = _substitute_radii(form, self.t, self.x, self.y)
+        variables = (set(self.t) | {r.symbol for r in self.radii} | {d.symbol for d in self.differences}
+                     | set(self.x) | set(self.y))
+        coincide = {**{xi: yi for xi, yi in zip(self.x, self.y)}, **{ti: sp.Integer(0) for ti in self.t},
+                    **{r.symbol: sp.Integer(0) for r in self.radii},
+                    **{d.symbol: sp.Integer(0) for d in self.differences}}
+        form, self.bases = _substitute_bases(form, variables, coincide)
+        form, self.transcendentals = _substitute_transcendentals(form, variables | {b.symbol for b in self.bases})
+        self.form = expand(form) if self.radii or self.bases or self.transcendentals else form
+        self._inner: dict[tuple[object, ...], sp.Expr] = {}
+        self._written: dict[sp.Expr, sp.Expr] = {}
+        # Derivatives are linear: the terms proven to depend on the differences alone (d/dy =
+        # -d/dx, memoized per multiset) and the rest (e.g. "+ linear") are differentiated apart.
+        # A base symbol hides what its base depends on, so dependencies are followed through it.
         bare = set(self.x) | set(self.y)
-        self.stationary = not (self.form.free_symbols & bare)
-        # Derivatives are linear: the stationary terms (d/dy = -d/dx, memoized per multiset) and
-        # the rest (e.g. "+ linear") are differentiated apart.
         terms = sp.Add.make_args(self.form)
-        stationary_part = sp.Add(*(a for a in terms if not (a.free_symbols & bare)))
-        other_part = sp.Add(*(a for a in terms if a.free_symbols & bare))
+        on_differences = [not (self.dependencies(a) & bare) for a in terms]
+        stationary_part = sp.Add(*(a for a, ok in zip(terms, on_differences) if ok))
+        other_part = sp.Add(*(a for a, ok in zip(terms, on_differences) if not ok))
         self.parts: tuple[tuple[sp.Expr, bool], ...] = tuple(
             (part, flag) for part, flag in ((stationary_part, True), (other_part, False)) if part != 0
-        ) or ((self.form, True),)
+        ) or ((self.form, not (self.dependencies(self.form) & bare)),)
         self.branches = _branches(self.radii)
         self._derivatives: dict[tuple[int, tuple[int, ...], tuple[int, ...]], sp.Expr] = {}
         self._outputs: dict[tuple[object, ...], sp.Expr] = {}
         self._taylor: dict[tuple[object, ...], tuple[list[sp.Expr], list[tuple[sp.Expr, sp.Symbol]]]] = {}
-        self._smooth: dict[tuple[int, ...], int] = {}
-        self.symmetric = _is_symmetric(kernel)
+        #: Always True: a kernel that is not provably symmetric is refused at construction.
+        self.symmetric = True
+
+    def dependencies(self, e: sp.Expr) -> set[sp.Symbol]:
+        """Free symbols of ``e`` with every base symbol replaced by what its base depends on."""
+        out = set(e.free_symbols)
+        for tr in reversed(self.transcendentals):
+            if tr.symbol in out:
+                out.discard(tr.symbol)
+                out |= self.dependencies(tr.arg)
+        for base in reversed(self.bases):
+            if base.symbol in out:
+                out.discard(base.symbol)
+                out |= self.dependencies(base.shift)
+        for radius in self.radii:
+            if radius.symbol in out:
+                out |= self.dependencies(radius.quadratic)
+        for d in self.differences:
+            if d.symbol in out:
+                out.discard(d.symbol)
+                out |= d.expr.free_symbols
+        return out
+
+    @property
+    def stationary(self) -> bool:
+        """Translation invariance, proven on the original expression (see :mod:`.analysis`)."""
+        return self.analysis.stationary
 
     # ------------------------------------------------------------------ smoothness
     @property
     def smoothness(self) -> float:
-        """Highest total order of input derivatives that exists where all radii vanish."""
-        if not self.radii:
-            return math.inf
-        return min(self._smoothness(b) for b in self.branches)
+        """Highest total order of input derivatives that exists at coincident points (and that
+        kernelgen evaluates exactly there)."""
+        order, _ = self._supported
+        return order
 
-    def _smoothness(self, branch: Branch) -> float:
-        with self._lock:
-            if branch.radii in self._smooth:
-                return self._smooth[branch.radii]
-            flipped = self.form.xreplace({self.radii[j].symbol: -self.radii[j].symbol for j in branch.radii})
-            if expand(flipped - self.form) == 0:
-                order: float = math.inf  # even in every radius: analytic in t
+    @cached_property
+    def _supported(self) -> tuple[float, str | None]:
+        """``(smoothness, reason)``: the analysis' value, 0 where no exact branch exists."""
+        coincident = self.analysis.coincident
+        order = coincident.smoothness
+        worst = coincident.worst()
+        reason = None if worst is None else worst.factor
+        if order > 0 and self._radius_differences:
+            warped = ", ".join(str(d.expr) for d in self._radius_differences)
+            return 0.0, (f"kernelgen has no exact coincident-point evaluation for derivatives through the "
+                         f"warped difference(s) {warped}")
+        if order > 0:
+            inexact = self._inexact_factors([b.indices for b in coincident.branches])
+            if inexact:
+                return 0.0, (f"kernelgen has no exact coincident-point evaluation for derivatives of "
+                             f"{inexact} (only powers of distances such as |x0 - y0| or "
+                             "sqrt((x0 - y0)**2 + ...) are supported)")
+        return order, reason
+
+    @cached_property
+    def _radius_differences(self) -> tuple[Difference, ...]:
+        """Differences a radius is made of: a coincident branch scales them (``D -> s D``), which is
+        exact for the value there only. Every other difference is spelled out in the inputs."""
+        return tuple(d for d in self.differences if any(r.quadratic.has(d.symbol) for r in self.radii))
+
+    def _inexact_factors(self, branches: Sequence[frozenset[int]]) -> str | None:
+        """A non-analytic factor vanishing on a branch that is not a power (or log) of a radius."""
+        explicit = self.explicit(self.form)
+        radius_symbols = {r.symbol for r in self.radii}
+        for node in sp.preorder_traversal(explicit):
+            if isinstance(node, sp.Abs) or isinstance(node, sp.log):
+                arg = node.args[0]
+            elif isinstance(node, sp.Pow) and not (node.exp.is_Integer and node.exp >= 0):
+                arg = node.base
             else:
-                order = math.inf
-                for n in range(SMOOTHNESS_SEARCH_LIMIT + 1):
-                    if not self._taylor_term(branch, n)[1]:
-                        order = n - 1
-                        break
-            self._smooth[branch.radii] = order  # type: ignore[assignment]
-            return order
+                continue
+            vanishing = set(self.t) | radius_symbols | {d.symbol for d in self.differences}
+            if arg in radius_symbols or not (arg.free_symbols & vanishing):
+                continue
+            for indices in branches:
+                zero = {self.t[i]: sp.Integer(0) for i in indices}
+                zero.update({r.symbol: sp.Integer(0) for r in self.radii if r.indices <= indices})
+                zero.update({d.symbol: sp.Integer(0) for d in self.differences if d.indices <= indices})
+                if sp.expand(arg.xreplace(zero)) == 0:
+                    return str(self.to_inputs(node))
+        return None
 
     def check_request(self, request: Request) -> None:
         """Raise :class:`NotDifferentiableError` unless cov(d^dx f, d^dy f) exists everywhere."""
         dx, dy = request.dx, request.dy
         needed = 2 * request.per_argument
-        for branch in self.branches:
-            have = self._smoothness(branch)
-            if have < needed:
-                per_argument = int(have // 2)
-                raise NotDifferentiableError(
-                    f"kernel {self.name!r} is not differentiable to order "
-                    f"dx={dx}, dy={dy} at coincident points: derivatives of total order > {int(have)} "
-                    f"do not exist there, so at most {per_argument} derivative(s) per argument are "
-                    "supported (the derivative process must have a covariance)"
-                )
+        have, reason = self._supported
+        if have < needed:
+            per_argument = int(have // 2)
+            cause = f" ({reason})" if reason else ""
+            raise NotDifferentiableError(
+                f"kernel {self.name!r} ({self.source}) is not differentiable to order "
+                f"dx={dx}, dy={dy} at coincident points{cause}: derivatives of total order > {int(have)} "
+                f"do not exist there, so at most {per_argument} derivative(s) per argument are "
+                "supported (the derivative process must have a covariance)"
+            )
+        inputs = set(self.x) | set(self.y) | set(self.t)
+        if needed and (factor := self._abs_factor(inputs)):
+            raise NotDifferentiableError(
+                f"kernel {self.name!r}: derivatives dx={dx}, dy={dy} would differentiate {factor}, which is "
+                "not differentiable where its argument vanishes; kernelgen differentiates |.| only of a "
+                "distance such as |x0 - y0|"
+            )
+
+    def _abs_factor(self, symbols: set[sp.Symbol]) -> str | None:
+        """An absolute value left in the prepared form (not a distance) that involves ``symbols``
+        (also through the difference, base and transcendental symbols inside it)."""
+        for node in self._abs_nodes:
+            if self.dependencies(node) & symbols:
+                return str(self.to_inputs(node))
+        return None
+
+    @cached_property
+    def _abs_nodes(self) -> tuple[sp.Expr, ...]:
+        return tuple(n for n in sp.preorder_traversal(self.explicit(self.form)) if isinstance(n, sp.Abs))
 
     # ------------------------------------------------------------------ general branch
     def _chain(self, e: sp.Expr, direct: Callable[[sp.Expr], sp.Expr],
-               d_quadratic: Callable[[Radius], sp.Expr]) -> sp.Expr:
-        """Total derivative: ``direct`` on the explicit variables plus the radius and base terms."""
+               d_quadratic: Callable[[Radius], sp.Expr], key: tuple[object, ...]) -> sp.Expr:
+        """Total derivative: ``direct`` on the explicit variables plus the radius, base and
+        transcendental terms. ``key`` names the derivative (inner derivatives are memoized by it)."""
         out = direct(e)
         for radius in self.radii:
-            dq = d_quadratic(radius)
-            if dq != 0 and e.has(radius.symbol):
-                out += e.diff(radius.symbol) * dq / (2 * radius.symbol)
+            if e.has(radius.symbol):
+                dq = self._quadratic_derivative(radius, direct, d_quadratic, key)
+                if dq != 0:
+                    out += e.diff(radius.symbol) * dq / (2 * radius.symbol)
+        for d in self.differences:
+            if e.has(d.symbol):
+                dd = self._inner_derivative(d.symbol, d.expr, direct, d_quadratic, key)
+                if dd != 0:
+                    out += e.diff(d.symbol) * dd
         for base in self.bases:
             if e.has(base.symbol):
-                dz = self._chain(base.shift, direct, d_quadratic)
+                dz = self._inner_derivative(base.symbol, base.shift, direct, d_quadratic, key)
                 if dz != 0:
                     out += e.diff(base.symbol) * dz
+        for tr in self.transcendentals:
+            if e.has(tr.symbol):
+                da = self._inner_derivative(tr.symbol, tr.arg, direct, d_quadratic, key)
+                if da != 0:
+                    out += e.diff(tr.symbol) * tr.derivative * da
         return out
+
+    def _quadratic_derivative(self, radius: Radius, direct: Callable[[sp.Expr], sp.Expr],
+                              d_quadratic: Callable[[Radius], sp.Expr], key: tuple[object, ...]) -> sp.Expr:
+        """Total derivative of a radius' quadratic form: through the differences it is written in."""
+        out = d_quadratic(radius)
+        for d in self.differences:
+            if radius.quadratic.has(d.symbol):
+                dd = self._inner_derivative(d.symbol, d.expr, direct, d_quadratic, key)
+                out += radius.quadratic.diff(d.symbol) * dd
+        return expand(out)
+
+    def _inner_derivative(self, symbol: sp.Symbol, inner: sp.Expr, direct: Callable[[sp.Expr], sp.Expr],
+                          d_quadratic: Callable[[Radius], sp.Expr], key: tuple[object, ...]) -> sp.Expr:
+        with self._lock:
+            memo = (symbol, key)
+            if memo not in self._inner:
+                self._inner[memo] = expand(self._chain(inner, direct, d_quadratic, key))
+            return self._inner[memo]
+
+    def _rules(self, key: tuple[object, ...]) -> tuple[Callable[[sp.Expr], sp.Expr], Callable[[Radius], sp.Expr]]:
+        """``(direct, d_quadratic)`` of the derivative named ``key`` for :meth:`_chain`."""
+        if key[0] == "input":
+            _, i, first = key
+            sign = 1 if first else -1
+            bare = self.x[i] if first else self.y[i]
+            return (lambda f: f.diff(bare) + sign * f.diff(self.t[i]),
+                    lambda r: sign * r.quadratic.diff(self.t[i]) if i in r.indices else sp.Integer(0))
+        param = key[1]
+        return (lambda f: f.diff(param)), (lambda r: r.quadratic.diff(param))
+
+    def _generator_derivatives(self, key: tuple[object, ...]) -> dict[sp.Symbol, sp.Expr]:
+        """Non-zero derivatives (expanded) of every symbol the prepared forms are built from."""
+        with self._lock:
+            memo = ("generators", key)
+            if memo in self._inner:
+                return self._inner[memo]  # type: ignore[return-value]
+            direct, d_quadratic = self._rules(key)
+            out: dict[sp.Symbol, sp.Expr] = {}
+            if key[0] == "input":
+                _, i, first = key
+                out[self.t[i]] = sp.Integer(1 if first else -1)
+                out[self.x[i] if first else self.y[i]] = sp.Integer(1)
+            else:
+                out[key[1]] = sp.Integer(1)
+            for d in self.differences:
+                dd = self._inner_derivative(d.symbol, d.expr, direct, d_quadratic, key)
+                if dd != 0:
+                    out[d.symbol] = dd
+            for radius in self.radii:
+                dq = self._quadratic_derivative(radius, direct, d_quadratic, key)
+                if dq != 0:
+                    out[radius.symbol] = expand(dq / (2 * radius.symbol))
+            for base in self.bases:
+                dz = self._inner_derivative(base.symbol, base.shift, direct, d_quadratic, key)
+                if dz != 0:
+                    out[base.symbol] = dz
+            for tr in self.transcendentals:
+                da = self._inner_derivative(tr.symbol, tr.arg, direct, d_quadratic, key)
+                if da != 0:
+                    out[tr.symbol] = expand(tr.derivative * da)
+            self._inner[memo] = out  # type: ignore[assignment]
+            return out
+
+    def _derive(self, e: sp.Expr, key: tuple[object, ...]) -> sp.Expr:
+        """The derivative ``key`` of an expanded ``e``, term by term through the product rule.
+
+        Every generator symbol (difference, bare input, parameter, radius, base, transcendental)
+        has a known expanded derivative, so a monomial's derivative is a sum of monomials: no
+        SymPy ``diff`` and no re-expansion of the whole sum. A term with any other dependence (a
+        function of a generator, an exponent that depends on the variable) goes through
+        :meth:`_chain`.
+        """
+        rules = self._generator_derivatives(key)
+        watched = set(rules)
+        out: list[sp.Expr] = []
+        slow: list[sp.Expr] = []
+        for term in sp.Add.make_args(e):
+            if not term.free_symbols & watched:
+                continue
+            powers = term.as_powers_dict()
+            if any((not b.is_Symbol and not b.is_number and b.free_symbols & watched)
+                   or (not ex.is_number and ex.free_symbols & watched) for b, ex in powers.items()):
+                slow.append(term)
+                continue
+            for b, ex in powers.items():
+                d = rules.get(b) if b.is_Symbol else None
+                if d is None:
+                    continue
+                rest = term * ex / b
+                if ex.is_number:
+                    out.extend(rest * part for part in sp.Add.make_args(d))
+                else:  # a symbolic exponent (u**(-alpha)) is a sum to distribute
+                    out.extend(sp.Add.make_args(expand(rest * d)))
+        if slow:
+            direct, d_quadratic = self._rules(key)
+            out.append(expand(self._chain(sp.Add(*slow), direct, d_quadratic, key)))
+        return sp.Add(*out)
 
     def d_input(self, e: sp.Expr, i: int, first: bool) -> sp.Expr:
         """Derivative with respect to input component ``i`` of the first (or second) argument."""
-        sign = 1 if first else -1
-        bare = self.x[i] if first else self.y[i]
-        return expand(self._chain(
-            e,
-            lambda f: f.diff(bare) + sign * f.diff(self.t[i]),
-            lambda r: sign * r.quadratic.diff(self.t[i]) if i in r.indices else sp.Integer(0),
-        ))
+        return self._derive(e, ("input", i, first))
 
     def d_log(self, e: sp.Expr, param: sp.Symbol) -> sp.Expr:
         """``theta * d/dtheta`` of ``e`` (the derivative with respect to ``log theta``)."""
-        return expand(param * self._chain(e, lambda f: f.diff(param), lambda r: r.quadratic.diff(param)))
+        factor = self._abs_factor({param})
+        if factor:
+            raise NotDifferentiableError(
+                f"kernel {self.name!r}: the log-gradient with respect to {param} would differentiate {factor}, "
+                "which is not differentiable where its argument vanishes"
+            )
+        return sp.Add(*(param * term for term in sp.Add.make_args(self._derive(e, ("log", param)))))
 
     def finalize(self, e: sp.Expr) -> sp.Expr:
         """Last rewrite before printing: ``log(u) -> z/u + log1p_ratio(z)`` so the z/u parts cancel."""
@@ -215,8 +464,38 @@ class PreparedKernel:
         subs = {sp.log(b.symbol): b.shift / b.symbol + log1p_ratio(b.shift_symbol) for b in self.bases}
         return expand(e.xreplace(subs))
 
+    def with_functions(self, e: sp.Expr) -> sp.Expr:
+        """``e`` with the transcendental symbols written as their functions again (for CSE and printing:
+        CSE then groups products exactly as it did before the symbols existed)."""
+        if not self.transcendentals:
+            return e
+        with self._lock:
+            found = self._written.get(e)
+            if found is None:
+                # Outputs repeat (splits of one multiset) and share monomials: each is rewritten once.
+                terms = []
+                for term in sp.Add.make_args(e):
+                    coeff, monomial = term.as_coeff_Mul()
+                    rewritten = self._written.get(monomial)
+                    if rewritten is None:
+                        rewritten = self._written[monomial] = monomial.xreplace(self._functions)
+                    terms.append(coeff * rewritten)
+                found = self._written[e] = sp.Add(*terms)
+            return found
+
+    @cached_property
+    def _functions(self) -> dict[sp.Symbol, sp.Expr]:
+        """Each transcendental symbol's function, inner symbols resolved (one ``xreplace`` pass)."""
+        out: dict[sp.Symbol, sp.Expr] = {}
+        for tr in self.transcendentals:  # innermost first
+            out[tr.symbol] = tr.func(tr.arg.xreplace(out))
+        return out
+
     def explicit(self, e: sp.Expr) -> sp.Expr:
-        """``e`` with every base symbol replaced by ``1 + z`` (innermost last)."""
+        """``e`` with every transcendental symbol replaced by its function and every base symbol
+        by ``1 + z`` (innermost last)."""
+        for tr in reversed(self.transcendentals):
+            e = e.xreplace({tr.symbol: tr.value})
         for base in reversed(self.bases):
             e = e.xreplace({base.symbol: 1 + base.shift})
         return e
@@ -269,21 +548,30 @@ class PreparedKernel:
 
     # ------------------------------------------------------------------ coincident branches
     def _scaled(self, branch: Branch, form: sp.Expr) -> tuple[sp.Expr, sp.Symbol]:
-        s = sp.Symbol("_s")
-        subs: dict[sp.Expr, sp.Expr] = {self.t[i]: s * self.t[i] for i in branch.indices}
+        s = sp.Symbol("_s", positive=True)
+        scale: dict[sp.Expr, sp.Expr] = {self.t[i]: s * self.t[i] for i in branch.indices}
+        # A warped difference inside a radius vanishes with its coordinates; only its order-0 term is
+        # ever used (derivatives through it are refused, see _supported), for which D -> s D is exact.
+        # Any other difference is a function of the bare inputs, which the scale leaves alone.
+        inside = self._radius_differences
+        scale.update({d.symbol: s * d.symbol for d in inside if d.indices <= branch.indices})
+        subs: dict[sp.Expr, sp.Expr] = dict(scale)
+        subs.update({d.symbol: d.expr for d in self.differences if d not in inside})
         for j, radius in enumerate(self.radii):
             if j in branch.radii:
                 subs[radius.symbol] = s * radius.symbol
             elif radius.indices & branch.indices:
-                subs[radius.symbol] = sp.sqrt(radius.quadratic.xreplace(
-                    {self.t[i]: s * self.t[i] for i in branch.indices}))
-        return self.explicit(form).xreplace(subs), s
+                subs[radius.symbol] = sp.sqrt(radius.quadratic.xreplace(scale))
+        scaled = self.explicit(form).xreplace(subs)
+        if scaled.has(sp.log):
+            scaled = sp.expand_log(scaled)  # log(s R) = log(s) + log(R): s**a log(s) -> 0 below
+        return scaled, s
 
     def _taylor_term(self, branch: Branch, n: int, part: int | None = None) -> tuple[sp.Expr, bool]:
         """Order-``n`` Taylor term in the scale ``s``, with ``R**2 -> Q``.
 
-        The flag is False when an odd power of a vanishing radius survives: no derivative of
-        total order ``n`` exists there.
+        Only called below the first singular order (:mod:`.analysis`), where every term is a
+        polynomial; the flag is False if an odd power of a vanishing radius survives anyway.
         """
         with self._lock:
             key = (branch.radii, part)
@@ -294,7 +582,7 @@ class PreparedKernel:
             scaled, s = state[0]
             while len(terms) <= n:
                 # d^k/ds^k at s = 0 divided by k!; the running derivative is kept for order k + 1.
-                terms.append(expand(scaled.subs(s, 0) / math.factorial(len(terms))))
+                terms.append(expand(_at_zero(scaled, s) / math.factorial(len(terms))))
                 scaled = scaled.diff(s)
                 state[0] = (scaled, s)
             term = terms[n]
@@ -319,11 +607,14 @@ class PreparedKernel:
         for i in dy:
             poly = poly.diff(self.y[i]) - poly.diff(self.t[i])
         value = poly.xreplace({self.t[i]: sp.Integer(0) for i in branch.indices})
+        value = value.xreplace({d.symbol: sp.Integer(0) for d in self.differences if d.indices <= branch.indices})
         # Radii not vanishing here were spelled out as sqrt(Q); give them their symbols back.
         back = {}
         for j, radius in enumerate(self.radii):
             if j not in branch.radii and radius.indices & branch.indices:
                 reduced = radius.quadratic.xreplace({self.t[i]: sp.Integer(0) for i in branch.indices})
+                reduced = reduced.xreplace({d.symbol: sp.Integer(0) for d in self.differences
+                                            if d.indices <= branch.indices})
                 back[sp.sqrt(reduced)] = radius.symbol
         return expand(value.subs(back) if back else value)
 
@@ -331,6 +622,7 @@ class PreparedKernel:
     def to_inputs(self, e: sp.Expr) -> sp.Expr:
         """Rewrite a prepared expression back in the original inputs (for display)."""
         e = self.explicit(e).xreplace({r.symbol: sp.sqrt(r.quadratic) for r in self.radii})
+        e = e.xreplace({d.symbol: d.expr for d in self.differences})
         return e.xreplace({t: xi - yi for t, xi, yi in zip(self.t, self.x, self.y)})
 
     def display_expr(self, request: Request, wrt: str | None = None) -> sp.Expr:
@@ -345,6 +637,29 @@ class PreparedKernel:
 
 
 # ---------------------------------------------------------------------- helpers
+def _at_zero(e: sp.Expr, s: sp.Symbol) -> sp.Expr:
+    """The limit ``s -> 0+`` of ``e``: ``s**a log(s)**k -> 0`` for ``a > 0`` (``subs`` gives nan)."""
+    quick = e.subs(s, 0)
+    if not quick.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+        return quick
+    out = sp.Integer(0)
+    for term in sp.Add.make_args(sp.expand(e)):
+        power, rest = sp.Integer(0), []
+        for factor in sp.Mul.make_args(term):
+            base, exponent = factor.as_base_exp()
+            if base == s:
+                power += exponent
+            else:
+                rest.append(factor)
+        if power.is_positive:
+            continue  # s**a times powers of log(s) and factors finite at 0
+        value = sp.Mul(*rest).subs(s, 0)
+        if power != 0 or value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+            raise NotDifferentiableError(f"the coincident-point expansion has the singular term {term}")
+        out += value
+    return out
+
+
 def _to_differences(expr: sp.Expr, x: Sequence[sp.Symbol], y: Sequence[sp.Symbol],
                     t: Sequence[sp.Symbol]) -> sp.Expr:
     inputs = set(x) | set(y)
@@ -357,6 +672,10 @@ def _to_differences(expr: sp.Expr, x: Sequence[sp.Symbol], y: Sequence[sp.Symbol
         shifted = e.xreplace(shift)
         if not (shifted.free_symbols & ys):
             return shifted
+        if e.is_polynomial(*inputs):  # e.g. x0**2 - 2*x0*y0 + y0**2, stationary only once expanded
+            expanded = sp.expand(shifted)
+            if not (expanded.free_symbols & ys):
+                return expanded
         if e.is_Atom:
             return e
         return e.func(*(rewrite(a) for a in e.args))
@@ -368,61 +687,148 @@ def _polynomial_in(e: sp.Expr, t: Sequence[sp.Symbol]) -> bool:
     return e.is_polynomial(*t) and bool(e.free_symbols & set(t))
 
 
-def _diagonal_quadratic(q: sp.Expr, t: Sequence[sp.Symbol]) -> frozenset[int] | None:
-    """Indices of ``q = sum c_i t_i**2`` with positive ``c_i``; None if it is not of that form."""
+def _positive_quadratic(q: sp.Expr, t: Sequence[sp.Symbol], bare: set[sp.Symbol]) -> frozenset[int] | None:
+    """Indices of a positive-definite quadratic form ``q = t_I^T A t_I``; None if ``q`` is not one.
+
+    Definiteness is proven (Sylvester: every leading principal minor of ``A`` is positive), so
+    ``q`` vanishes exactly where ``t_I = 0``. Coefficients may hold hyperparameters, never bare
+    inputs: a radius is differentiated through the differences only.
+    """
     poly = sp.Poly(q, *t)
-    indices = set()
+    if not poly.is_homogeneous or poly.total_degree() != 2:
+        return None
+    indices = sorted({i for monom in poly.monoms() for i, m in enumerate(monom) if m})
+    if not indices:
+        return None
+    matrix = sp.zeros(len(indices))
     for monom, coeff in poly.terms():
-        nonzero = [i for i, m in enumerate(monom) if m]
-        if len(nonzero) != 1 or monom[nonzero[0]] != 2 or not coeff.is_positive:
+        if coeff.free_symbols & bare:
             return None
-        indices.add(nonzero[0])
-    return frozenset(indices) if indices else None
+        where = [indices.index(i) for i, m in enumerate(monom) for _ in range(m)]
+        a, b = where
+        if a == b:
+            matrix[a, a] = coeff
+        else:
+            matrix[a, b] = matrix[b, a] = coeff / 2
+    for n in range(1, len(indices) + 1):
+        if not sp.factor_terms(matrix[:n, :n].det()).is_positive:
+            return None
+    return frozenset(indices)
 
 
-def _substitute_radii(form: sp.Expr, t: Sequence[sp.Symbol]) -> tuple[sp.Expr, tuple[Radius, ...]]:
+def _substitute_radii(form: sp.Expr, t: Sequence[sp.Symbol], x: Sequence[sp.Symbol], y: Sequence[sp.Symbol]
+                      ) -> tuple[sp.Expr, tuple[Radius, ...], tuple[Difference, ...]]:
     radii: list[Radius] = []
-    zero = {ti: 0 for ti in t}
+    differences: list[Difference] = []
+    bare = set(x) | set(y)
+    coincide = {**dict(zip(x, y)), **{ti: sp.Integer(0) for ti in t}}
+
+    def generators() -> list[sp.Symbol]:
+        return [*t, *(d.symbol for d in differences)]
 
     def radius_for(q: sp.Expr) -> tuple[sp.Expr, Radius] | None:
         q = sp.expand(q)
-        indices = _diagonal_quadratic(q, t)
-        if indices is None:
+        gens = generators()
+        found = _positive_quadratic(q, gens, bare)
+        if found is None:
             return None
+        indices = frozenset().union(*(frozenset([i]) if i < len(t) else differences[i - len(t)].indices
+                                      for i in found))
         for r in radii:
             ratio = sp.cancel(q / r.quadratic)
-            if not (ratio.free_symbols & set(t)):
+            if not (ratio.free_symbols & set(gens)):
                 return ratio, r
         r = Radius(sp.Symbol(f"_r{len(radii)}", positive=True), q, indices)
         radii.append(r)
         return sp.Integer(1), r
 
     def vanishing_polynomial(b: sp.Expr) -> bool:
-        return _polynomial_in(b, t) and sp.expand(b.xreplace(zero)) == 0
+        gens = generators()
+        return _polynomial_in(b, gens) and sp.expand(b.xreplace({g: 0 for g in gens})) == 0
 
-    def rewrite(e: sp.Expr) -> sp.Expr:
-        if e.is_Atom or not (e.free_symbols & set(t)):
-            return e
+    def vanishes(e: sp.Expr) -> bool:
+        return bool(e.free_symbols & (bare | set(t))) and sp.expand(e.xreplace(coincide)) == 0
+
+    def with_differences(b: sp.Expr) -> sp.Expr:
+        """``b`` with every sum of bare inputs that vanishes at x = y replaced by a symbol."""
+        if b.is_Atom or not (b.free_symbols & bare):
+            return b
+        if isinstance(b, sp.Add) and vanishes(b) and not (b.free_symbols & set(t)):
+            for d in differences:
+                if sp.expand(d.expr - b) == 0:
+                    return d.symbol
+                if sp.expand(d.expr + b) == 0:
+                    return -d.symbol
+            d = _difference(b, len(differences), t, x, y)
+            differences.append(d)
+            return d.symbol
+        return b.func(*(with_differences(a) for a in b.args))
+
+    def as_radius(e: sp.Expr) -> sp.Expr | None:
         if isinstance(e, sp.Abs) and vanishing_polynomial(e.args[0]):
             found = radius_for(e.args[0] ** 2)
             if found is not None:
                 ratio, r = found
                 return sp.sqrt(ratio) * r.symbol
-        if isinstance(e, sp.Pow) and e.exp.is_Rational and e.exp.q == 2 and vanishing_polynomial(e.base):
+        if isinstance(e, sp.Pow) and not e.exp.is_Integer and not (e.exp.free_symbols & (set(t) | bare)) \
+                and vanishing_polynomial(e.base):
             found = radius_for(e.base)
             if found is not None:
                 ratio, r = found
                 return (sp.sqrt(ratio) * r.symbol) ** (2 * e.exp)
+        return None
+
+    def rewrite(e: sp.Expr) -> sp.Expr:
+        if e.is_Atom or not (e.free_symbols & (set(generators()) | bare)):
+            return e
+        found = as_radius(e)
+        if found is not None:
+            return found
+        if isinstance(e, (sp.Abs, sp.Pow)) and not (isinstance(e, sp.Pow) and e.exp.is_Integer):
+            inner = e.args[0]
+            if vanishes(inner) and not vanishing_polynomial(inner):
+                mark = len(differences), len(radii)
+                candidate = e.func(with_differences(inner), *e.args[1:])
+                new = {d.symbol for d in differences[mark[0]:]}
+                if new:
+                    # SymPy may reshape it (sqrt(D**2/l**2) -> |D|/l): rewrite what it became.
+                    result = rewrite(candidate)
+                    if len(radii) > mark[1] and not (result.free_symbols & new):
+                        return result
+                del differences[mark[0]:], radii[mark[1]:]
         return e.func(*(rewrite(a) for a in e.args))
 
     form = rewrite(form)
+    # Every other vanishing sum of bare inputs becomes a difference symbol too, wherever it is:
+    # expanded, (exp(x0/a) - exp(y0/a))**2 leaves rounding noise at x = y (a derivative 6e-15
+    # where it is exactly 0); as D it is exactly 0 there and D**2 stays one factor.
+    form = with_differences(form)
     if radii:
         form = _quadratics_to_radii(form, radii, t)
-    return form, tuple(radii)
+    return form, tuple(radii), tuple(differences)
 
 
-def _substitute_bases(form: sp.Expr, variables: set[sp.Symbol]) -> tuple[sp.Expr, tuple[Base, ...]]:
-    """Replace each base ``B`` of a non-integer power that depends on ``variables`` by a symbol."""
+def _difference(expr: sp.Expr, k: int, t: Sequence[sp.Symbol], x: Sequence[sp.Symbol],
+                y: Sequence[sp.Symbol]) -> Difference:
+    """A :class:`Difference` for ``expr`` (a sum of bare inputs vanishing at x = y)."""
+    indices = frozenset(i for i in range(len(t)) if expr.has(x[i]) or expr.has(y[i]))
+    value = expr
+    if len(indices) == 1:
+        (i,) = indices
+        if expr.is_polynomial(x[i], y[i]):
+            quotient, remainder = sp.div(sp.expand(expr), x[i] - y[i], x[i], y[i])
+            if remainder == 0:
+                value = t[i] * sp.factor_terms(quotient)
+    return Difference(sp.Symbol(f"_w{k}", real=True), expr, value, indices)
+
+
+def _substitute_bases(form: sp.Expr, variables: set[sp.Symbol],
+                      coincide: dict[sp.Symbol, sp.Expr]) -> tuple[sp.Expr, tuple[Base, ...]]:
+    """Replace each base ``B`` of a non-integer power that depends on ``variables`` by a symbol.
+
+    Not a base that vanishes at coincident points (``coincide`` maps there): written ``1 + z`` it
+    would be computed as ``1 + (B - 1)``, all digits lost (or negative) as ``x -> y``.
+    """
     bases: list[Base] = []
 
     def rewrite(e: sp.Expr) -> sp.Expr:
@@ -430,7 +836,7 @@ def _substitute_bases(form: sp.Expr, variables: set[sp.Symbol]) -> tuple[sp.Expr
             return e
         e = e.func(*(rewrite(a) for a in e.args))
         if isinstance(e, sp.Pow) and not e.exp.is_Integer and isinstance(e.base, sp.Add) \
-                and e.base.free_symbols & variables:
+                and e.base.free_symbols & variables and sp.expand(e.base.xreplace(coincide)) != 0:
             shift = sp.expand(e.base - 1)
             for b in bases:
                 if sp.expand(b.shift - shift) == 0:
@@ -442,6 +848,40 @@ def _substitute_bases(form: sp.Expr, variables: set[sp.Symbol]) -> tuple[sp.Expr
         return e
 
     return rewrite(form), tuple(bases)
+
+
+def _substitute_transcendentals(form: sp.Expr, variables: set[sp.Symbol]
+                                ) -> tuple[sp.Expr, tuple[Transcendental, ...]]:
+    """Replace ``exp``, ``sin``, ``cos`` of arguments depending on ``variables`` by symbols
+    (innermost first; ``sin(a)`` and ``cos(a)`` share one argument and refer to each other)."""
+    found: list[Transcendental] = []
+    by_arg: dict[tuple[str, sp.Expr], Transcendental] = {}
+    known = set(variables)
+
+    def make(kind: str, arg: sp.Expr) -> Transcendental:
+        if (kind, arg) not in by_arg:
+            k = len(found)
+            if kind == "exp":
+                symbol = sp.Symbol(f"_exp{k}", positive=True)
+                items = [Transcendental(symbol, sp.exp, arg, symbol)]
+            else:
+                s, c = sp.Symbol(f"_sin{k}", real=True), sp.Symbol(f"_cos{k}", real=True)
+                items = [Transcendental(s, sp.sin, arg, c), Transcendental(c, sp.cos, arg, -s)]
+            for item in items:
+                found.append(item)
+                by_arg[(item.func.__name__, arg)] = item
+                known.add(item.symbol)
+        return by_arg[(kind, arg)]
+
+    def rewrite(e: sp.Expr) -> sp.Expr:
+        if e.is_Atom or not (e.free_symbols & known):
+            return e
+        e = e.func(*(rewrite(a) for a in e.args))
+        if isinstance(e, (sp.exp, sp.sin, sp.cos)) and e.args[0].free_symbols & known:
+            return make(type(e).__name__, e.args[0]).symbol
+        return e
+
+    return rewrite(form), tuple(found)
 
 
 def _quadratics_to_radii(form: sp.Expr, radii: list[Radius], t: Sequence[sp.Symbol]) -> sp.Expr:
@@ -515,25 +955,3 @@ def _branches(radii: Sequence[Radius]) -> tuple[Branch, ...]:
             closed = tuple(j for j in range(n) if radii[j].indices <= indices)
             found.setdefault(closed, Branch(closed, indices))
     return tuple(sorted(found.values(), key=lambda b: (-len(b.indices), b.radii)))
-
-
-def _is_symmetric(kernel: Kernel) -> bool:
-    swap = {**dict(zip(kernel.x, kernel.y)), **dict(zip(kernel.y, kernel.x))}
-    difference = kernel.expr.xreplace(swap) - kernel.expr
-    if difference == 0 or sp.expand(difference) == 0:
-        return True
-    # The symbolic test is incomplete (trigonometric identities, ...): check numerically at
-    # random points and hyperparameters before giving up on symmetry.
-    params = [sp.Symbol(n, positive=True) for n in kernel.all_hyperparameter_names]
-    args = list(kernel.x) + list(kernel.y) + params
-    f = sp.lambdify(args, difference, modules="math")
-    g = sp.lambdify(args, kernel.expr, modules="math")
-    rng = np.random.default_rng(0)
-    for _ in range(5):
-        values = list(rng.uniform(-1, 1, 2 * kernel.dim)) + list(rng.uniform(0.5, 2, len(params)))
-        try:
-            if abs(f(*values)) > 1e-10 * max(1.0, abs(g(*values))):
-                return False
-        except (ValueError, ZeroDivisionError, OverflowError):
-            return False
-    return True
