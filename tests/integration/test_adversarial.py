@@ -428,6 +428,8 @@ def _modules(tmp: Path) -> Iterator[None]:
     (tmp / "interrupting.py").write_text(textwrap.dedent("""
         import os, signal, time
         def f(X, Y, length_scale, variance):
+            # A process started in the background inherits SIGINT ignored: restore Ctrl-C first.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(30)
     """))
