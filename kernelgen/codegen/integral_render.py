@@ -10,32 +10,15 @@ import hashlib
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from .render import IDENTITY_PREFIX, template_root, versions_text, with_checksum
+from .render import IDENTITY_PREFIX, template_environment, template_root, versions_text, with_checksum
 
 if TYPE_CHECKING:
-    import jinja2
-
     from .integral_ir import IntegralModule
 
 __all__ = ["INTEGRAL_TEMPLATE", "INTEGRAL_TEMPLATE_FILES", "integral_template_version", "render_integrals"]
 
 INTEGRAL_TEMPLATE = "integrals.py.jinja"
 INTEGRAL_TEMPLATE_FILES = ("integrals.py.jinja", "integrals_core.py.jinja", "integrals_fills.py.jinja")
-
-
-@lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
-    import jinja2
-
-    root = template_root()
-    env = jinja2.Environment(
-        loader=jinja2.FunctionLoader(lambda name: (root / name).read_text(encoding="utf-8")),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
-    env.filters["repr"] = repr
-    return env
 
 
 @lru_cache(maxsize=1)
@@ -63,5 +46,5 @@ def render_integrals(module: IntegralModule, identity: str = "") -> str:
         f"# operations after CSE: {module.n_ops}",
         '"""Generated kernel integral module (see header)."""',
     ])
-    text = _environment().get_template(INTEGRAL_TEMPLATE).render(m=module, header=header, identity=identity)
+    text = template_environment().get_template(INTEGRAL_TEMPLATE).render(m=module, header=header, identity=identity)
     return with_checksum(text)

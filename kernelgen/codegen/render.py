@@ -36,7 +36,8 @@ def template_root() -> Traversable:
 
 
 @lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
+def template_environment() -> jinja2.Environment:
+    """The Jinja environment over ``templates/`` (strict undefined names, a ``repr`` filter)."""
     import jinja2  # only generation needs the templates engine, not loading a module
 
     root = template_root()
@@ -93,7 +94,7 @@ def render(module: GeneratedModule, target: str | BackendConfig = "numba", ident
         f"# operations after CSE: {module.n_ops}",
         '"""Generated kernel derivative module (see header)."""',
     ])
-    text = _environment().get_template(config.template).render(m=module, header=header, identity=identity,
+    text = template_environment().get_template(config.template).render(m=module, header=header, identity=identity,
                                                                **config.context)
     return with_checksum(text)
 

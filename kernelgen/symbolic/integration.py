@@ -39,6 +39,8 @@ from typing import TYPE_CHECKING
 import mpmath
 import sympy as sp
 
+from .memo import PerKernel
+
 if TYPE_CHECKING:
     from .kernel import Kernel
 
@@ -152,25 +154,11 @@ class Term:
         return next((p for p in self.parts if j in p.dims), None)
 
 
-class IntegralForm:
+class IntegralForm(PerKernel):
     """A kernel split into terms of factors that integrate independently (see the module docstring).
 
     Raises ``ValueError`` naming the factor when a term cannot be integrated.
     """
-
-    _cache: dict[str, IntegralForm] = {}
-    _cache_lock = threading.Lock()
-
-    @classmethod
-    def of(cls, kernel: Kernel) -> IntegralForm:
-        key = kernel.signature
-        with cls._cache_lock:
-            found = cls._cache.get(key)
-        if found is None:
-            found = cls(kernel)
-            with cls._cache_lock:
-                found = cls._cache.setdefault(key, found)
-        return found
 
     def __init__(self, kernel: Kernel) -> None:
         self.name = kernel.name

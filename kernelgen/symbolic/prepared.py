@@ -44,6 +44,7 @@ import sympy as sp
 
 from .analysis import Analysis, analysis_of
 from .errors import NotDifferentiableError
+from .memo import PerKernel
 from .request import Request
 
 if TYPE_CHECKING:
@@ -147,22 +148,8 @@ class Branch:
     indices: frozenset[int]
 
 
-class PreparedKernel:
+class PreparedKernel(PerKernel):
     """Differentiation engine for one kernel expression (hyperparameter values do not matter)."""
-
-    _cache: dict[str, PreparedKernel] = {}
-    _cache_lock = threading.Lock()
-
-    @classmethod
-    def of(cls, kernel: Kernel) -> PreparedKernel:
-        key = kernel.signature
-        with cls._cache_lock:
-            found = cls._cache.get(key)
-        if found is None:
-            found = cls(kernel)
-            with cls._cache_lock:
-                found = cls._cache.setdefault(key, found)
-        return found
 
     def __init__(self, kernel: Kernel) -> None:
         self.name = kernel.name
