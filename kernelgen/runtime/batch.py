@@ -20,7 +20,7 @@ from ..codegen.ir import BatchSpec
 from ..codegen.store import module_name
 from ..symbolic.kernel import Kernel
 from ..symbolic.request import Output, Request
-from .loading import load, module_info
+from .loading import checked_info, load
 from .threads import numba_threads_for
 
 __all__ = ["CompiledBatch", "compiled", "compiled_spec"]
@@ -36,11 +36,7 @@ class CompiledBatch:
     """
 
     def __init__(self, spec: BatchSpec, module: ModuleType) -> None:
-        info = module_info(module)
-        if info.dim != spec.kernel.dim or info.parameters != spec.kernel.all_hyperparameter_names:
-            raise RuntimeError(
-                f"generated module {module.__name__} is for dim={info.dim}, parameters {info.parameters}; "
-                f"the kernel has dim={spec.kernel.dim}, parameters {spec.kernel.all_hyperparameter_names}")
+        info = checked_info(spec, module)
         self.spec = spec
         self.module = module
         self.outputs: tuple[Output, ...] = info.outputs

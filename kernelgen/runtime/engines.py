@@ -18,7 +18,7 @@ from ..codegen.ir import BatchSpec
 from ..codegen.store import module_name
 from ..symbolic.kernel import Kernel
 from ..symbolic.request import Output, Request
-from .loading import load, module_info
+from .loading import checked_info, load
 
 __all__ = ["EngineModule", "engine_module", "joint_requests"]
 
@@ -30,11 +30,7 @@ class EngineModule:
     """One generated engine module for a :class:`BatchSpec` (outputs from the module's own constants)."""
 
     def __init__(self, spec: BatchSpec, module: ModuleType, target: str) -> None:
-        info = module_info(module)
-        if info.dim != spec.kernel.dim or info.parameters != spec.kernel.all_hyperparameter_names:
-            raise RuntimeError(
-                f"generated module {module.__name__} is for dim={info.dim}, parameters {info.parameters}; "
-                f"the kernel has dim={spec.kernel.dim}, parameters {spec.kernel.all_hyperparameter_names}")
+        info = checked_info(spec, module)
         self.spec = spec
         self.module = module
         self.backend = target

@@ -23,7 +23,7 @@ from ..codegen.ir import BatchSpec
 from ..codegen.store import builtin_dir, ensure_source, identity, module_name
 from ..symbolic.request import Output, Request
 
-__all__ = ["ModuleInfo", "load", "module_info"]
+__all__ = ["ModuleInfo", "checked_info", "load", "module_info"]
 
 _loaded: dict[str, ModuleType] = {}
 _thread_lock = threading.Lock()
@@ -45,6 +45,16 @@ def module_info(module: ModuleType) -> ModuleInfo:
     outputs = tuple(Output(Request(tuple(dx), tuple(dy)), param) for dx, dy, param in module.OUTPUTS)
     return ModuleInfo(int(module.DIM), tuple(module.PARAMETERS), outputs, bool(module.SYMMETRIC),
                       bool(module.SYMMETRIC_KERNEL))
+
+
+def checked_info(spec: BatchSpec, module: ModuleType) -> ModuleInfo:
+    """The module's constants, after checking they are for ``spec``'s kernel (dimension, parameters)."""
+    info = module_info(module)
+    if info.dim != spec.kernel.dim or info.parameters != spec.kernel.all_hyperparameter_names:
+        raise RuntimeError(
+            f"generated module {module.__name__} is for dim={info.dim}, parameters {info.parameters}; "
+            f"the kernel has dim={spec.kernel.dim}, parameters {spec.kernel.all_hyperparameter_names}")
+    return info
 
 
 def load(spec: BatchSpec, target: str = "numba") -> ModuleType:
