@@ -32,12 +32,12 @@ KERNELS = {
 _GENERATE = textwrap.dedent("""
     import time
     from kernelgen import kernels as K
-    from kernelgen.cli import _all_requests
+    from kernelgen.symbolic.request import requests_up_to
     from kernelgen.codegen import ir
-    from kernelgen.codegen.cache import ensure_source
+    from kernelgen.codegen.store import ensure_source
     kernel = {kernel}
     t0 = time.perf_counter()
-    spec = ir.BatchSpec.make(kernel, _all_requests(kernel, {order}), gradient=True)
+    spec = ir.BatchSpec.make(kernel, requests_up_to(kernel.dim, {order}, kernel.smoothness // 2), gradient=True)
     path = ensure_source(spec)
     t1 = time.perf_counter()
     n_ops = next(line for line in open(path) if line.startswith("N_OPS")).split("=")[1]
@@ -49,10 +49,10 @@ _COLD = textwrap.dedent("""
     import numpy as np
     import kernelgen.runtime as rt
     from kernelgen import kernels as K
-    from kernelgen.cli import _all_requests
+    from kernelgen.symbolic.request import requests_up_to
     kernel = {kernel}
     t0 = time.perf_counter()
-    batch = rt.compiled(kernel, _all_requests(kernel, {order}), gradient=True)
+    batch = rt.compiled(kernel, requests_up_to(kernel.dim, {order}, kernel.smoothness // 2), gradient=True)
     X = np.random.default_rng(0).uniform(size=(8, 3))
     batch.fill(X, X[:3], kernel.parameter_vector)
     print(time.perf_counter() - t0)
