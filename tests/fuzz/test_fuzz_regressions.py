@@ -387,3 +387,17 @@ def test_warped_distance_to_a_hyperparameter_power() -> None:
                      scale=1.0)
     assert rejects(kernel, ((1,), ()))
 
+
+
+# ------------------------------------------------------------------ wide-profile fuzz case 2 (compiled path)
+def test_non_integer_power_of_matern32_near_coincidence() -> None:
+    """Wide fuzz profile, case 2: (Matern 3/2) ** 0.5, d2k/dx0dy0 at |x - y| = 9.3e-12 is 6.0 (the harness's
+    generated-Python evaluation of the same module gave 5.99994; the compiled value is checked here)."""
+    text = "(1 + sqrt(3)*sqrt((x0 - y0)^2/l^2))*exp(-sqrt(3)*sqrt((x0 - y0)^2/l^2))"
+    kernel, _ = adapter.build(f"(Kernel.from_string('{text}', dim=1, l=0.5)) ** 0.5")
+    r = sp.sqrt((X[0] - Y[0]) ** 2) / sp.Rational(1, 2)
+    expr = sp.sqrt((1 + sp.sqrt(3) * r) * sp.exp(-sp.sqrt(3) * r))
+    x, y = [0.4823867181016577], [0.4823867180924033]
+    want = reference(expr, 1, {}, ((0,), (0,)), x, y)
+    assert abs(want - 6.0) < 1e-6
+    assert_close(kernelgen(kernel, ((0,), (0,)), x, y), want)
