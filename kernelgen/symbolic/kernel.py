@@ -131,8 +131,9 @@ class Kernel(Evaluable):
         canon.update({s: sp.Symbol(names[s], positive=True) for s in others})
         expr = expr.xreplace(canon)
         check_expression(expr)  # resource limits (KernelParseError) before any symbolic work
-        if expr.has(sp.I) or expr.has(sp.zoo) or expr.has(sp.nan) or expr.has(sp.oo):
-            raise ValueError(f"kernel expression {expr} is not real and finite")
+        if expr.has(sp.I) or expr.has(sp.zoo) or expr.has(sp.nan) or expr.has(sp.oo) or expr.has(-sp.oo):
+            # InvalidKernelError is a ValueError: code catching the old type still does.
+            raise InvalidKernelError(f"kernel expression {expr} is not real and finite (it contains I, zoo, nan or oo)")
         self._expr: sp.Expr = expr
         self._dim = dim
         self._hyperparameters: tuple[Hyperparameter, ...] = tuple(specs.values())

@@ -391,13 +391,62 @@ def test_warped_distance_to_a_hyperparameter_power() -> None:
 
 # ------------------------------------------------------------------ wide-profile fuzz case 2 (compiled path)
 def test_non_integer_power_of_matern32_near_coincidence() -> None:
-    """Wide fuzz profile, case 2: (Matern 3/2) ** 0.5, d2k/dx0dy0 at |x - y| = 9.3e-12 is 6.0 (the harness's
-    generated-Python evaluation of the same module gave 5.99994; the compiled value is checked here)."""
+    """Wide fuzz profile, case 2: (Matern 3/2) ** 0.5, d2k/dx0dy0 at |x - y| = 9.3e-12 is 6.0; kernelgen gave
+    5.99994 in the module with log-theta gradients (1e-5 relative).
+
+    Suspected pass: the derivative of ``u**(1/2) * exp(-z/2)`` (``u = 1 + z``, z proportional to r) is
+    ``(u**(-1/2) - u**(1/2)) * z' * exp(-z/2) / 2``, two powers of ``u`` that only cancel in floating
+    point; divided by r (the radial derivative) the rounding became 1e-5. The module without gradients
+    happened to round well, so both modules, both evaluations and the gradient are checked.
+    """
     text = "(1 + sqrt(3)*sqrt((x0 - y0)^2/l^2))*exp(-sqrt(3)*sqrt((x0 - y0)^2/l^2))"
     kernel, _ = adapter.build(f"(Kernel.from_string('{text}', dim=1, l=0.5)) ** 0.5")
-    r = sp.sqrt((X[0] - Y[0]) ** 2) / sp.Rational(1, 2)
+    r = sp.sqrt((X[0] - Y[0]) ** 2) / hp("l")
     expr = sp.sqrt((1 + sp.sqrt(3) * r) * sp.exp(-sp.sqrt(3) * r))
     x, y = [0.4823867181016577], [0.4823867180924033]
-    want = reference(expr, 1, {}, ((0,), (0,)), x, y)
+    request = ((0,), (0,))
+    want = reference(expr, 1, {"l": 0.5}, request, x, y)
     assert abs(want - 6.0) < 1e-6
-    assert_close(kernelgen(kernel, ((0,), (0,)), x, y), want)
+    with_gradients = adapter.Evaluation(kernel, [request])
+    for compiled in (False, True):
+        assert_close(kernelgen(kernel, request, x, y, compiled=compiled), want)
+        got = with_gradients.fill(np.array([x]), np.array([y]))[0] if compiled else with_gradients.pair(
+            np.array(x), np.array(y))[0]
+        assert_close(got[(*request, None)], want)
+        assert_close(got[(*request, "l")], reference(expr, 1, {"l": 0.5}, request, x, y, param="l"))
+
+
+@pytest.mark.parametrize("power", ["0.3", "1.5"])
+@pytest.mark.parametrize("request_", [((0,), (0,)), ((0,), ())], ids=["dxdy", "dx"])
+def test_non_integer_power_of_a_base_that_is_not_one_at_coincidence(power: str, request_: tuple) -> None:
+    """Same class as the previous test, found by hand: ``((2 + 2 z) exp(-z)) ** p`` has the base
+    ``u = 2 + 2z`` (2, not 1, at x = y); the powers of u must still combine in the algebra
+    (errors were 1e-6 .. 8e-6 relative at |x - y| = 9.3e-12, values and l-gradients)."""
+    text = "(2 + 2*sqrt(3)*sqrt((x0 - y0)^2/l^2))*exp(-sqrt(3)*sqrt((x0 - y0)^2/l^2))"
+    kernel, _ = adapter.build(f"(Kernel.from_string('{text}', dim=1, l=0.5)) ** {power}")
+    r = sp.sqrt((X[0] - Y[0]) ** 2) / hp("l")
+    expr = ((2 + 2 * sp.sqrt(3) * r) * sp.exp(-sp.sqrt(3) * r)) ** sp.Rational(power)
+    x, y = [0.4823867181016577], [0.4823867180924033]
+    got = adapter.Evaluation(kernel, [request_]).pair(np.array(x), np.array(y))[0]
+    for param in (None, "l"):
+        assert_close(got[(*request_, param)], reference(expr, 1, {"l": 0.5}, request_, x, y, param=param))
+
+
+@pytest.mark.parametrize(("dim", "x", "y"), [
+    (1, [0.672719358497252], [0.672719358629976]),
+    (2, [0.5614249030930961, 0.15862621690109313], [0.5614268062126437, 0.1586256346297492]),
+], ids=["1d", "2d"])
+def test_odd_derivative_of_an_even_function_of_one_distance(dim: int, x: list[float], y: list[float]) -> None:
+    """Wide fuzz profile, cases 21 and 19 (shrunk from periodic kernels): ``sin(|x_i - y_i|)**2``,
+    d3k/dy^3 at |x - y| = 1.3e-10 was 0.0 for -1.06e-9 (and 6.5e-5 relative off at 2e-6 in 2-D).
+
+    Suspected pass: the derivative was left with ``d**3 / R**4`` beside ``d / R**2`` (``R = |d|``),
+    equal terms that cancelled in floating point only; every ``d**2`` is now ``R**2`` when the radius
+    is of that one difference.
+    """
+    i = dim - 1
+    kernel, _ = adapter.build(f"Kernel.from_string('sin(sqrt((x{i} - y{i})^2))^2', dim={dim})")
+    expr = sp.sin(sp.sqrt((X[i] - Y[i]) ** 2)) ** 2
+    request = ((), (i, i, i))
+    for compiled in (False, True):
+        assert_close(kernelgen(kernel, request, x, y, compiled=compiled), reference(expr, dim, {}, request, x, y))

@@ -132,3 +132,11 @@ def test_symmetry_detection() -> None:
     # An asymmetric expression is not a covariance function: refused at construction.
     with pytest.raises(kernelgen.InvalidKernelError, match="not symmetric"):
         Kernel.from_string("x0*y0**2", dim=1)
+
+
+@pytest.mark.parametrize("constant", [sp.zoo, sp.nan, sp.I, sp.oo, -sp.oo])
+def test_a_non_real_or_infinite_constant_is_an_invalid_kernel(constant: sp.Expr) -> None:
+    x0, y0 = sp.symbols("x0 y0", real=True)
+    expr = sp.Add(sp.exp(-(x0 - y0) ** 2), sp.Mul(constant, x0 * y0, evaluate=False), evaluate=False)
+    with pytest.raises(kernelgen.InvalidKernelError, match="not real and finite"):
+        Kernel(expr, x=[x0], y=[y0])
