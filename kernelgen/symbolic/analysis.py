@@ -32,6 +32,7 @@ proves anything):
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import threading
@@ -138,13 +139,17 @@ class BranchBehaviour:
 
     ``singular_order`` is the lowest order ``alpha`` of a singular term (``inf`` if none was
     found up to the search limit); ``smoothness`` the highest existing derivative order;
-    ``factor`` the non-analytic factor responsible (for messages).
+    ``factor`` the non-analytic factor responsible (for messages). ``minimal`` is False for a
+    union of smaller branches where no factor vanishes on exactly these coordinates: every
+    singular term there is one of a smaller branch's, singular along that branch's coordinates
+    only, so a derivative along other coordinates is limited by the smaller branches alone.
     """
 
     indices: frozenset[int]
     singular_order: float
     smoothness: float
     factor: str | None = None
+    minimal: bool = True
 
 
 @dataclass(frozen=True)
@@ -369,7 +374,10 @@ class _CoincidentAnalysis:
                 branches.add(frozenset().union(*combo))
         out = []
         for indices in sorted(branches, key=lambda b: (-len(b), sorted(b))):
-            out.append(self.branch(indices, atoms))
+            behaviour = self.branch(indices, atoms)
+            if indices not in minimal:
+                behaviour = dataclasses.replace(behaviour, minimal=False)
+            out.append(behaviour)
         factors = tuple(self.a.original(a.node) for a in atoms)
         return Coincident(tuple(out), tuple(dict.fromkeys(self.problems)), factors)
 

@@ -32,6 +32,7 @@ Pipeline (one object per kernel expression, cached):
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import threading
@@ -141,6 +142,27 @@ class log1p_ratio(sp.Function):  # noqa: N801  (printed as a helper of the same 
 
 
 @dataclass(frozen=True)
+class Limit:
+    """Derivatives along ``indices`` exist to total ``order`` where those coordinates of x - y vanish.
+
+    ``minimal`` is False for a union of smaller branches (see ``BranchBehaviour.minimal``): it
+    lowers the kernel's total smoothness but never limits a request, the smaller branches do.
+    """
+
+    indices: frozenset[int]
+    order: float
+    reason: str | None = None
+    minimal: bool = True
+
+    def needed(self, request: Request) -> int:
+        """Order the covariance of the request's derivative processes needs here: derivatives along
+        other coordinates do not differentiate this branch's non-analytic factor."""
+        if not self.minimal:
+            return 0
+        return 2 * max(sum(i in self.indices for i in request.dx), sum(i in self.indices for i in request.dy))
+
+
+@dataclass(frozen=True)
 class Branch:
     """Where a set of radii vanish (``radii`` indices into ``PreparedKernel.radii``)."""
 
@@ -222,28 +244,27 @@ class PreparedKernel(PerKernel):
     @property
     def smoothness(self) -> float:
         """Highest total order of input derivatives that exists at coincident points (and that
-        kernelgen evaluates exactly there)."""
-        order, _ = self._supported
-        return order
+        kernelgen evaluates exactly there), in every direction."""
+        return min((limit.order for limit in self._supported), default=math.inf)
 
     @cached_property
-    def _supported(self) -> tuple[float, str | None]:
-        """``(smoothness, reason)``: the analysis' value, 0 where no exact branch exists."""
+    def _supported(self) -> tuple[Limit, ...]:
+        """One :class:`Limit` per coincident branch: the analysis' smoothness, 0 where kernelgen has
+        no exact evaluation there."""
         coincident = self.analysis.coincident
-        order = coincident.smoothness
-        worst = coincident.worst()
-        reason = None if worst is None else worst.factor
-        if order > 0 and self._radius_differences:
+        out = [Limit(b.indices, b.smoothness, b.factor, b.minimal) for b in coincident.branches]
+        if any(limit.order > 0 for limit in out) and self._radius_differences:
             warped = ", ".join(str(d.expr) for d in self._radius_differences)
-            return 0.0, (f"kernelgen has no exact coincident-point evaluation for derivatives through the "
-                         f"warped difference(s) {warped}")
-        if order > 0:
-            inexact = self._inexact_factors([b.indices for b in coincident.branches])
+            reason = (f"kernelgen has no exact coincident-point evaluation for derivatives through the "
+                      f"warped difference(s) {warped}")
+            return (Limit(frozenset(range(self.dim)), 0.0, reason),)
+        for k, limit in enumerate(out):
+            inexact = self._inexact_factors([limit.indices]) if limit.order > 0 else None
             if inexact:
-                return 0.0, (f"kernelgen has no exact coincident-point evaluation for derivatives of "
-                             f"{inexact} (only powers of distances such as |x0 - y0| or "
-                             "sqrt((x0 - y0)**2 + ...) are supported)")
-        return order, reason
+                reason = (f"kernelgen has no exact coincident-point evaluation for derivatives of {inexact} "
+                          "(only powers of distances such as |x0 - y0| or sqrt((x0 - y0)**2 + ...) are supported)")
+                out[k] = dataclasses.replace(limit, order=0.0, reason=reason)
+        return tuple(out)
 
     @cached_property
     def _radius_differences(self) -> tuple[Difference, ...]:
@@ -276,17 +297,18 @@ class PreparedKernel(PerKernel):
     def check_request(self, request: Request) -> None:
         """Raise :class:`NotDifferentiableError` unless cov(d^dx f, d^dy f) exists everywhere."""
         dx, dy = request.dx, request.dy
+        for limit in self._supported:
+            if limit.order < limit.needed(request):
+                where = " and ".join(f"x{i} = y{i}" for i in sorted(limit.indices))
+                along = ", ".join(f"x{i}" for i in sorted(limit.indices))
+                cause = f" ({limit.reason})" if limit.reason else ""
+                raise NotDifferentiableError(
+                    f"kernel {self.name!r} ({self.source}) is not differentiable to order "
+                    f"dx={dx}, dy={dy} where {where}{cause}: derivatives along {along} of total order "
+                    f"> {int(limit.order)} do not exist there, so at most {int(limit.order // 2)} such "
+                    "derivative(s) per argument are supported (the derivative process must have a covariance)"
+                )
         needed = 2 * request.per_argument
-        have, reason = self._supported
-        if have < needed:
-            per_argument = int(have // 2)
-            cause = f" ({reason})" if reason else ""
-            raise NotDifferentiableError(
-                f"kernel {self.name!r} ({self.source}) is not differentiable to order "
-                f"dx={dx}, dy={dy} at coincident points{cause}: derivatives of total order > {int(have)} "
-                f"do not exist there, so at most {per_argument} derivative(s) per argument are "
-                "supported (the derivative process must have a covariance)"
-            )
         inputs = set(self.x) | set(self.y) | set(self.t)
         if needed and (factor := self._abs_factor(inputs)):
             raise NotDifferentiableError(
@@ -557,11 +579,13 @@ class PreparedKernel(PerKernel):
             scaled = sp.expand_log(scaled)  # log(s R) = log(s) + log(R): s**a log(s) -> 0 below
         return scaled, s
 
-    def _taylor_term(self, branch: Branch, n: int, part: int | None = None) -> tuple[sp.Expr, bool]:
-        """Order-``n`` Taylor term in the scale ``s``, with ``R**2 -> Q``.
+    def _taylor_term(self, branch: Branch, n: int, part: int | None = None) -> tuple[sp.Expr, set[int]]:
+        """Order-``n`` Taylor term in the scale ``s``, with ``R**2 -> Q``, and the coordinates of the
+        radii left in it with an odd power.
 
-        Only called below the first singular order (:mod:`.analysis`), where every term is a
-        polynomial; the flag is False if an odd power of a vanishing radius survives anyway.
+        Along its own branch's coordinates such a radius has no derivative, but a derivative along
+        other coordinates leaves it a factor, which vanishes at the branch (``exp(-|x1 - y1|)`` times
+        a smooth kernel of x0, differentiated in x0 where both coordinates coincide).
         """
         with self._lock:
             key = (branch.radii, part)
@@ -583,20 +607,24 @@ class PreparedKernel(PerKernel):
         return self.output(dx, dy, None, branch)
 
     def _coincident(self, k: int, dx: tuple[int, ...], dy: tuple[int, ...], branch: Branch) -> sp.Expr:
-        order = len(dx) + len(dy)
+        # Taylor terms of order n are homogeneous of degree n in the branch's coordinates: only as
+        # many as there are derivatives along them survive at the branch.
+        order = sum(i in branch.indices for i in dx + dy)
         poly = sp.Integer(0)
         for n in range(order + 1):
-            term, ok = self._taylor_term(branch, n, k)
-            if not ok:
+            term, odd = self._taylor_term(branch, n, k)
+            if odd & set(dx + dy):
                 raise NotDifferentiableError(
                     f"kernel {self.name!r}: derivative dx={dx}, dy={dy} does not exist at coincident points"
                 )
             poly += term
         for i in dx:
-            poly = poly.diff(self.x[i]) + poly.diff(self.t[i])
+            poly = poly.diff(self.x[i]) + self._d_difference(poly, i, branch)
         for i in dy:
-            poly = poly.diff(self.y[i]) - poly.diff(self.t[i])
-        value = poly.xreplace({self.t[i]: sp.Integer(0) for i in branch.indices})
+            poly = poly.diff(self.y[i]) - self._d_difference(poly, i, branch)
+        zero = {self.t[i]: sp.Integer(0) for i in branch.indices}
+        zero.update({self.radii[j].symbol: sp.Integer(0) for j in branch.radii})  # the odd ones left
+        value = poly.xreplace(zero)
         value = value.xreplace({d.symbol: sp.Integer(0) for d in self.differences if d.indices <= branch.indices})
         # Radii not vanishing here were spelled out as sqrt(Q); give them their symbols back.
         back = {}
@@ -607,6 +635,18 @@ class PreparedKernel(PerKernel):
                                             if d.indices <= branch.indices})
                 back[sp.sqrt(reduced)] = radius.symbol
         return expand(value.subs(back) if back else value)
+
+    def _d_difference(self, e: sp.Expr, i: int, branch: Branch) -> sp.Expr:
+        """``d/dt_i`` of a coincident-branch polynomial, through the radii that do not vanish there.
+
+        Those stay symbols in it (``R`` of ``|x0 - y0|`` where only x1 = y1); without the chain rule
+        ``dR/dt_i = (dQ/dt_i) / (2 R)`` a derivative along x0 there came out 0.
+        """
+        out = e.diff(self.t[i])
+        for j, radius in enumerate(self.radii):
+            if j not in branch.radii and i in radius.indices and e.has(radius.symbol):
+                out += e.diff(radius.symbol) * radius.quadratic.diff(self.t[i]) / (2 * radius.symbol)
+        return out
 
     # ------------------------------------------------------------------ display
     def to_inputs(self, e: sp.Expr) -> sp.Expr:
@@ -1007,24 +1047,24 @@ def _reduce_polynomial(p: sp.Expr, radii: list[Radius], t: Sequence[sp.Symbol]) 
     return p
 
 
-def _reduce_radii(term: sp.Expr, radii: Sequence[Radius]) -> tuple[sp.Expr, bool]:
-    """Replace ``R**(2m)`` by ``Q**m``; report False if an odd power of a radius survives."""
+def _reduce_radii(term: sp.Expr, radii: Sequence[Radius]) -> tuple[sp.Expr, set[int]]:
+    """Replace ``R**(2m)`` by ``Q**m``; also return the coordinates of the radii left with an odd power."""
     if not radii:
-        return term, True
+        return term, set()
     symbols = [r.symbol for r in radii]
     if not (term.free_symbols & set(symbols)):
-        return term, True
+        return term, set()
     poly = sp.Poly(term, *symbols)
     out = sp.Integer(0)
-    ok = True
+    odd: set[int] = set()
     for monom, coeff in poly.terms():
-        if any(m % 2 for m in monom):
-            if sp.expand(coeff) != 0:
-                ok = False
-            continue
-        factor = sp.Mul(*(r.quadratic ** (m // 2) for r, m in zip(radii, monom)))
+        factor = sp.Integer(1)
+        for r, m in zip(radii, monom):
+            factor *= r.quadratic ** (m // 2) * r.symbol ** (m % 2)
+            if m % 2 and sp.expand(coeff) != 0:
+                odd |= r.indices
         out += coeff * factor
-    return expand(out), ok
+    return expand(out), odd
 
 
 def _branches(radii: Sequence[Radius]) -> tuple[Branch, ...]:

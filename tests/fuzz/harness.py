@@ -239,15 +239,33 @@ def timer_paused() -> Iterator[None]:
 class Point:
     x: np.ndarray
     y: np.ndarray
-    kind: str  # "random", "near" or "coincident"
+    kind: str  # "random", "near", "coincident", "partial" or "partial-near"
     distance: float = 0.0
+    #: For the partial kinds: the coordinates where x and y coincide (or are ``distance`` apart).
+    along: tuple[int, ...] = ()
 
     def label(self) -> str:
-        return self.kind if self.kind != "near" else f"near, |x - y| = {self.distance:.1e}"
+        where = ", ".join(f"x{i} = y{i}" for i in self.along)
+        if self.kind == "near":
+            return f"near, |x - y| = {self.distance:.1e}"
+        if self.kind == "partial":
+            return f"partially coincident, {where}"
+        if self.kind == "partial-near":
+            return f"partially near, {where} to {self.distance:.1e}"
+        return self.kind
+
+    @property
+    def limit(self) -> bool:
+        """The reference is a limit here (it has 0/0 forms at x = y in the coordinates ``along``)."""
+        return self.kind in ("coincident", "partial")
 
 
 def make_points(ref: Reference, seed: int, settings: Settings) -> list[Point]:
-    """Random pairs, near pairs (distance 1e-3 .. 1e-12) and one coincident pair, where k is real."""
+    """Random pairs, near pairs (distance 1e-3 .. 1e-12), one coincident pair and, for d > 1, pairs
+    that coincide (or are near) in a random proper subset of the coordinates, where k is real.
+
+    Partially coincident pairs are what gridded data gives: another branch of the generated code
+    (a radius of some coordinates vanishes, the others do not)."""
     rng = np.random.default_rng([seed, 11])
     value = ref.evaluator([((), ())])
     points = []
@@ -258,7 +276,7 @@ def make_points(ref: Reference, seed: int, settings: Settings) -> list[Point]:
     def draw(make: Callable[[], Point]) -> Point | None:
         for _ in range(12):
             p = make()
-            if inside(p.x, p.y if p.kind != "coincident" else p.y + 1e-6):
+            if inside(p.x, p.y + 1e-6 if p.limit else p.y):  # 0/0 at x = y in the reference's form
                 return p
         return None
 
@@ -273,7 +291,24 @@ def make_points(ref: Reference, seed: int, settings: Settings) -> list[Point]:
         points.append(draw(near))
     base = rng.uniform(-1, 1, ref.dim)
     points.append(draw(lambda: Point(base.copy(), base.copy(), "coincident")))
+    if ref.dim > 1:
+        partial_rng = np.random.default_rng([seed, 19])  # apart: the other points stay as they were
+        for kind in ("partial", "partial-near"):
+            points.append(draw(lambda kind=kind: _partial_point(partial_rng, ref.dim, kind)))
     return [p for p in points if p is not None]
+
+
+def _partial_point(rng: np.random.Generator, dim: int, kind: str) -> Point:
+    size = int(rng.integers(1, dim))
+    along = tuple(sorted(int(i) for i in rng.choice(dim, size=size, replace=False)))
+    x, y = rng.uniform(-1, 1, dim), rng.uniform(-1, 1, dim)
+    x[list(along)] = y[list(along)]
+    if kind == "partial":
+        return Point(x, y, kind, 0.0, along)
+    distance = 10 ** rng.uniform(-12, -3)
+    u = np.zeros(dim)
+    u[list(along)] = unit_vector(rng, len(along))
+    return Point(x + distance * u, y, kind, distance, along)
 
 
 # ============================================================================ the valid stream
@@ -435,14 +470,19 @@ def _reference_values(ev: EvaluatorGroup, points: list[Point], order: int, seed:
     for p in points:
         if p.kind == "random":
             truth.append(ev.values(p.x, p.y, dps_random()))
-        elif p.kind == "near":
+        elif p.kind in ("near", "partial-near"):
             truth.append(ev.values(p.x, p.y, dps_near(order, p.distance)))
     scales = _scales(truth)
     rng = np.random.default_rng([seed, 13])
-    for p in points:
+    limits = {}
+    for k, p in enumerate(points):
         if p.kind == "coincident":
-            truth.append(coincident_limits(ev, p.y, rng, dps_coincident(order), scales))
-    return truth
+            limits[k] = coincident_limits(ev, p.y, rng, dps_coincident(order), scales)
+        elif p.kind == "partial":
+            limits[k] = coincident_limits(ev, p.y, rng, dps_coincident(order), scales, at=p.x, along=p.along)
+    # In the order of the points (the direct values first above): truth[k] belongs to points[k].
+    direct = iter(truth)
+    return [limits[k] if k in limits else next(direct) for k in range(len(points))]
 
 
 def _scales(truth: list[dict[Output, object]]) -> dict[Output, float]:
@@ -494,7 +534,7 @@ def _compare_one(case: Case, ev: EvaluatorGroup, p: Point, key: Output, got: flo
     if err <= RTOL * denominator + slack:
         out.record_error(max(err - slack, 0.0) / denominator, where)
         return
-    if p.kind != "coincident" and _within_conditioning(ev, p, key, err, stationary):
+    if not p.limit and _within_conditioning(ev, p, key, err, stationary):
         out.precision.append(f"{key} at {where}: error {err:.2e} within the inputs' rounding sensitivity")
         return
     if err <= PRECISION * scale:

@@ -231,21 +231,34 @@ def _shifted(base: Sequence[float], direction: np.ndarray, distance: mpmath.mpf,
 
 
 def coincident_limits(ev: Evaluator | EvaluatorGroup, base: Sequence[float], rng: np.random.Generator, dps: int,
-                      scales: Mapping[Output, float], gradients: bool = True) -> dict[Output, Limit]:
-    """Limits of every output of ``ev`` as ``x -> y = base`` (see the module docstring)."""
+                      scales: Mapping[Output, float], gradients: bool = True,
+                      at: Sequence[float] | None = None, along: Sequence[int] | None = None) -> dict[Output, Limit]:
+    """Limits of every output of ``ev`` as ``x -> y = base`` (see the module docstring).
+
+    With ``at`` and ``along``: the limit as ``x -> at`` moving only the coordinates ``along``, where
+    ``at`` equals ``y`` (a partially coincident pair: ``x_i = y_i`` for ``i`` in ``along`` only).
+    """
     dim = len(base)
-    u = unit_vector(rng, dim)
-    other = -u if dim == 1 else unit_vector(rng, dim)
+    start = base if at is None else at
+    coords = list(range(dim)) if along is None else list(along)
+
+    def direction() -> np.ndarray:
+        u = np.zeros(dim)
+        u[coords] = unit_vector(rng, len(coords))
+        return u
+
+    u = direction()
+    other = -u if len(coords) == 1 else direction()
     y = [_mpf(b) for b in base]
-    along = [ev.values(_shifted(base, u, e, dps), y, dps, gradients) for e in LIMIT_DISTANCES]
+    series_points = [ev.values(_shifted(start, u, e, dps), y, dps, gradients) for e in LIMIT_DISTANCES]
     smallest = LIMIT_DISTANCES[-1]
-    checks = [ev.values(_shifted(base, -u, smallest, dps), y, dps, False)]
-    if dim > 1:
-        checks.append(ev.values(_shifted(base, other, smallest, dps), y, dps, False))
+    checks = [ev.values(_shifted(start, -u, smallest, dps), y, dps, False)]
+    if len(coords) > 1:
+        checks.append(ev.values(_shifted(start, other, smallest, dps), y, dps, False))
     out = {}
     with mpmath.workdps(dps):
-        for key in along[0]:
-            series = [a[key] for a in along]
+        for key in series_points[0]:
+            series = [a[key] for a in series_points]
             sideways = [c[key] for c in checks] if key[2] is None else []
             out[key] = _limit(series, sideways, scales.get(key, 0.0), dps)
     return out

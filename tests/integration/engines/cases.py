@@ -19,7 +19,16 @@ def cases(dim: int = 2) -> dict[str, Kernel]:
         "matern52": kernels.matern(dim, nu=2.5, length_scale=ls, variance=1.3),
         "rq": kernels.rational_quadratic(dim, length_scale=0.8, alpha=0.6),
         "composite": composite,
+        # One radius per coordinate: partially coincident pairs take their own generated branch.
+        "additive_matern52": _additive_matern52(dim),
     }
+
+
+def _additive_matern52(dim: int) -> Kernel:
+    term = "(1 + sqrt(5)*abs(x{i} - y{i})/l{i} + 5*(x{i} - y{i})^2/(3*l{i}^2))*exp(-sqrt(5)*abs(x{i} - y{i})/l{i})"
+    text = " + ".join(f"s{i}*" + term.format(i=i) for i in range(dim))
+    values = {f"l{i}": 0.6 + 0.3 * i for i in range(dim)} | {f"s{i}": 1.0 + 0.5 * i for i in range(dim)}
+    return Kernel.from_string(text, dim=dim, **values)
 
 
 def order2_requests(kernel: Kernel) -> list[Request]:
@@ -30,12 +39,14 @@ def order2_requests(kernel: Kernel) -> list[Request]:
 
 
 def points(dim: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Random X, Y with coincident pairs: Y repeats rows of X, X repeats one of its own rows."""
+    """Random X, Y with coincident pairs (Y repeats rows of X, X repeats one of its own rows) and
+    partially coincident ones (X[6] and Y[4] share their first coordinate, as gridded data do)."""
     rng = np.random.default_rng(seed)
     X = rng.uniform(-1, 1, size=(7, dim))
     Y = rng.uniform(-1, 1, size=(6, dim))
     X[5] = X[1]
     Y[0], Y[3] = X[2], X[5]
+    Y[4, 0] = X[6, 0]
     return X, Y
 
 
