@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from ..symbolic.kernel import Kernel
-from ..symbolic.prepared import PREPARATION_VERSION, Branch, PreparedKernel
+from ..symbolic.prepared import PREPARATION_VERSION, Branch, PreparedKernel, hazard_threshold
 from ..symbolic.request import Output, Request, as_requests
 from .printing import Growth, print_expr
 
@@ -91,6 +91,8 @@ class GeneratedModule:
     extra: dict[str, str] = field(default_factory=dict)
     #: ``(radius name, quadratic form)``: array backends take a safe square root of these.
     quadratics: tuple[tuple[str, str], ...] = ()
+    #: Input-derivative orders returned as NaN where they would be inaccurate (``_hazard_guards``).
+    guarded_orders: tuple[int, ...] = ()
 
 
 def _names(prepared: PreparedKernel) -> dict[sp.Symbol, str]:
@@ -150,6 +152,8 @@ def build(spec: BatchSpec, printer: Printer = print_expr) -> GeneratedModule:
     prepared = spec.kernel.prepared
     for request in spec.requests:
         prepared.check_request(request)
+        if printer is not print_expr:
+            check_engine_request(prepared, request)
     names = _names(prepared)
 
     def expressions(branch: Branch | None) -> list[sp.Expr]:
@@ -164,6 +168,9 @@ def build(spec: BatchSpec, printer: Printer = print_expr) -> GeneratedModule:
         total += n
     general = [prepared.with_functions(prepared.finalize(prepared.output(o.dx, o.dy, o.param, None)))
                for o in spec.outputs]
+    guards = _hazard_guards(prepared, spec, printer, names)
+    general = [e * guards[o.request.order][0] if o.request.order in guards else e
+               for e, o in zip(general, spec.outputs)]
     block, n = _block(general, names, None, printer, _growth(prepared, True))
     blocks.append(block)
     total += n
@@ -175,6 +182,7 @@ def build(spec: BatchSpec, printer: Printer = print_expr) -> GeneratedModule:
     bases: list[tuple[str, str]] = [(d.symbol.name, printer(d.value, names)) for d in prepared.differences]
     for b in prepared.bases:
         bases += [(b.shift_symbol.name, printer(b.shift, names)), (b.symbol.name, f"1.0 + {b.shift_symbol.name}")]
+    bases += [(symbol.name, line) for symbol, line in guards.values()]
     return GeneratedModule(
         dim=prepared.dim,
         parameters=tuple(p.name for p in prepared.params),
@@ -190,7 +198,40 @@ def build(spec: BatchSpec, printer: Printer = print_expr) -> GeneratedModule:
         kernel_text=str(spec.kernel.expr),
         request_text=spec.describe(),
         quadratics=quadratics,
+        guarded_orders=tuple(sorted(guards)),
     )
+
+
+def _hazard_guards(prepared: PreparedKernel, spec: BatchSpec, printer: Printer,
+                   names: dict[sp.Symbol, str]) -> dict[int, tuple[sp.Symbol, str]]:
+    """Per input-derivative order, a factor of the general branch: 1.0, or NaN where a sine or cosine
+    of a distance of several coordinates is too small for that order to be accurate (see
+    ``PreparedKernel.distance_hazards``); the fill's finiteness report then raises. numba only:
+    the engines refuse such requests (:func:`check_engine_request`)."""
+    hazards = prepared.distance_hazards
+    orders = sorted({o.request.order for o in spec.outputs if hazard_threshold(o.request.order) > 0})
+    if not hazards or not orders or printer is not print_expr:
+        return {}
+    smallest = " and ".join(f"abs({printer(a, names)}) < {{t!r}}" for a in hazards)
+    vanishing = " or ".join(f"{r.symbol.name} == 0.0" for r in prepared.radii)
+    out = {}
+    for k in orders:
+        symbol = sp.Symbol(f"_guard{k}")
+        names[symbol] = symbol.name
+        test = smallest.format(t=hazard_threshold(k))
+        out[k] = (symbol, f"math.nan if ({test}) and not ({vanishing}) else 1.0")
+    return out
+
+
+def check_engine_request(prepared: PreparedKernel, request: Request) -> None:
+    """Refuse what an engine cannot evaluate accurately near x = y (numba returns NaN there instead)."""
+    if prepared.distance_hazards and hazard_threshold(request.order) > 0:
+        raise NotImplementedError(
+            f"kernel {prepared.name!r}: derivatives of total order {request.order} (dx={request.dx}, "
+            f"dy={request.dy}) of a sine or cosine of a distance of several inputs are computed only by the "
+            "numba backend, which refuses them where they would be inaccurate (x close to y); the engines "
+            "support total order <= 2 for this kernel"
+        )
 
 
 def _condition(prepared: PreparedKernel, branch: Branch) -> str:

@@ -151,9 +151,17 @@ class CompiledBatch:
         expr = str(kernel.expr)
         expr = expr if len(expr) <= 120 else expr[:117] + "..."
         kind = "NaN" if np.isnan(out).any() else "inf"
+        guarded = set(getattr(self.module, "GUARDED_ORDERS", ()))
+        if kind == "NaN" and any(self.outputs[int(k)].request.order in guarded for k in columns):
+            cause = ("derivatives of this order of a sine or cosine of the distance between two points lose "
+                     "their digits when the points are close but not equal (about eps / (c |x - y|)**(order - 2) "
+                     "of their scale); kernelgen refuses them there instead of returning an inaccurate value. "
+                     "Exactly coincident points, lower orders and points further apart are exact")
+        else:
+            cause = ("float64 overflowed (points too far apart for the length scales, or extreme "
+                     "hyperparameter values); rescale the inputs or bound the hyperparameters")
         return (f"kernel {kernel.name!r} ({expr}) gave {kind} for {what + ' ' if what else ''}{shown} from finite "
-                f"inputs, at {values}: float64 overflowed (points too far apart for the length scales, or extreme "
-                "hyperparameter values); rescale the inputs or bound the hyperparameters")
+                f"inputs, at {values}: {cause}")
 
 
 def _flag(out: np.ndarray) -> float:

@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PREPARATION_VERSION", "Base", "Branch", "Difference", "NotDifferentiableError", "PreparedKernel", "Radius",
-    "Transcendental",
+    "Transcendental", "hazard_threshold",
 ]
 
 #: Part of every generated module's identity (its file name): bump it whenever a change here or in
@@ -267,6 +267,23 @@ class PreparedKernel(PerKernel):
         return tuple(out)
 
     @cached_property
+    def distance_hazards(self) -> tuple[sp.Expr, ...]:
+        """Arguments ``a`` (vanishing with a radius of several coordinates) of the sines and cosines
+        the general branch is written in: ``exp_sine_squared`` in d > 1.
+
+        Their derivatives of total order k >= 3 are sums of terms of size ``1/|a|**(k-2)`` that
+        cancel to O(1) only in floating point (``F''(r) - F'(r)/r`` with ``F`` even in r): the error
+        is about ``eps / |a|**(k-2)`` of the output's scale. 1-D distances, exponentials and powers of
+        a radius cancel in the algebra instead; this kind does not (see :func:`hazard_threshold`).
+        """
+        several = {r.symbol for r in self.radii if len(r.indices) > 1}
+        zero = {r.symbol: sp.Integer(0) for r in self.radii} | {t: sp.Integer(0) for t in self.t}
+        found = [tr.arg for tr in self.transcendentals
+                 if tr.func in (sp.sin, sp.cos) and tr.arg.free_symbols & several
+                 and sp.expand(tr.arg.xreplace(zero)) == 0]
+        return tuple(dict.fromkeys(found))
+
+    @cached_property
     def _radius_differences(self) -> tuple[Difference, ...]:
         """Differences a radius is made of: a coincident branch scales them (``D -> s D``), which is
         exact for the value there only. Every other difference is spelled out in the inputs."""
@@ -305,8 +322,8 @@ class PreparedKernel(PerKernel):
                 raise NotDifferentiableError(
                     f"kernel {self.name!r} ({self.source}) is not differentiable to order "
                     f"dx={dx}, dy={dy} where {where}{cause}: derivatives along {along} of total order "
-                    f"> {int(limit.order)} do not exist there, so at most {int(limit.order // 2)} such "
-                    "derivative(s) per argument are supported (the derivative process must have a covariance)"
+                    f"> {int(limit.order)} do not exist there, so at most {int(limit.order // 2)} derivative(s) "
+                    f"per argument along {along} are supported (the derivative process must have a covariance)"
                 )
         needed = 2 * request.per_argument
         inputs = set(self.x) | set(self.y) | set(self.t)
@@ -667,6 +684,13 @@ class PreparedKernel(PerKernel):
 
 
 # ---------------------------------------------------------------------- helpers
+def hazard_threshold(order: int) -> float:
+    """Below this ``|a|`` (see ``PreparedKernel.distance_hazards``) a derivative of total ``order``
+    would lose more than ~1e-12 of its scale: ``eps * 10 / |a|**(order - 2)``, the constant measured
+    on exp_sine_squared in 2-D. Generated code returns NaN there (an error, never the value)."""
+    return 0.0 if order < 3 else 10.0 ** (-3.0 / (order - 2))
+
+
 def _at_zero(e: sp.Expr, s: sp.Symbol) -> sp.Expr:
     """The limit ``s -> 0+`` of ``e``: ``s**a log(s)**k -> 0`` for ``a > 0`` (``subs`` gives nan)."""
     quick = e.subs(s, 0)

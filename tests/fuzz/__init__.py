@@ -67,9 +67,9 @@ The CI sample (exactly)
 :func:`.grammar.size`) and 40 invalid ones. Per valid case: every request of total order <= 1, two
 seeded requests of order 2, one seeded request of order 3 in one case of three; every
 log-hyperparameter gradient of the order <= 1 requests; 2 random points, 2 near points (|x - y|
-log-uniform in 1e-12 .. 1e-3), one coincident point and, for d > 1, one pair coinciding in a random
-proper subset of the coordinates (the reference: the limit as those coordinates meet, as at x = y)
-and one pair near in such a subset; process existence probed for one derivative
+log-uniform in 1e-12 .. 1e-3), one coincident point and, for d > 1, two pairs coinciding in different
+random proper subsets of the coordinates (the reference: the limit as those coordinates meet, as
+at x = y) and one pair near in a third; process existence probed for one derivative
 per argument; one case in ten also through the compiled ``fill`` (the others through the generated
 module's ``pair.py_func``: the same text without numba; where the Python raises, the compiled pair
 is used); at most 5 s of CPU time per case (numba compilation not counted) and 60 s of

@@ -93,6 +93,17 @@ def forget_prepared_forms() -> None:
         cache.clear()
 
 
+def refuses_at(kernel: Kernel, request: Request, x: np.ndarray, y: np.ndarray) -> bool:
+    """Does the public API raise its "lose their digits" FloatingPointError for this pair (the precision
+    guard of derivatives of a sine or cosine of a distance of several inputs, near x = y)?"""
+    dx, dy = request
+    try:
+        kernel(np.asarray(x, dtype=float)[None], np.asarray(y, dtype=float)[None], dx=dx, dy=dy)
+    except FloatingPointError as exc:
+        return "lose their digits" in str(exc)
+    return False
+
+
 class Evaluation:
     """Compiled batches: ``with_gradients`` requests with every log-hyperparameter gradient, ``plain`` without."""
 

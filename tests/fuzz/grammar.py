@@ -648,7 +648,7 @@ class Gen:
         """A 1-D stationary kernel in component ``i``."""
         d = self.difference(i, warp=self.rng.random() < 0.25)
         kind = self.pick([(2, "se"), (2, "abs-exp"), (2, "abs-gexp"), (1, "square-power"),
-                          (1, "matern32"), (1, "periodic"), (1, "cos"), (0.5, "sinc")])
+                          (1, "matern32"), (1, "matern52"), (1, "periodic"), (1, "cos"), (0.5, "sinc")])
         self.tags.add(f"family1d:{kind}")
         ell = self.param("l")
         if kind == "se":
@@ -666,6 +666,10 @@ class Gen:
             s3 = fn("sqrt", num(3))
             a = div(mul(s3, fn("abs", d)), ell)
             return mul(add(num(1), a), fn("exp", neg(a))), True
+        if kind == "matern52":  # twice differentiable: with another coordinate, the partial branches
+            self.tags.add("abs-of-distance")
+            a = div(mul(fn("sqrt", num(5)), fn("abs", d)), ell)
+            return mul(add(num(1), a, div(pw(a, 2), num(3))), fn("exp", neg(a))), True
         if kind == "periodic":
             p = self.param("p", 0.7, 3.0)
             return fn("exp", neg(div(mul(num(2), pw(fn("sin", div(mul(("n", "pi"), d), p)), 2)), pw(ell, 2)))), True

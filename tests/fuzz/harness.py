@@ -77,6 +77,8 @@ class Settings:
     gradient_extra: int = 0
     n_random: int = 2
     n_near: int = 2
+    #: Pairs (d > 1) equal in a random proper subset of the coordinates; one more is near in one.
+    n_partial: int = 2
     probe_order: int = 1
     compile_every: int = 10
     shrink_seconds: float = 30.0
@@ -167,6 +169,8 @@ class Outcome:
     findings: list[Finding] = field(default_factory=list)
     conservative: list[str] = field(default_factory=list)
     precision: list[str] = field(default_factory=list)
+    #: Outputs refused at a point by the precision guard (FloatingPointError), not compared.
+    guarded: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     compared: int = 0
     worst: float = 0.0
@@ -293,14 +297,21 @@ def make_points(ref: Reference, seed: int, settings: Settings) -> list[Point]:
     points.append(draw(lambda: Point(base.copy(), base.copy(), "coincident")))
     if ref.dim > 1:
         partial_rng = np.random.default_rng([seed, 19])  # apart: the other points stay as they were
-        for kind in ("partial", "partial-near"):
-            points.append(draw(lambda kind=kind: _partial_point(partial_rng, ref.dim, kind)))
+        subsets = _coordinate_subsets(partial_rng, ref.dim, settings.n_partial + 1)
+        kinds = ["partial"] * settings.n_partial + ["partial-near"]
+        for kind, along in zip(kinds, subsets):
+            points.append(draw(lambda kind=kind, along=along: _partial_point(partial_rng, ref.dim, kind, along)))
     return [p for p in points if p is not None]
 
 
-def _partial_point(rng: np.random.Generator, dim: int, kind: str) -> Point:
-    size = int(rng.integers(1, dim))
-    along = tuple(sorted(int(i) for i in rng.choice(dim, size=size, replace=False)))
+def _coordinate_subsets(rng: np.random.Generator, dim: int, count: int) -> list[tuple[int, ...]]:
+    """``count`` random non-empty proper subsets of the coordinates, all different while they last."""
+    every = [c for n in range(1, dim) for c in itertools.combinations(range(dim), n)]
+    order = [every[int(i)] for i in rng.permutation(len(every))]
+    return [order[k % len(order)] for k in range(count)]
+
+
+def _partial_point(rng: np.random.Generator, dim: int, kind: str, along: tuple[int, ...]) -> Point:
     x, y = rng.uniform(-1, 1, dim), rng.uniform(-1, 1, dim)
     x[list(along)] = y[list(along)]
     if kind == "partial":
@@ -503,6 +514,9 @@ def _compare_all(case: Case, evaluation: adapter.Evaluation, ev: EvaluatorGroup,
         for key in evaluation.slots:
             ref = want.get(key)
             scale = max(scales.get(key, 0.0), 1e-12 * k_scale)
+            if math.isnan(got[key]) and key[2] is None and adapter.refuses_at(evaluation.kernel, key[:2], p.x, p.y):
+                out.guarded.append(f"{key} at {p.label()}")  # a clear error where the value would be inaccurate
+                continue
             _compare_one(case, ev, p, key, got[key], ref, scale, stationary, path, note, out)
 
 
@@ -794,6 +808,9 @@ class Summary:
         lines.append(f"over-conservative: {len(conservative)} notes in {len({s for s, _ in conservative})} cases")
         lines += [f"    case {s}: {c}" for s, c in conservative[:8]]
         lines.append(f"precision-limited (not failures): {sum(len(o.precision) for o in self.outcomes)}")
+        guarded = [o.case.seed for o in self.outcomes if o.guarded]
+        lines.append(f"refused near x = y by the precision guard (a clear error, not compared): "
+                     f"{sum(len(o.guarded) for o in self.outcomes)} outputs in cases {guarded}")
         lines.append(f"slow (stopped at the time limit, not checked further): {len(slow)} cases {slow}")
         warned = sum(any(n.startswith("NotPositiveDefiniteWarning") for n in o.notes) for o in self.outcomes)
         lines.append(f"accepted with a NotPositiveDefiniteWarning (never blocks): {warned} cases")

@@ -494,3 +494,40 @@ def test_derivatives_along_smooth_coordinates_of_a_kernel_rough_in_another(combi
                 want = reference(expr, 2, values, request, x, y, param=param)
                 assert_close(kernelgen(kernel, request, x, y, param=param), want)
     assert rejects(kernel, ((1,), ())) and rejects(kernel, ((0,), (1,)))
+
+
+def test_third_and_fourth_derivatives_of_exp_sine_squared_near_coincidence_are_exact_or_refused() -> None:
+    """CI sample case 78 (after the grammar gained Matérn 5/2 factors): ``exp_sine_squared`` in 2-D,
+    d3k/dx1^2 dy0 at |x - y| = 2.1e-12 was 0.0078 for 1.2e-8, and d4k/dx1^2 dy0^2 at 1e-8 was off by
+    8 % (5.6e10 for 7.3e3 at 1e-12), silently.
+
+    Cause: F(r) = exp(-2 sin(pi r / p)**2 / l**2) of a Euclidean r; its derivatives of order k >= 3
+    hold terms of size 1/r**(k - 2) (``F''(r) - F'(r)/r``) that cancel only in floating point.
+    Now: exact at x = y, accurate to ~1e-12 of the scale where |pi r / p| >= 10**(-3 / (k - 2)),
+    a FloatingPointError saying why in between (never the inaccurate value)."""
+    kernel = adapter.build("kernels.exp_sine_squared(2, length_scale=2.0, period=0.5, variance=2.0)")[0]
+    r = sp.sqrt((X[0] - Y[0]) ** 2 + (X[1] - Y[1]) ** 2)
+    expr = 2 * sp.exp(-2 * sp.sin(2 * sp.pi * r) ** 2 / 4)
+    y = np.array([-0.4347, -0.672])
+    u = np.array([0.6, 0.8])
+    for request, scale in ((((1, 1), (0,)), 75.0), (((1, 1), (0, 0)), 7.3e3), (((0, 1, 1), (0, 0)), 2.2e4)):
+        threshold = 10.0 ** (-3.0 / (len(request[0]) + len(request[1]) - 2)) / (2 * math.pi)
+        for distance in (1e-1, 3 * threshold, threshold / 3, 1e-8, 2.1e-12, 0.0):
+            x = y + distance * u
+            if 0.0 < distance < threshold:
+                assert adapter.refuses_at(kernel, request, x, y), (request, distance)
+                continue
+            got = kernel(x[None], y[None], dx=request[0], dy=request[1])[0, 0]
+            want = reference(expr, 2, {}, request, list(x), list(y))
+            assert abs(got - want) <= 1e-12 * scale + 1e-9 * abs(want), (request, distance, got, float(want))
+
+
+def test_engines_refuse_what_numba_guards() -> None:
+    """The engines have no precision guard: they refuse order >= 3 of such kernels (order 2 is exact)."""
+    from kernelgen.codegen import ir
+    from kernelgen.symbolic.request import Request
+
+    prepared = adapter.build("kernels.exp_sine_squared(2)")[0].prepared
+    ir.check_engine_request(prepared, Request((0,), (1,)))
+    with pytest.raises(NotImplementedError, match="numba backend"):
+        ir.check_engine_request(prepared, Request((0, 1), (1,)))

@@ -7,6 +7,7 @@ prepared forms), finite differences of scikit-learn's own posterior covariance, 
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 
@@ -410,10 +411,17 @@ def test_fuzz_F3_hyperparameter_exponent_gradient_at_coincident_points_is_its_li
 
 
 def test_fuzz_F4_rough_in_one_coordinate_is_refused_not_nan():
+    """Fuzz F4: d/dx1 was NaN at x = y. The rough factor is of x0 alone: derivatives along x0 are
+    refused, along x1 they exist (per-direction rule) and are exact, at x = y and where x0 = y0 only."""
     k = Kernel.from_string("exp(-abs(x0 - y0)^0.5/l)*exp(-(x1 - y1)^2/(2*l1^2))", dim=2, l=0.41, l1=0.495)
     X = np.array([[0.2, -0.3]])
-    with pytest.raises(NotDifferentiableError):
-        k(X, X, dx=(1,))
+    with pytest.raises(NotDifferentiableError, match="along x0"):
+        k(X, X, dx=(0,))
+    assert k(X, X, dx=(1,))[0, 0] == 0.0
+    Y = np.array([[0.2, 0.1]])  # x0 = y0: the branch of the rough factor
+    t1 = -0.4
+    want = -t1 / 0.495**2 * math.exp(-(t1**2) / (2 * 0.495**2))
+    assert k(X, Y, dx=(1,))[0, 0] == pytest.approx(want, rel=1e-14)
     K0, G = k(X, X, eval_gradient=True)
     assert K0[0, 0] == 1.0 and np.all(G == 0.0)
 
