@@ -132,6 +132,7 @@ Printer = Callable[..., str]
 def _block(exprs: list[sp.Expr], names: dict[sp.Symbol, str], condition: str | None, printer: Printer,
            growth: Growth, radii: tuple[int, ...] = ()) -> tuple[Block, int]:
     temps, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_c"), order="canonical")
+    temps, reduced = _split_long_sums(temps, reduced)
     local = dict(names)
     for sym, _ in temps:
         local[sym] = sym.name
@@ -141,6 +142,36 @@ def _block(exprs: list[sp.Expr], names: dict[sp.Symbol, str], condition: str | N
     values = tuple(printer(e, local, growth) for e in reduced)
     n_ops = sum(sp.count_ops(v) for _, v in temps) + sum(sp.count_ops(e) for e in reduced)
     return Block(condition, temporaries, values, radii), int(n_ops)
+
+
+#: Most terms of one printed sum: longer ones are summed in parts. numba's parallel-loop analysis
+#: recurses once per operation of a statement, and a 1-D kernel's order-3 module with gradients can
+#: print a sum of thousands of terms (RecursionError while compiling, wide fuzz case 80).
+SUM_TERMS = 100
+
+
+def _split_long_sums(temps: list[tuple[sp.Symbol, sp.Expr]], values: list[sp.Expr]
+                     ) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
+    """Every sum of more than :data:`SUM_TERMS` terms as a sum of temporaries of at most that many."""
+    out: list[tuple[sp.Symbol, sp.Expr]] = []
+
+    def split(e: sp.Expr, name: str) -> sp.Expr:
+        terms = sp.Add.make_args(e)
+        if len(terms) <= SUM_TERMS:
+            return e
+        parts = []
+        for j in range(0, len(terms), SUM_TERMS):
+            symbol = sp.Symbol(f"{name}_{j // SUM_TERMS}")
+            out.append((symbol, sp.Add(*terms[j:j + SUM_TERMS], evaluate=False)))
+            parts.append(symbol)
+        return sp.Add(*parts, evaluate=False)
+
+    for symbol, value in temps:
+        out.append((symbol, split(value, symbol.name)))
+    new_values = []
+    for k, value in enumerate(values):
+        new_values.append(split(value, f"_v{k}"))
+    return out, new_values
 
 
 def build(spec: BatchSpec, printer: Printer = print_expr) -> GeneratedModule:

@@ -124,3 +124,17 @@ def test_temporaries_carry_their_bounds() -> None:
     assert bound.log_max == pytest.approx(5 * 745.0)  # d**4, then s: finite non-zero floats, 745 each
     names = {**DNAMES, c0: "_c0", c1: "_c1"}
     assert print_expr(d**4 * c1, names, growth) == "_damped((_d*_d*_d*_d), _c1, -(_d*_d), -4475.0)"
+
+
+def test_long_sums_are_printed_in_parts() -> None:
+    """Wide fuzz case 80: a 1-D order-3 module with gradients printed sums of thousands of terms and
+    numba's parallel-loop analysis hit RecursionError compiling them; sums are now split."""
+    import sympy as sp
+
+    from kernelgen.codegen.ir import SUM_TERMS, _split_long_sums
+
+    xs = sp.symbols(f"a0:{3 * SUM_TERMS + 7}")
+    total = sp.Add(*xs)
+    temps, values = _split_long_sums([], [total])
+    assert len(temps) == 4 and all(len(sp.Add.make_args(v)) <= SUM_TERMS for _, v in temps)
+    assert sp.expand(values[0].xreplace(dict(temps))) == total
