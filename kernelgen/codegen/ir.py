@@ -243,14 +243,13 @@ def _hazard_guards(prepared: PreparedKernel, spec: BatchSpec, printer: Printer,
     orders = sorted({o.request.order for o in spec.outputs if hazard_threshold(o.request.order) > 0})
     if not hazards or not orders or printer is not print_expr:
         return {}
+    # Only the general branch uses the factor: there no radius vanishes (x = y is exact elsewhere).
     smallest = " and ".join(f"abs({printer(a, names)}) < {{t!r}}" for a in hazards)
-    vanishing = " or ".join(f"{r.symbol.name} == 0.0" for r in prepared.radii)
     out = {}
     for k in orders:
         symbol = sp.Symbol(f"_guard{k}")
         names[symbol] = symbol.name
-        test = smallest.format(t=hazard_threshold(k))
-        out[k] = (symbol, f"math.nan if ({test}) and not ({vanishing}) else 1.0")
+        out[k] = (symbol, f"math.nan if {smallest.format(t=hazard_threshold(k))} else 1.0")
     return out
 
 

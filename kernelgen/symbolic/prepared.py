@@ -976,19 +976,17 @@ def _common_base_powers(terms: Sequence[sp.Expr], bases: dict[sp.Symbol, sp.Expr
 def _lower_powers(pieces: list[sp.Expr], u: sp.Symbol, one_plus_z: sp.Expr) -> list[sp.Expr]:
     exponents = [term.as_powers_dict().get(u, sp.Integer(0)) for term in pieces]
     lowest: list[sp.Expr] = []  # one representative per class of exponents (differences integer)
+    classes: list[int | None] = []
     for e in exponents:
-        if e == 0:
-            continue
-        for k, m in enumerate(lowest):
-            gap = sp.expand(e - m)
-            if gap.is_Integer:
-                lowest[k] = e if gap < 0 else m
-                break
-        else:
-            lowest.append(e)
+        k = None if e == 0 else next((j for j, m in enumerate(lowest) if sp.expand(e - m).is_Integer), None)
+        if e != 0 and k is None:
+            k, _ = len(lowest), lowest.append(e)
+        elif k is not None and sp.expand(e - lowest[k]) < 0:
+            lowest[k] = e
+        classes.append(k)
     out: list[sp.Expr] = []
-    for term, e in zip(pieces, exponents):
-        gap = next((sp.expand(e - m) for m in lowest if e != 0 and sp.expand(e - m).is_Integer), sp.Integer(0))
+    for term, e, k in zip(pieces, exponents, classes):
+        gap = sp.Integer(0) if k is None else sp.expand(e - lowest[k])
         if gap > 0:
             out.extend(sp.Add.make_args(sp.expand(term / u**gap * one_plus_z**gap)))
         else:
